@@ -1,0 +1,28 @@
+// pawtrait-cli: the headless twin of the Pawtrait desktop app.
+#include <CLI/CLI.hpp>
+
+#include <exception>
+#include <iostream>
+
+#include "cli/info_command.h"
+#include "common/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Pawtrait: teach Stable Diffusion your pet from a few photos, then generate new pictures of it.",
+               "pawtrait-cli"};
+  app.set_version_flag("--version", std::string("pawtrait-cli ") + PAWTRAIT_VERSION);
+  app.require_subcommand(1);
+  pawtrait::cli::add_info_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const pawtrait::Error& e) {
+    std::cerr << "pawtrait-cli: error: " << e.what() << '\n';
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "pawtrait-cli: unexpected error: " << e.what() << '\n';
+    return 2;
+  }
+  return 0;
+}

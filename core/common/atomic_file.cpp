@@ -1,0 +1,114 @@
+#include "common/atomic_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <random>
+
+#include "common/error.h"
+
+namespace pawtrait {
+namespace {
+
+std::string errno_advice(int error_number) {
+  switch (error_number) {
+    case ENOSPC:
+    case EDQUOT:
+      return " (the disk is full: free some space and try again)";
+    case EFBIG:
+      return " (the file is too large for this disk or your limits: free space or choose another folder)";
+    case EACCES:
+    case EPERM:
+    case EROFS:
+      return " (no permission to write there: choose another folder)";
+    case ENOENT:
+      return " (the folder does not exist: create it or choose another)";
+    default:
+      return "";
+  }
+}
+
+std::string random_suffix() {
+  std::random_device device;
+  std::uniform_int_distribution<unsigned> digit(0, 35);
+  std::string suffix;
+  for (int i = 0; i < 8; ++i) {
+    unsigned d = digit(device);
+    suffix += static_cast<char>(d < 10 ? '0' + d : 'a' + d - 10);
+  }
+  return suffix;
+}
+
+}  // namespace
+
+AtomicFile::AtomicFile(std::filesystem::path target) : target_(std::move(target)) {
+  std::filesystem::path folder = target_.parent_path();
+  if (folder.empty()) folder = ".";
+  for (int attempt = 0; attempt < 16 && fd_ < 0; ++attempt) {
+    std::string name = ".";
+    name += target_.filename().string();
+    name += '.';
+    name += random_suffix();
+    name += ".pawtrait-tmp";
+    temp_ = folder / name;
+    fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd_ < 0 && errno != EEXIST) fail("could not create a temporary file next to it", errno);
+  }
+  if (fd_ < 0) fail("could not create a temporary file next to it", EEXIST);
+}
+
+AtomicFile::~AtomicFile() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!committed_ && !temp_.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove(temp_, ignored);
+  }
+}
+
+void AtomicFile::write(const void* data, std::size_t size) {
+  if (committed_ || fd_ < 0) throw Error("internal: write after commit to " + target_.string());
+  const char* bytes = static_cast<const char*>(data);
+  while (size > 0) {
+    ssize_t n = ::write(fd_, bytes, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail("write failed", errno);
+    }
+    bytes += n;
+    size -= static_cast<std::size_t>(n);
+  }
+}
+
+void AtomicFile::commit() {
+  if (committed_) return;
+  if (::fsync(fd_) != 0) fail("flushing to disk failed", errno);
+  if (::close(fd_) != 0) {
+    fd_ = -1;
+    fail("closing failed", errno);
+  }
+  fd_ = -1;
+  if (::rename(temp_.c_str(), target_.c_str()) != 0) fail("renaming the finished file into place failed", errno);
+  committed_ = true;
+  // Make the rename itself durable.
+  std::filesystem::path folder = target_.parent_path();
+  int dir_fd = ::open(folder.empty() ? "." : folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    ::fsync(dir_fd);
+    ::close(dir_fd);
+  }
+}
+
+void AtomicFile::fail(const std::string& what, int error_number) {
+  throw Error("could not write " + target_.string() + ": " + what + ": " + std::strerror(error_number) +
+              errno_advice(error_number));
+}
+
+void write_file_atomically(const std::filesystem::path& target, const std::string& content) {
+  AtomicFile file(target);
+  file.write(content);
+  file.commit();
+}
+
+}  // namespace pawtrait

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <string>
+
+namespace pawtrait {
+
+// Writes a file so that readers see either the old content or the complete new content,
+// never a torn one: data goes to a temporary file in the same folder, is flushed to disk,
+// and only then renamed over the target. If commit() is never reached (an exception, a
+// kill), the target is untouched and the temporary file is removed (or, after a kill,
+// left with a ".pawtrait-tmp" suffix that no reader looks at).
+class AtomicFile {
+ public:
+  explicit AtomicFile(std::filesystem::path target);
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+
+  void write(const void* data, std::size_t size);
+  void write(const std::string& text) { write(text.data(), text.size()); }
+  // Flushes, fsyncs and renames over the target. After it, further writes are errors.
+  void commit();
+
+  const std::filesystem::path& target() const { return target_; }
+
+ private:
+  [[noreturn]] void fail(const std::string& what, int error_number);
+
+  std::filesystem::path target_;
+  std::filesystem::path temp_;
+  int fd_ = -1;
+  bool committed_ = false;
+};
+
+// Convenience for small files (configs, JSON, text).
+void write_file_atomically(const std::filesystem::path& target, const std::string& content);
+
+}  // namespace pawtrait

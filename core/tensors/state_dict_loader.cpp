@@ -1,0 +1,134 @@
+#include "tensors/state_dict_loader.h"
+
+#include <torch/nn/module.h>
+
+#include <sstream>
+#include <unordered_map>
+
+#include "common/error.h"
+#include "tensors/safetensors_reader.h"
+
+namespace pawtrait::tensors {
+namespace {
+
+std::string shape_text(const std::vector<std::int64_t>& shape) {
+  std::ostringstream out;
+  out << '[';
+  for (std::size_t i = 0; i < shape.size(); ++i) out << (i ? ", " : "") << shape[i];
+  out << ']';
+  return out.str();
+}
+
+template <typename Items, typename Format>
+void append_list(std::ostringstream& out, const Items& items, std::size_t max_names, Format format) {
+  out << " (";
+  for (std::size_t i = 0; i < items.size() && i < max_names; ++i) out << (i ? ", " : "") << format(items[i]);
+  if (items.size() > max_names) out << ", and " << items.size() - max_names << " more";
+  out << ')';
+}
+
+struct Located {
+  const SafetensorsFile* file;
+  const TensorEntry* entry;
+};
+
+}  // namespace
+
+std::string LoadReport::describe(std::size_t max_names) const {
+  std::ostringstream out;
+  auto plural = [](std::size_t n, const char* one, const char* many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+  };
+  const char* separator = "";
+  if (!missing.empty()) {
+    out << plural(missing.size(), "missing tensor", "missing tensors");
+    append_list(out, missing, max_names, [](const std::string& s) { return s; });
+    separator = "; ";
+  }
+  if (!mismatched.empty()) {
+    out << separator << plural(mismatched.size(), "shape mismatch", "shape mismatches");
+    append_list(out, mismatched, max_names, [](const ShapeMismatch& m) {
+      return m.name + ": model expects " + shape_text(m.expected) + ", " + m.file + " has " + shape_text(m.found);
+    });
+    separator = "; ";
+  }
+  if (!unexpected.empty()) {
+    out << separator << plural(unexpected.size(), "unused tensor", "unused tensors");
+    append_list(out, unexpected, max_names, [](const std::string& s) { return s; });
+  }
+  return out.str();
+}
+
+LoadReport load_state_dict(torch::nn::Module& module, const std::vector<SafetensorsFile>& files,
+                           const LoadOptions& options) {
+  std::unordered_map<std::string, Located> available;
+  for (const SafetensorsFile& file : files) {
+    for (const TensorEntry& entry : file.entries()) {
+      if (entry.name.compare(0, options.prefix.size(), options.prefix) != 0) continue;
+      std::string name = entry.name.substr(options.prefix.size());
+      auto [it, inserted] = available.emplace(name, Located{&file, &entry});
+      if (!inserted) {
+        throw Error("tensor '" + entry.name + "' is in both " + it->second.file->source() + " and " + file.source() +
+                    "; the shards do not belong together");
+      }
+    }
+  }
+
+  if (options.device || options.dtype) {
+    if (options.device && options.dtype) {
+      module.to(*options.device, *options.dtype);
+    } else if (options.device) {
+      module.to(*options.device);
+    } else {
+      module.to(*options.dtype);
+    }
+  }
+
+  // Parameters and buffers together, by registered path.
+  std::vector<std::pair<std::string, at::Tensor>> targets;
+  for (const auto& item : module.named_parameters(/*recurse=*/true)) targets.emplace_back(item.key(), item.value());
+  for (const auto& item : module.named_buffers(/*recurse=*/true)) targets.emplace_back(item.key(), item.value());
+
+  LoadReport report;
+  std::vector<std::pair<at::Tensor, Located>> plan;
+  for (auto& [name, target] : targets) {
+    auto it = available.find(name);
+    if (it == available.end()) {
+      report.missing.push_back(name);
+      continue;
+    }
+    const Located located = it->second;
+    available.erase(it);
+    if (target.sizes().vec() != located.entry->shape) {
+      report.mismatched.push_back({name, target.sizes().vec(), located.entry->shape, located.file->source()});
+      continue;
+    }
+    plan.emplace_back(target, located);
+  }
+  for (const auto& [name, located] : available) report.unexpected.push_back(located.entry->name);
+  std::sort(report.unexpected.begin(), report.unexpected.end());
+
+  if (options.strict && !report.complete()) {
+    std::string sources;
+    for (const SafetensorsFile& file : files) sources += (sources.empty() ? "" : ", ") + file.source();
+    throw Error("the weights in " + sources + " do not fit this model: " + report.describe() +
+                ". Is it the right model file for this component?");
+  }
+
+  at::NoGradGuard no_grad;
+  for (auto& [target, located] : plan) {
+    target.copy_(located.file->tensor(*located.entry));
+    ++report.loaded;
+  }
+  return report;
+}
+
+LoadReport load_state_dict(torch::nn::Module& module, const std::vector<std::filesystem::path>& files,
+                           const LoadOptions& options) {
+  std::vector<SafetensorsFile> opened;
+  opened.reserve(files.size());
+  for (const auto& path : files) opened.push_back(SafetensorsFile::open(path));
+  return load_state_dict(module, opened, options);
+}
+
+}  // namespace pawtrait::tensors

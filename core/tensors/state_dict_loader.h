@@ -1,0 +1,58 @@
+#pragma once
+
+#include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace torch::nn {
+class Module;
+}
+
+namespace pawtrait::tensors {
+
+class SafetensorsFile;
+
+struct ShapeMismatch {
+  std::string name;
+  std::vector<std::int64_t> expected;  // the module's
+  std::vector<std::int64_t> found;     // the file's
+  std::string file;
+};
+
+struct LoadReport {
+  std::size_t loaded = 0;
+  std::vector<std::string> missing;     // the module has it, no file does
+  std::vector<std::string> unexpected;  // a file has it, the module does not
+  std::vector<ShapeMismatch> mismatched;
+
+  bool complete() const { return missing.empty() && mismatched.empty(); }
+  // "2 missing tensors (a, b); 1 shape mismatch (c: model [1, 2], file [2, 1] in x.safetensors)"
+  std::string describe(std::size_t max_names = 8) const;
+};
+
+struct LoadOptions {
+  // Only file tensors whose names start with this prefix are considered, with the prefix
+  // removed (e.g. "model.diffusion_model." for the UNet inside a single-file checkpoint).
+  std::string prefix;
+  // Converts the module's floating-point parameters and buffers first; integer ones keep theirs.
+  std::optional<c10::ScalarType> dtype;
+  std::optional<c10::Device> device;
+  // Strict by default: a missing tensor or a shape mismatch throws after everything has
+  // been checked (nothing is copied then). Unexpected tensors never throw; they are reported.
+  bool strict = true;
+};
+
+// Fills a module's parameters and buffers by their registered names, copying straight from
+// the memory-mapped files into the module's own storage: no second copy of the weights is
+// held. Several files serve sharded weights; a name present in two of them is an error.
+LoadReport load_state_dict(torch::nn::Module& module, const std::vector<SafetensorsFile>& files,
+                           const LoadOptions& options = {});
+LoadReport load_state_dict(torch::nn::Module& module, const std::vector<std::filesystem::path>& files,
+                           const LoadOptions& options = {});
+
+}  // namespace pawtrait::tensors

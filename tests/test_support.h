@@ -1,0 +1,56 @@
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <unistd.h>
+
+namespace pawtrait::testing {
+
+inline std::filesystem::path testdata() { return PAWTRAIT_TESTDATA; }
+
+// A fresh folder per test, removed afterwards.
+class TempDirTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = std::filesystem::temp_directory_path() /
+           ("pawtrait-" + std::string(info->test_suite_name()) + "-" + info->name() + "-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::filesystem::path path(const std::string& name) const { return dir_ / name; }
+
+  std::filesystem::path write_bytes(const std::string& name, const std::string& bytes) const {
+    std::ofstream out(path(name), std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    return path(name);
+  }
+
+  std::string read_bytes(const std::filesystem::path& file) const {
+    std::ifstream in(file, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  }
+
+  std::filesystem::path dir_;
+};
+
+// A message check that prints the message when it fails.
+#define EXPECT_THROW_MESSAGE(statement, ...)                                                        \
+  do {                                                                                              \
+    try {                                                                                           \
+      statement;                                                                                    \
+      ADD_FAILURE() << "expected an exception from: " #statement;                                   \
+    } catch (const std::exception& e) {                                                             \
+      const std::string message = e.what();                                                         \
+      for (const char* part : {__VA_ARGS__}) {                                                      \
+        EXPECT_NE(message.find(part), std::string::npos) << "message lacks \"" << part << "\": " << message; \
+      }                                                                                             \
+    }                                                                                               \
+  } while (0)
+
+}  // namespace pawtrait::testing

@@ -1,0 +1,75 @@
+#include "models/model_info.h"
+
+#include "test_support.h"
+
+namespace pawtrait::models {
+namespace {
+
+const ComponentInfo& component(const ModelInfo& info, const std::string& name) {
+  for (const auto& c : info.components) {
+    if (c.name == name) return c;
+  }
+  throw std::runtime_error("no component " + name);
+}
+
+// The parameter counts that ../shared/testdata/README.md gives for the tiny model.
+TEST(ModelInfo, TinyDiffusersFolder) {
+  ModelInfo info = inspect_model(testing::testdata() / "sd-tiny");
+  EXPECT_EQ(info.format, "diffusers folder");
+  EXPECT_EQ(component(info, "unet").parameters, 1427012);
+  EXPECT_EQ(component(info, "vae").parameters, 658375);
+  EXPECT_EQ(component(info, "text_encoder").parameters, 1617529);
+  EXPECT_EQ(component(info, "unet").class_name, "UNet2DConditionModel");
+  EXPECT_EQ(component(info, "unet").dtypes.at("F32"), 1427012);
+  EXPECT_EQ(component(info, "tokenizer").files.size(), 2u);
+  EXPECT_EQ(info.scheduler_config.at("beta_schedule"), "scaled_linear");
+  EXPECT_EQ(info.scheduler_config.at("steps_offset"), 1);
+  EXPECT_NE(info.family.find("cross_attention_dim 32"), std::string::npos) << info.family;
+}
+
+TEST(ModelInfo, TinySingleFileCheckpointHasTheSameCounts) {
+  ModelInfo info = inspect_model(testing::testdata() / "sd-tiny-single.safetensors");
+  EXPECT_EQ(info.format, "single-file checkpoint");
+  EXPECT_EQ(component(info, "unet").parameters, 1427012);
+  EXPECT_EQ(component(info, "vae").parameters, 658375);
+  EXPECT_EQ(component(info, "text_encoder").parameters, 1617529);
+  EXPECT_EQ(info.components.size(), 3u);  // nothing left over in "other"
+}
+
+TEST(ModelInfo, RecognisesALoraFile) {
+  ModelInfo info = inspect_model(testing::testdata() / "reference" / "lora" / "pytorch_lora_weights.safetensors");
+  EXPECT_EQ(info.format, "LoRA");
+  EXPECT_EQ(component(info, "lora").parameters, 23040);
+  EXPECT_EQ(info.family, "diffusers/PEFT key names");
+}
+
+TEST(ModelInfo, JsonCarriesTheSame) {
+  nlohmann::json json = to_json(inspect_model(testing::testdata() / "sd-tiny"));
+  int found = 0;
+  for (const auto& c : json.at("components")) {
+    if (c.at("name") == "unet") {
+      EXPECT_EQ(c.at("parameters"), 1427012);
+      ++found;
+    }
+  }
+  EXPECT_EQ(found, 1);
+  EXPECT_EQ(json.at("scheduler").at("_class_name"), "DDIMScheduler");
+}
+
+TEST(ModelInfo, RefusesWhatItCannotRead) {
+  EXPECT_THROW_MESSAGE(inspect_model("/nonexistent/model"), "no such file or folder");
+  EXPECT_THROW_MESSAGE(inspect_model(testing::testdata() / "sd-tiny" / "unet"), "not a diffusers model folder",
+                       "model_index.json");
+  EXPECT_THROW_MESSAGE(inspect_model(testing::testdata() / "sd-tiny" / "unet" / "config.json"),
+                       "config.json");
+}
+
+class ModelInfoFiles : public testing::TempDirTest {};
+
+TEST_F(ModelInfoFiles, PickleCheckpointsAreRefused) {
+  auto ckpt = write_bytes("model.ckpt", "PK\x03\x04 pretend zip of pickles");
+  EXPECT_THROW_MESSAGE(inspect_model(ckpt), "model.ckpt", "pickle", "can run code", "safetensors");
+}
+
+}  // namespace
+}  // namespace pawtrait::models
