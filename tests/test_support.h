@@ -2,10 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <string>
-#include <unistd.h>
 
 namespace pawtrait::testing {
 
@@ -40,17 +40,17 @@ class TempDirTest : public ::testing::Test {
 };
 
 // A message check that prints the message when it fails.
-#define EXPECT_THROW_MESSAGE(statement, ...)                                                        \
-  do {                                                                                              \
-    try {                                                                                           \
-      statement;                                                                                    \
-      ADD_FAILURE() << "expected an exception from: " #statement;                                   \
-    } catch (const std::exception& e) {                                                             \
-      const std::string message = e.what();                                                         \
-      for (const char* part : {__VA_ARGS__}) {                                                      \
+#define EXPECT_THROW_MESSAGE(statement, ...)                                                                 \
+  do {                                                                                                       \
+    try {                                                                                                    \
+      statement;                                                                                             \
+      ADD_FAILURE() << "expected an exception from: " #statement;                                            \
+    } catch (const std::exception& e) {                                                                      \
+      const std::string message = e.what();                                                                  \
+      for (const char* part : {__VA_ARGS__}) {                                                               \
         EXPECT_NE(message.find(part), std::string::npos) << "message lacks \"" << part << "\": " << message; \
-      }                                                                                             \
-    }                                                                                               \
+      }                                                                                                      \
+    }                                                                                                        \
   } while (0)
 
 }  // namespace pawtrait::testing

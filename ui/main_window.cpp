@@ -20,8 +20,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   auto* photoLayout = new QVBoxLayout(photoBox);
   m_photos = new PhotoListView;
   m_photos->setObjectName(QStringLiteral("photoArea"));
-  m_photos->setEmptyText(tr("Drag photos of your pet here\n\n3–20 photos of the same pet work best:\n"
-                            "different places, angles and light"));
+  m_photos->setEmptyText(
+      tr("Drag photos of your pet here\n\n3–20 photos of the same pet work best:\n"
+         "different places, angles and light"));
   m_photos->setMinimumSize(420, 320);
   m_photoCount = new QLabel(tr("No photos yet"));
   m_photoCount->setObjectName(QStringLiteral("photoCount"));

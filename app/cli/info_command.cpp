@@ -18,8 +18,10 @@ struct InfoOptions {
 
 nlohmann::json runtime_json() {
   runtime::RuntimeInfo rt = runtime::query_runtime();
-  return {{"torch_version", rt.torch_version}, {"cuda_built", rt.cuda_built},
-          {"cuda_available", rt.cuda_available}, {"cuda_devices", rt.cuda_devices},
+  return {{"torch_version", rt.torch_version},
+          {"cuda_built", rt.cuda_built},
+          {"cuda_available", rt.cuda_available},
+          {"cuda_devices", rt.cuda_devices},
           {"cpu_threads", rt.cpu_threads}};
 }
 
@@ -30,8 +32,8 @@ void run_info(const InfoOptions& options) {
       std::cout << rt.dump(2) << '\n';
     } else {
       std::cout << "LibTorch " << rt["torch_version"].get<std::string>() << ", CUDA backend "
-                << (rt["cuda_built"].get<bool>() ? "linked" : "not linked") << ", "
-                << rt["cuda_devices"].get<int>() << " GPU(s), " << rt["cpu_threads"].get<int>() << " CPU threads\n";
+                << (rt["cuda_built"].get<bool>() ? "linked" : "not linked") << ", " << rt["cuda_devices"].get<int>()
+                << " GPU(s), " << rt["cpu_threads"].get<int>() << " CPU threads\n";
     }
     return;
   }
@@ -47,9 +49,10 @@ void run_info(const InfoOptions& options) {
 
 void add_info_command(CLI::App& app) {
   auto options = std::make_shared<InfoOptions>();
-  CLI::App* info = app.add_subcommand(
-      "info", "Show what a model folder or .safetensors file holds (components, parameter counts, dtypes, "
-              "scheduler); without a path, show what this machine can run on");
+  CLI::App* info =
+      app.add_subcommand("info",
+                         "Show what a model folder or .safetensors file holds (components, parameter counts, dtypes, "
+                         "scheduler); without a path, show what this machine can run on");
   info->add_option("path", options->path, "A diffusers model folder (with model_index.json) or a .safetensors file");
   info->add_flag("--json", options->json, "Print the same as JSON");
   info->callback([options] { run_info(*options); });

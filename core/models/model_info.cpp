@@ -50,10 +50,14 @@ std::string with_thousands(std::int64_t n) {
 
 std::string family_from_cross_attention(std::int64_t dim) {
   switch (dim) {
-    case 768: return "Stable Diffusion 1.x";
-    case 1024: return "Stable Diffusion 2.x";
-    case 2048: return "Stable Diffusion XL (not supported yet)";
-    default: return "custom size (UNet cross_attention_dim " + std::to_string(dim) + ")";
+    case 768:
+      return "Stable Diffusion 1.x";
+    case 1024:
+      return "Stable Diffusion 2.x";
+    case 2048:
+      return "Stable Diffusion XL (not supported yet)";
+    default:
+      return "custom size (UNet cross_attention_dim " + std::to_string(dim) + ")";
   }
 }
 
@@ -63,7 +67,8 @@ ModelInfo inspect_folder(const fs::path& folder) {
   info.format = "diffusers folder";
   const fs::path index_file = folder / "model_index.json";
   if (!fs::exists(index_file)) {
-    throw Error(folder.string() + " is not a diffusers model folder (no model_index.json); "
+    throw Error(folder.string() +
+                " is not a diffusers model folder (no model_index.json); "
                 "give the folder that holds model_index.json, unet/ and vae/, or a .safetensors file");
   }
   json index = read_json(index_file);
@@ -155,7 +160,8 @@ bool is_lora_key(const std::string& key) {
 ModelInfo inspect_file(const fs::path& file) {
   const std::string ext = file.extension().string();
   if (ext == ".ckpt" || ext == ".pt" || ext == ".pth" || ext == ".bin") {
-    throw Error(file.string() + " is a pickle file, which can run code when opened; Pawtrait does not load pickles. "
+    throw Error(file.string() +
+                " is a pickle file, which can run code when opened; Pawtrait does not load pickles. "
                 "Use the model's .safetensors version instead");
   }
   MappedFile mapping(file);
@@ -186,7 +192,8 @@ ModelInfo inspect_file(const fs::path& file) {
     ComponentInfo* target = &other;
     for (const PrefixRule& rule : kSingleFileParts) {
       if (!entry.name.starts_with(rule.prefix)) continue;
-      auto it = std::find_if(parts.begin(), parts.end(), [&](const ComponentInfo& c) { return c.name == rule.component; });
+      auto it =
+          std::find_if(parts.begin(), parts.end(), [&](const ComponentInfo& c) { return c.name == rule.component; });
       if (it == parts.end()) {
         parts.push_back(ComponentInfo{.name = rule.component, .class_name = rule.class_name});
         it = parts.end() - 1;
@@ -199,7 +206,8 @@ ModelInfo inspect_file(const fs::path& file) {
     count_tensors(one, *target);
     target->bytes += entry.byte_size();
   }
-  const bool has_unet = std::any_of(parts.begin(), parts.end(), [](const ComponentInfo& c) { return c.name == "unet"; });
+  const bool has_unet =
+      std::any_of(parts.begin(), parts.end(), [](const ComponentInfo& c) { return c.name == "unet"; });
   if (has_unet) {
     info.format = "single-file checkpoint";
     auto has_prefix = [&](std::string_view prefix) {
@@ -251,9 +259,8 @@ ModelInfo inspect_model(const fs::path& path) {
 json to_json(const ModelInfo& info) {
   json components = json::array();
   for (const auto& c : info.components) {
-    json item = {{"name", c.name},         {"class", c.class_name}, {"files", c.files},
-                 {"parameters", c.parameters}, {"tensors", c.tensors}, {"bytes", c.bytes},
-                 {"dtypes", c.dtypes}};
+    json item = {{"name", c.name},       {"class", c.class_name}, {"files", c.files},  {"parameters", c.parameters},
+                 {"tensors", c.tensors}, {"bytes", c.bytes},      {"dtypes", c.dtypes}};
     if (!c.library.empty()) item["library"] = c.library;
     if (c.other_elements > 0) item["other_elements"] = c.other_elements;
     if (!c.note.empty()) item["note"] = c.note;

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string_view>
-#include <nlohmann/json.hpp>
 
 #include "common/error.h"
 
@@ -17,7 +17,8 @@ using nlohmann::json;
 constexpr int kMaxJsonDepth = 8;
 
 [[noreturn]] void fail(const std::string& source, const std::string& what) {
-  throw Error(source + ": " + what + " (the file is damaged, truncated or not a safetensors file: download or export it again)");
+  throw Error(source + ": " + what +
+              " (the file is damaged, truncated or not a safetensors file: download or export it again)");
 }
 
 [[noreturn]] void fail_tensor(const std::string& source, const std::string& name, const std::string& what) {
@@ -98,16 +99,18 @@ TensorEntry parse_entry(const std::string& name, const json& value, const std::s
   entry.begin = to_u64((*offsets_it)[0], source, name, "data_offsets");
   entry.end = to_u64((*offsets_it)[1], source, name, "data_offsets");
   if (entry.end < entry.begin) {
-    fail_tensor(source, name,
-                "data_offsets [" + std::to_string(entry.begin) + ", " + std::to_string(entry.end) + "] end before they begin");
+    fail_tensor(
+        source, name,
+        "data_offsets [" + std::to_string(entry.begin) + ", " + std::to_string(entry.end) + "] end before they begin");
   }
 
   std::uint64_t expected_bytes = 0;
   if (__builtin_mul_overflow(numel, static_cast<std::uint64_t>(dtype_size(entry.dtype)), &expected_bytes) ||
       expected_bytes != entry.byte_size()) {
     fail_tensor(source, name,
-                "holds " + std::to_string(entry.byte_size()) + " bytes but its dtype " + dtype_text + " and shape need " +
-                    std::to_string(numel) + " x " + std::to_string(dtype_size(entry.dtype)) + " bytes");
+                "holds " + std::to_string(entry.byte_size()) + " bytes but its dtype " + dtype_text +
+                    " and shape need " + std::to_string(numel) + " x " + std::to_string(dtype_size(entry.dtype)) +
+                    " bytes");
   }
   return entry;
 }
@@ -173,15 +176,15 @@ SafetensorsHeader parse_safetensors_header(std::span<const std::byte> file, cons
     if (entry.end > result.data_size) {
       fail_tensor(source, entry.name,
                   "data_offsets [" + std::to_string(entry.begin) + ", " + std::to_string(entry.end) +
-                      "] run past the end of the data (" + std::to_string(result.data_size) +
-                      " bytes)");
+                      "] run past the end of the data (" + std::to_string(result.data_size) + " bytes)");
     }
     if (entry.begin < expected_begin) {
       fail_tensor(source, entry.name, "its data overlaps tensor '" + previous->name + "'");
     }
     if (entry.begin > expected_begin) {
-      fail_tensor(source, entry.name,
-                  "there is a gap of " + std::to_string(entry.begin - expected_begin) + " unused bytes before its data");
+      fail_tensor(
+          source, entry.name,
+          "there is a gap of " + std::to_string(entry.begin - expected_begin) + " unused bytes before its data");
     }
     expected_begin = entry.end;
     previous = &entry;

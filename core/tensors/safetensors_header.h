@@ -25,9 +25,9 @@ struct TensorEntry {
 };
 
 struct SafetensorsHeader {
-  std::vector<TensorEntry> tensors;  // sorted by data offset, i.e. in file order
+  std::vector<TensorEntry> tensors;             // sorted by data offset, i.e. in file order
   std::map<std::string, std::string> metadata;  // the optional "__metadata__" object
-  std::uint64_t data_start = 0;  // absolute file offset of the data section
+  std::uint64_t data_start = 0;                 // absolute file offset of the data section
   std::uint64_t data_size = 0;
 };
 

@@ -16,7 +16,8 @@ SafetensorsFile SafetensorsFile::open(const std::filesystem::path& path) {
 }
 
 SafetensorsFile::SafetensorsFile(std::shared_ptr<MappedFile> mapping, std::string source)
-    : mapping_(std::move(mapping)), source_(std::move(source)),
+    : mapping_(std::move(mapping)),
+      source_(std::move(source)),
       header_(parse_safetensors_header(mapping_->bytes(), source_)) {
   index_.reserve(header_.tensors.size());
   for (std::size_t i = 0; i < header_.tensors.size(); ++i) index_.emplace(header_.tensors[i].name, i);
@@ -43,7 +44,8 @@ at::Tensor SafetensorsFile::tensor(const TensorEntry& entry) const {
     return copy;
   }
   std::shared_ptr<MappedFile> keep_alive = mapping_;
-  return at::from_blob(data, entry.shape, [keep_alive](void*) mutable { keep_alive.reset(); }, options);
+  return at::from_blob(
+      data, entry.shape, [keep_alive](void*) mutable { keep_alive.reset(); }, options);
 }
 
 }  // namespace pawtrait::tensors

@@ -1,7 +1,7 @@
 #include "tensors/safetensors_writer.h"
 
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "common/atomic_file.h"
 #include "common/error.h"
@@ -18,11 +18,14 @@ void write_safetensors(const std::filesystem::path& path, const NamedTensors& te
   std::uint64_t offset = 0;
   for (const auto& [name, tensor] : tensors) {
     if (name == "__metadata__") throw Error("cannot write " + path.string() + ": '__metadata__' is not a tensor name");
-    if (!seen.insert(name).second) throw Error("cannot write " + path.string() + ": tensor '" + name + "' is given twice");
+    if (!seen.insert(name).second)
+      throw Error("cannot write " + path.string() + ": tensor '" + name + "' is given twice");
     if (!tensor.defined()) throw Error("cannot write " + path.string() + ": tensor '" + name + "' is undefined");
     Dtype dtype = from_scalar_type(tensor.scalar_type());
     const std::uint64_t bytes = static_cast<std::uint64_t>(tensor.numel()) * dtype_size(dtype);
-    header[name] = {{"dtype", std::string(dtype_name(dtype))}, {"shape", tensor.sizes().vec()}, {"data_offsets", {offset, offset + bytes}}};
+    header[name] = {{"dtype", std::string(dtype_name(dtype))},
+                    {"shape", tensor.sizes().vec()},
+                    {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
   }
   std::string text = header.dump();

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <fstream>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "common/error.h"
 
@@ -74,7 +74,8 @@ std::vector<fs::path> find_weight_files(const fs::path& component_dir, const std
       // Shards ("<base>-00001-of-00002.safetensors") are only loaded through their index.
       bool is_shard = name.find("-of-") != std::string::npos;
       if (!is_shard && ((variant.empty() && v.empty()) || v == variant)) singles.push_back(item.path());
-    } else if (ends_with(name, ".bin") || ends_with(name, ".ckpt") || ends_with(name, ".pt") || ends_with(name, ".pth")) {
+    } else if (ends_with(name, ".bin") || ends_with(name, ".ckpt") || ends_with(name, ".pt") ||
+               ends_with(name, ".pth")) {
       has_pickle = true;
     }
   }

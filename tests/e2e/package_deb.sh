@@ -18,6 +18,8 @@ if grep -q "^PAWTRAIT_BUILD_GUI:BOOL=ON" "$build/CMakeCache.txt"; then
   grep -qxF ./usr/bin/pawtrait "$work/contents.txt" || { echo "package lacks the GUI"; exit 1; }
 fi
 dpkg-deb -x "$deb" "$work/root"
+desktop-file-validate "$work/root/usr/share/applications/io.github.pawtrait.Pawtrait.desktop"
+appstreamcli validate --no-net "$work/root/usr/share/metainfo/io.github.pawtrait.Pawtrait.metainfo.xml"
 # Run from the unpacked tree with the venv out of reach: only the bundled LibTorch can serve.
 env -i PATH=/usr/bin:/bin "$work/root/usr/bin/pawtrait-cli" info "$data/sd-tiny" | grep "1,427,012 parameters" > /dev/null
 ldd "$work/root/usr/bin/pawtrait-cli" | grep libtorch_cpu | grep "$work/root/usr/bin/../lib/pawtrait/" > /dev/null

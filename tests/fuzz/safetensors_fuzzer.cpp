@@ -16,8 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const auto& entry : header.tensors) {
       // The invariant every reader relies on: each tensor lies inside the file.
       if (entry.end < entry.begin || header.data_start + entry.end > size ||
-          entry.byte_size() != static_cast<std::uint64_t>(entry.numel()) *
-                                   pawtrait::tensors::dtype_size(entry.dtype)) {
+          entry.byte_size() != static_cast<std::uint64_t>(entry.numel()) * pawtrait::tensors::dtype_size(entry.dtype)) {
         std::abort();
       }
     }

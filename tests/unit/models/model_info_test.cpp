@@ -60,8 +60,7 @@ TEST(ModelInfo, RefusesWhatItCannotRead) {
   EXPECT_THROW_MESSAGE(inspect_model("/nonexistent/model"), "no such file or folder");
   EXPECT_THROW_MESSAGE(inspect_model(testing::testdata() / "sd-tiny" / "unet"), "not a diffusers model folder",
                        "model_index.json");
-  EXPECT_THROW_MESSAGE(inspect_model(testing::testdata() / "sd-tiny" / "unet" / "config.json"),
-                       "config.json");
+  EXPECT_THROW_MESSAGE(inspect_model(testing::testdata() / "sd-tiny" / "unet" / "config.json"), "config.json");
 }
 
 class ModelInfoFiles : public testing::TempDirTest {};

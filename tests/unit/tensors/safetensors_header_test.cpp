@@ -104,8 +104,7 @@ TEST(SafetensorsHeader, ByteCountDoesNotMatchDtypeAndShape) {
 }
 
 TEST(SafetensorsHeader, ShapeWhoseSizeOverflows) {
-  const std::string header =
-      R"({"w":{"dtype":"F64","shape":[4294967296,4294967296,4],"data_offsets":[0,8]}})";
+  const std::string header = R"({"w":{"dtype":"F64","shape":[4294967296,4294967296,4],"data_offsets":[0,8]}})";
   EXPECT_THROW_MESSAGE(parse(file_with(header, 8)), "tensor 'w'");
 }
 
@@ -121,10 +120,10 @@ TEST(SafetensorsHeader, DuplicateNames) {
 }
 
 TEST(SafetensorsHeader, NegativeOrFractionalNumbers) {
-  EXPECT_THROW_MESSAGE(parse(file_with(R"({"w":{"dtype":"U8","shape":[-1],"data_offsets":[0,1]}})", 1)),
-                       "tensor 'w'", "shape must hold non-negative integers");
-  EXPECT_THROW_MESSAGE(parse(file_with(R"({"w":{"dtype":"U8","shape":[1],"data_offsets":[0,1.5]}})", 1)),
-                       "tensor 'w'", "data_offsets must hold non-negative integers");
+  EXPECT_THROW_MESSAGE(parse(file_with(R"({"w":{"dtype":"U8","shape":[-1],"data_offsets":[0,1]}})", 1)), "tensor 'w'",
+                       "shape must hold non-negative integers");
+  EXPECT_THROW_MESSAGE(parse(file_with(R"({"w":{"dtype":"U8","shape":[1],"data_offsets":[0,1.5]}})", 1)), "tensor 'w'",
+                       "data_offsets must hold non-negative integers");
 }
 
 TEST(SafetensorsHeader, MissingFields) {
@@ -136,8 +135,8 @@ TEST(SafetensorsHeader, MissingFields) {
 }
 
 TEST(SafetensorsHeader, OffsetsEndBeforeTheyBegin) {
-  EXPECT_THROW_MESSAGE(parse(file_with(R"({"w":{"dtype":"U8","shape":[0],"data_offsets":[2,1]}})", 2)),
-                       "tensor 'w'", "end before they begin");
+  EXPECT_THROW_MESSAGE(parse(file_with(R"({"w":{"dtype":"U8","shape":[0],"data_offsets":[2,1]}})", 2)), "tensor 'w'",
+                       "end before they begin");
 }
 
 TEST(SafetensorsHeader, MetadataMustBeStrings) {

@@ -30,9 +30,9 @@ void expect_same_bytes(const at::Tensor& a, const at::Tensor& b) {
 }
 
 TEST_F(SafetensorsRoundTrip, EveryDtype) {
-  const std::vector<Dtype> all = {Dtype::F64, Dtype::F32,  Dtype::F16, Dtype::BF16, Dtype::F8_E4M3,
-                                  Dtype::F8_E5M2, Dtype::I64, Dtype::I32, Dtype::I16, Dtype::I8,
-                                  Dtype::U64, Dtype::U32, Dtype::U16, Dtype::U8, Dtype::BOOL};
+  const std::vector<Dtype> all = {Dtype::F64,     Dtype::F32, Dtype::F16, Dtype::BF16, Dtype::F8_E4M3,
+                                  Dtype::F8_E5M2, Dtype::I64, Dtype::I32, Dtype::I16,  Dtype::I8,
+                                  Dtype::U64,     Dtype::U32, Dtype::U16, Dtype::U8,   Dtype::BOOL};
   NamedTensors written;
   int seed = 0;
   for (Dtype dtype : all) {

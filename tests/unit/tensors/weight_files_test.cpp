@@ -26,8 +26,9 @@ TEST_F(WeightFiles, VariantsAndShards) {
   std::filesystem::create_directories(path("sharded"));
   write_safetensors(path("sharded/model-00001-of-00002.safetensors"), {{"a", at::ones({1})}});
   write_safetensors(path("sharded/model-00002-of-00002.safetensors"), {{"b", at::ones({1})}});
-  write_bytes("sharded/model.safetensors.index.json",
-              R"({"metadata":{},"weight_map":{"a":"model-00001-of-00002.safetensors","b":"model-00002-of-00002.safetensors"}})");
+  write_bytes(
+      "sharded/model.safetensors.index.json",
+      R"({"metadata":{},"weight_map":{"a":"model-00001-of-00002.safetensors","b":"model-00002-of-00002.safetensors"}})");
   auto shards = find_weight_files(path("sharded"));
   ASSERT_EQ(shards.size(), 2u);
   EXPECT_EQ(shards[1].filename(), "model-00002-of-00002.safetensors");
