@@ -1,10 +1,10 @@
 #include "models/model_info.h"
 
 #include <algorithm>
-#include <fstream>
 #include <sstream>
 
 #include "common/error.h"
+#include "common/json_file.h"
 #include "common/mapped_file.h"
 #include "tensors/safetensors_header.h"
 #include "tensors/weight_files.h"
@@ -14,16 +14,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-json read_json(const fs::path& file) {
-  std::ifstream in(file);
-  if (!in) throw Error("cannot read " + file.string());
-  try {
-    return json::parse(in);
-  } catch (const json::exception& e) {
-    throw Error(file.string() + ": not valid JSON (" + e.what() + ")");
-  }
-}
 
 // Adds one safetensors file's tensors to a component (or to several, by key prefix).
 void count_tensors(const tensors::SafetensorsHeader& header, ComponentInfo& component) {
@@ -71,7 +61,7 @@ ModelInfo inspect_folder(const fs::path& folder) {
                 " is not a diffusers model folder (no model_index.json); "
                 "give the folder that holds model_index.json, unet/ and vae/, or a .safetensors file");
   }
-  json index = read_json(index_file);
+  json index = read_json_file(index_file);
   if (!index.is_object()) throw Error(index_file.string() + ": expected a JSON object");
 
   for (auto it = index.begin(); it != index.end(); ++it) {
@@ -90,7 +80,7 @@ ModelInfo inspect_folder(const fs::path& folder) {
     } else if (component.name == "scheduler") {
       const fs::path config = dir / "scheduler_config.json";
       if (fs::exists(config)) {
-        info.scheduler_config = read_json(config);
+        info.scheduler_config = read_json_file(config);
         component.files.push_back("scheduler/scheduler_config.json");
       } else {
         component.note = "scheduler_config.json is missing";
@@ -104,7 +94,7 @@ ModelInfo inspect_folder(const fs::path& folder) {
         }
       }
       if (fs::exists(dir / "vocab.json")) {
-        json vocab = read_json(dir / "vocab.json");
+        json vocab = read_json_file(dir / "vocab.json");
         component.note = "vocabulary of " + with_thousands(static_cast<std::int64_t>(vocab.size())) + " tokens";
       }
     } else if (component.library == "diffusers" || component.library == "transformers") {
@@ -119,7 +109,7 @@ ModelInfo inspect_folder(const fs::path& folder) {
         component.note = e.what();
       }
       if (component.name == "unet" && fs::exists(dir / "config.json")) {
-        json config = read_json(dir / "config.json");
+        json config = read_json_file(dir / "config.json");
         if (config.contains("cross_attention_dim") && config["cross_attention_dim"].is_number_integer()) {
           info.family = family_from_cross_attention(config["cross_attention_dim"].get<std::int64_t>());
         }

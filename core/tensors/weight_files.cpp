@@ -1,11 +1,11 @@
 #include "tensors/weight_files.h"
 
 #include <algorithm>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "common/error.h"
+#include "common/json_file.h"
 
 namespace pawtrait::tensors {
 namespace {
@@ -25,13 +25,7 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 }
 
 std::vector<fs::path> shards_from_index(const fs::path& index_file) {
-  nlohmann::json index;
-  try {
-    std::ifstream in(index_file);
-    index = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(index_file.string() + ": not valid JSON (" + e.what() + ")");
-  }
+  const nlohmann::json index = read_json_file(index_file);
   if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object()) {
     throw Error(index_file.string() + ": has no \"weight_map\" object");
   }

@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""Writes tests/reference/scheduler_cases.safetensors: sampler runs of the current diffusers
+release on edge cases the shared test data does not cover (1, 2, 3, 7, 61 and 1000 steps,
+every timestep spacing, configs swapped in the way from_config swaps them, v-prediction,
+cosine and zero-terminal-SNR schedules), plus the timestep count and checksum of every step
+count 1..1000 for each spacing.
+
+Not used at build or test time; run it by hand to refresh the numbers:
+    python3 -m venv /tmp/ref && /tmp/ref/bin/pip install torch==2.11.0 diffusers numpy
+    /tmp/ref/bin/python tests/reference/make_scheduler_cases.py
+The procedure is the one in ../shared/testdata/README.md: x = randn((1,4,8,8), seed 1234) *
+init_noise_sigma, a fake model eps = 0.1 * x_in + 0.05 + 1e-4 * t, and one CPU generator
+seeded 4321 (made after set_timesteps) for every draw.
+"""
+import json
+import os
+
+import diffusers
+import numpy as np
+import torch
+from diffusers import (DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler,
+                       EulerAncestralDiscreteScheduler, EulerDiscreteScheduler)
+from safetensors.torch import save_file
+
+SD = {"beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear", "num_train_timesteps": 1000}
+CONFIGS = {
+    # the tiny model's own DDIM config (leading spacing, steps_offset 1)
+    "sd_ddim": json.load(open(os.path.join(os.path.dirname(__file__), "../../../shared/testdata/sd-tiny/scheduler/scheduler_config.json"))),
+    # SD 1.5's PNDM config: no timestep_spacing, so each sampler keeps its own default
+    "sd_pndm": {"_class_name": "PNDMScheduler", **SD, "set_alpha_to_one": False, "skip_prk_steps": True,
+                "steps_offset": 1, "trained_betas": None, "clip_sample": False},
+    "sd_trailing": {**SD, "timestep_spacing": "trailing", "steps_offset": 1, "clip_sample": False, "set_alpha_to_one": False},
+    "sd_linspace": {**SD, "timestep_spacing": "linspace", "steps_offset": 1, "clip_sample": False, "set_alpha_to_one": False},
+    "sd2_vpred": {**SD, "prediction_type": "v_prediction", "timestep_spacing": "leading", "steps_offset": 1,
+                  "clip_sample": False, "set_alpha_to_one": False},
+    "ddpm_defaults": {},
+    "cosine": {"beta_schedule": "squaredcos_cap_v2", "clip_sample": False},
+    "zero_snr_vpred": {**SD, "rescale_betas_zero_snr": True, "prediction_type": "v_prediction",
+                       "timestep_spacing": "trailing", "clip_sample": False},
+    "ddpm_fixed_large": {**SD, "variance_type": "fixed_large", "clip_sample": False, "steps_offset": 1},
+}
+SAMPLERS = {
+    "ddpm": (DDPMScheduler, {}, {}),
+    "ddim": (DDIMScheduler, {}, {"eta": 0.0}),
+    "ddim_eta1": (DDIMScheduler, {}, {"eta": 1.0}),
+    "euler": (EulerDiscreteScheduler, {"use_karras_sigmas": False}, {}),
+    "euler_karras": (EulerDiscreteScheduler, {"use_karras_sigmas": True}, {}),
+    "euler_a": (EulerAncestralDiscreteScheduler, {}, {}),
+    "dpmpp_2m": (DPMSolverMultistepScheduler, {"algorithm_type": "dpmsolver++", "solver_order": 2, "use_karras_sigmas": False}, {}),
+    "dpmpp_2m_karras": (DPMSolverMultistepScheduler, {"algorithm_type": "dpmsolver++", "solver_order": 2, "use_karras_sigmas": True}, {}),
+}
+STEPS = [1, 2, 3, 7, 20, 61]
+
+
+def run(cls, overrides, step_kwargs, config, steps):
+    s = cls.from_config(config, **overrides)
+    s.set_timesteps(steps)
+    gen = torch.Generator().manual_seed(4321)
+    x = torch.randn((1, 4, 8, 8), generator=torch.Generator().manual_seed(1234)) * s.init_noise_sigma
+    # Count the draws the sampler makes (diffusers' randn_tensor calls torch.randn).
+    draws = [0]
+    original = torch.randn
+
+    def counting_randn(*args, **kwargs):
+        draws[0] += 1
+        return original(*args, **kwargs)
+
+    torch.randn = counting_randn
+    try:
+        for t in s.timesteps:
+            xin = s.scale_model_input(x, t)
+            eps = 0.1 * xin + 0.05 + 1e-4 * float(t)
+            x = s.step(eps, t, x, generator=gen, **step_kwargs).prev_sample
+    finally:
+        torch.randn = original
+    sigmas = getattr(s, "sigmas", None)
+    return s, x, draws[0], sigmas
+
+
+def main():
+    tensors = {}
+    cases = {}
+    for config_name, config in CONFIGS.items():
+        for sampler, (cls, overrides, step_kwargs) in SAMPLERS.items():
+            steps_list = STEPS + ([1000] if config_name in ("sd_ddim", "sd_trailing") else [])
+            for steps in steps_list:
+                name = f"{config_name}/{sampler}/N{steps}"
+                try:
+                    s, x, draws, sigmas = run(cls, overrides, step_kwargs, config, steps)
+                except Exception as e:  # the reference refuses this combination
+                    cases[name] = {"config": config_name, "sampler": sampler, "steps": steps, "error": str(e)}
+                    continue
+                tensors[name + "/final"] = x.contiguous()
+                tensors[name + "/timesteps"] = s.timesteps.to(torch.float64).contiguous()
+                if sigmas is not None and sampler.startswith(("euler", "dpm")):
+                    tensors[name + "/sigmas"] = sigmas.to(torch.float32).contiguous()
+                cases[name] = {"config": config_name, "sampler": sampler, "steps": steps, "noise_draws": draws,
+                               "init_noise_sigma": float(s.init_noise_sigma)}
+
+    # Every step count: how many timesteps each spacing yields and a checksum of them.
+    for family, cls in (("ddpm", DDPMScheduler), ("euler", EulerDiscreteScheduler), ("dpm", DPMSolverMultistepScheduler)):
+        for spacing in ("leading", "trailing", "linspace"):
+            rows = []
+            for steps in range(1, 1001):
+                s = cls.from_config({**SD, "timestep_spacing": spacing, "steps_offset": 1})
+                s.set_timesteps(steps)
+                t = s.timesteps.to(torch.float64)
+                weights = torch.arange(1, len(t) + 1, dtype=torch.float64)
+                rows.append([float(len(t)), float((t * weights).sum()), float(t.min()), float(t.max())])
+            tensors[f"spacing/{family}/{spacing}"] = torch.tensor(rows, dtype=torch.float64)
+
+    metadata = {
+        "what": "sampler reference runs, see tests/reference/make_scheduler_cases.py",
+        "diffusers": diffusers.__version__,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "configs": json.dumps(CONFIGS),
+        "cases": json.dumps(cases),
+    }
+    out = os.path.join(os.path.dirname(__file__), "scheduler_cases.safetensors")
+    save_file(tensors, out, metadata=metadata)
+    print(f"wrote {out}: {len(cases)} cases, {len(tensors)} tensors")
+
+
+if __name__ == "__main__":
+    main()
