@@ -2,27 +2,21 @@
 
 #include <vector>
 
-#include "schedulers/scheduler.h"
 #include "schedulers/timestep_spacing.h"
+#include "schedulers/vp_scheduler.h"
 
 namespace pawtrait::schedulers {
 
 // DDIM (Song et al. 2021, Eq. 12): a non-Markovian process with the same marginals as DDPM.
 // η = 0 is deterministic; η = 1 has DDPM's posterior variance between the chosen timesteps.
-class DDIMScheduler : public Scheduler {
+class DDIMScheduler : public VpScheduler {
  public:
   explicit DDIMScheduler(const SchedulerConfig& config, double eta = 0.0);
 
   void set_timesteps(std::int64_t num_inference_steps) override;
   at::Tensor timesteps() const override;
-  double init_noise_sigma() const override { return 1.0; }
-  at::Tensor scale_model_input(const at::Tensor& sample, double) override { return sample; }
   StepOutput step(const at::Tensor& model_output, double timestep, const at::Tensor& sample,
                   NoiseSource* noise) override;
-  at::Tensor add_noise(const at::Tensor& x0, const at::Tensor& noise, const at::Tensor& t) const override {
-    return schedule_.add_noise(x0, noise, t);
-  }
-  int order() const override { return 1; }
 
   double eta() const { return eta_; }
 

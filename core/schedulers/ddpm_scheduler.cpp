@@ -10,7 +10,7 @@
 namespace pawtrait::schedulers {
 
 DDPMScheduler::DDPMScheduler(const SchedulerConfig& config)
-    : Scheduler(config),
+    : VpScheduler(config),
       spacing_(parse_timestep_spacing(config.timestep_spacing.value_or("leading"))),
       steps_offset_(config.steps_offset.value_or(0)),
       clip_sample_(config.clip_sample.value_or(true)),

@@ -2,8 +2,8 @@
 
 #include <vector>
 
-#include "schedulers/scheduler.h"
 #include "schedulers/timestep_spacing.h"
+#include "schedulers/vp_scheduler.h"
 
 namespace pawtrait::schedulers {
 
@@ -11,20 +11,14 @@ namespace pawtrait::schedulers {
 // q(x_{t-1} | x_t, x̂_0) with x̂_0 predicted by the model; variance β̃_t ("fixed_small") or
 // β_t ("fixed_large"). With fewer steps than training timesteps the same formulas run
 // between consecutive inference timesteps, with ᾱ of the previous one.
-class DDPMScheduler : public Scheduler {
+class DDPMScheduler : public VpScheduler {
  public:
   explicit DDPMScheduler(const SchedulerConfig& config);
 
   void set_timesteps(std::int64_t num_inference_steps) override;
   at::Tensor timesteps() const override;
-  double init_noise_sigma() const override { return 1.0; }
-  at::Tensor scale_model_input(const at::Tensor& sample, double) override { return sample; }
   StepOutput step(const at::Tensor& model_output, double timestep, const at::Tensor& sample,
                   NoiseSource* noise) override;
-  at::Tensor add_noise(const at::Tensor& x0, const at::Tensor& noise, const at::Tensor& t) const override {
-    return schedule_.add_noise(x0, noise, t);
-  }
-  int order() const override { return 1; }
 
   std::int64_t previous_timestep(std::int64_t t) const;
   // The variance of the step from t (its square root scales the noise; see step()).

@@ -11,7 +11,7 @@
 namespace pawtrait::schedulers {
 
 DPMSolverMultistepScheduler::DPMSolverMultistepScheduler(const SchedulerConfig& config)
-    : Scheduler(config),
+    : VpScheduler(config),
       spacing_(parse_timestep_spacing(config.timestep_spacing.value_or("linspace"))),
       steps_offset_(config.steps_offset.value_or(0)),
       solver_order_(static_cast<int>(config.solver_order.value_or(2))),
@@ -144,27 +144,6 @@ StepOutput DPMSolverMultistepScheduler::step(const at::Tensor& model_output, dou
   if (lower_order_nums_ < solver_order_) ++lower_order_nums_;
   ++*step_index_;
   return {prev_sample.to(model_output.scalar_type()), x0_pred};
-}
-
-at::Tensor DPMSolverMultistepScheduler::add_noise(const at::Tensor& x0, const at::Tensor& noise,
-                                                  const at::Tensor& t) const {
-  const at::Tensor wanted = t.to(at::kLong).flatten().cpu().contiguous();
-  std::vector<float> alphas;
-  std::vector<float> sigmas;
-  for (std::int64_t k = 0; k < wanted.numel(); ++k) {
-    const std::int64_t value = wanted[k].item<std::int64_t>();
-    auto it = std::find(timesteps_.begin(), timesteps_.end(), value);
-    if (it == timesteps_.end()) throw Error("timestep " + std::to_string(value) + " is not in this run's schedule");
-    const AlphaSigma s = alpha_sigma(sigmas_[static_cast<std::size_t>(it - timesteps_.begin())]);
-    alphas.push_back(s.alpha);
-    sigmas.push_back(s.sigma);
-  }
-  std::vector<std::int64_t> shape(static_cast<std::size_t>(x0.dim()), 1);
-  shape[0] = static_cast<std::int64_t>(alphas.size());
-  const auto to_x = [&](const std::vector<float>& v) {
-    return at::tensor(v, at::kFloat).to(x0.device(), x0.scalar_type()).view(shape);
-  };
-  return to_x(alphas) * x0 + to_x(sigmas) * noise;
 }
 
 }  // namespace pawtrait::schedulers

@@ -3,8 +3,8 @@
 #include <optional>
 #include <vector>
 
-#include "schedulers/scheduler.h"
 #include "schedulers/timestep_spacing.h"
+#include "schedulers/vp_scheduler.h"
 
 namespace pawtrait::schedulers {
 
@@ -12,18 +12,14 @@ namespace pawtrait::schedulers {
 // order 1 or 2, midpoint or Heun second-order correction, optionally on Karras σ. The last
 // step is first order when the final σ is 0 (and, for fewer than 15 steps, the last two),
 // which is what keeps few-step sampling stable.
-class DPMSolverMultistepScheduler : public Scheduler {
+class DPMSolverMultistepScheduler : public VpScheduler {
  public:
   explicit DPMSolverMultistepScheduler(const SchedulerConfig& config);
 
   void set_timesteps(std::int64_t num_inference_steps) override;
   at::Tensor timesteps() const override;
-  double init_noise_sigma() const override { return 1.0; }
-  at::Tensor scale_model_input(const at::Tensor& sample, double) override { return sample; }
   StepOutput step(const at::Tensor& model_output, double timestep, const at::Tensor& sample,
                   NoiseSource* noise) override;
-  at::Tensor add_noise(const at::Tensor& x0, const at::Tensor& noise, const at::Tensor& t) const override;
-  int order() const override { return 1; }
 
   const std::vector<float>& sigmas() const { return sigmas_; }
 
