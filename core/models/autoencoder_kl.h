@@ -1,0 +1,102 @@
+#pragma once
+
+#include <ATen/core/Generator.h>
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/normalization.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "models/attention.h"
+#include "models/blocks.h"
+
+namespace pawtrait::models {
+
+// AutoencoderKL's config.json with the reference's defaults.
+struct AutoencoderKLConfig {
+  std::int64_t in_channels = 3;
+  std::int64_t out_channels = 3;
+  std::vector<std::int64_t> block_out_channels = {64};
+  std::int64_t layers_per_block = 1;
+  std::int64_t latent_channels = 4;
+  std::int64_t norm_num_groups = 32;
+  std::int64_t sample_size = 32;
+  double scaling_factor = 0.18215;
+  bool force_upcast = true;
+
+  static AutoencoderKLConfig from_json(const nlohmann::json& json, const std::string& source);
+  static AutoencoderKLConfig load(const std::filesystem::path& file);
+  // How many times smaller the latents are than the image (8 for SD).
+  std::int64_t downscale_factor() const { return std::int64_t{1} << (block_out_channels.size() - 1); }
+};
+
+// The encoder's output: a diagonal Gaussian over latents, logvar clamped to [-30, 20].
+struct LatentDistribution {
+  at::Tensor mean, logvar, std;
+  at::Tensor sample(std::optional<at::Generator> generator = std::nullopt) const;  // mean + std·ε
+  at::Tensor mode() const { return mean; }
+};
+
+// resnets then a downsampler (VAE encoder), or resnets then an upsampler (decoder).
+struct VaeBlockImpl : torch::nn::Module {
+  VaeBlockImpl(std::int64_t in_channels, std::int64_t out_channels, std::int64_t layers, std::int64_t groups,
+               bool add_downsample, bool add_upsample);
+  at::Tensor forward(at::Tensor hidden);
+  torch::nn::ModuleList resnets{nullptr}, downsamplers{nullptr}, upsamplers{nullptr};
+};
+TORCH_MODULE(VaeBlock);
+
+// resnet → single-head self-attention over all pixels → resnet.
+struct VaeMidBlockImpl : torch::nn::Module {
+  VaeMidBlockImpl(std::int64_t channels, std::int64_t groups);
+  at::Tensor forward(at::Tensor hidden, const AttentionOptions& options);
+  torch::nn::ModuleList resnets{nullptr}, attentions{nullptr};
+};
+TORCH_MODULE(VaeMidBlock);
+
+struct VaeEncoderImpl : torch::nn::Module {
+  explicit VaeEncoderImpl(const AutoencoderKLConfig& c);
+  at::Tensor forward(const at::Tensor& image, const AttentionOptions& options);
+  torch::nn::Conv2d conv_in{nullptr}, conv_out{nullptr};
+  torch::nn::ModuleList down_blocks;
+  VaeMidBlock mid_block{nullptr};
+  torch::nn::GroupNorm conv_norm_out{nullptr};
+};
+TORCH_MODULE(VaeEncoder);
+
+struct VaeDecoderImpl : torch::nn::Module {
+  explicit VaeDecoderImpl(const AutoencoderKLConfig& c);
+  at::Tensor forward(const at::Tensor& latents, const AttentionOptions& options);
+  torch::nn::Conv2d conv_in{nullptr}, conv_out{nullptr};
+  torch::nn::ModuleList up_blocks;
+  VaeMidBlock mid_block{nullptr};
+  torch::nn::GroupNorm conv_norm_out{nullptr};
+};
+TORCH_MODULE(VaeDecoder);
+
+// The KL-regularised autoencoder that maps images in [-1, 1] to latents and back
+// (Rombach et al. 2022). Latents for the UNet are the sample times scaling_factor; decode
+// expects them divided back.
+struct AutoencoderKLImpl : torch::nn::Module {
+  explicit AutoencoderKLImpl(const AutoencoderKLConfig& config);
+  LatentDistribution encode(const at::Tensor& image);
+  at::Tensor decode(const at::Tensor& latents);
+  // Decodes in overlapping tiles of `tile` latent pixels, blending the seams linearly, so
+  // that large images fit in memory. tile 0 decodes whole.
+  at::Tensor decode_tiled(const at::Tensor& latents, std::int64_t tile, std::int64_t overlap);
+
+  AutoencoderKLConfig config;
+  AttentionOptions attention_options;
+  VaeEncoder encoder{nullptr};
+  VaeDecoder decoder{nullptr};
+  torch::nn::Conv2d quant_conv{nullptr}, post_quant_conv{nullptr};
+};
+TORCH_MODULE(AutoencoderKL);
+
+}  // namespace pawtrait::models

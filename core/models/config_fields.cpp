@@ -1,0 +1,86 @@
+#include "models/config_fields.h"
+
+#include "common/error.h"
+
+namespace pawtrait::models {
+
+ConfigFields::ConfigFields(const nlohmann::json& json, std::string source) : json_(json), source_(std::move(source)) {
+  if (!json_.is_object()) throw Error(source_ + ": expected a JSON object");
+}
+
+const nlohmann::json* ConfigFields::find(const char* key) const {
+  auto it = json_.find(key);
+  if (it == json_.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+bool ConfigFields::has(const char* key) const { return find(key) != nullptr; }
+
+void ConfigFields::fail(const char* key, const std::string& what) const {
+  throw Error(source_ + ": \"" + key + "\" " + what);
+}
+
+std::int64_t ConfigFields::integer(const char* key, std::int64_t fallback) const {
+  const nlohmann::json* v = find(key);
+  if (v == nullptr) return fallback;
+  if (!v->is_number_integer()) fail(key, "must be a whole number, not " + v->dump());
+  return v->get<std::int64_t>();
+}
+
+double ConfigFields::number(const char* key, double fallback) const {
+  const nlohmann::json* v = find(key);
+  if (v == nullptr) return fallback;
+  if (!v->is_number()) fail(key, "must be a number, not " + v->dump());
+  return v->get<double>();
+}
+
+bool ConfigFields::boolean(const char* key, bool fallback) const {
+  const nlohmann::json* v = find(key);
+  if (v == nullptr) return fallback;
+  if (!v->is_boolean()) fail(key, "must be true or false, not " + v->dump());
+  return v->get<bool>();
+}
+
+std::string ConfigFields::text(const char* key, const std::string& fallback) const {
+  const nlohmann::json* v = find(key);
+  if (v == nullptr) return fallback;
+  if (!v->is_string()) fail(key, "must be a string, not " + v->dump());
+  return v->get<std::string>();
+}
+
+std::vector<std::int64_t> ConfigFields::integers(const char* key, const std::vector<std::int64_t>& fallback) const {
+  const nlohmann::json* v = find(key);
+  if (v == nullptr) return fallback;
+  if (!v->is_array()) fail(key, "must be a list of whole numbers, not " + v->dump());
+  std::vector<std::int64_t> out;
+  for (const auto& item : *v) {
+    if (!item.is_number_integer()) fail(key, "must be a list of whole numbers; it holds " + item.dump());
+    out.push_back(item.get<std::int64_t>());
+  }
+  return out;
+}
+
+std::vector<std::string> ConfigFields::texts(const char* key, const std::vector<std::string>& fallback) const {
+  const nlohmann::json* v = find(key);
+  if (v == nullptr) return fallback;
+  if (!v->is_array()) fail(key, "must be a list of strings, not " + v->dump());
+  std::vector<std::string> out;
+  for (const auto& item : *v) {
+    if (!item.is_string()) fail(key, "must be a list of strings; it holds " + item.dump());
+    out.push_back(item.get<std::string>());
+  }
+  return out;
+}
+
+std::vector<std::int64_t> ConfigFields::per_block(const char* key, std::int64_t count, std::int64_t fallback) const {
+  const nlohmann::json* v = find(key);
+  if (v == nullptr) return std::vector<std::int64_t>(static_cast<std::size_t>(count), fallback);
+  if (v->is_number_integer()) return std::vector<std::int64_t>(static_cast<std::size_t>(count), v->get<std::int64_t>());
+  std::vector<std::int64_t> list = integers(key, {});
+  if (static_cast<std::int64_t>(list.size()) != count) {
+    fail(key, "has " + std::to_string(list.size()) + " entries but the model has " + std::to_string(count) + " blocks");
+  }
+  return list;
+}
+
+}  // namespace pawtrait::models

@@ -1,0 +1,103 @@
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/normalization.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "models/attention.h"
+#include "models/blocks.h"
+
+namespace pawtrait::models {
+
+// UNet2DConditionModel's config.json, as far as SD 1.x and 2.x use it, with the reference's
+// defaults. attention_head_dim is really the number of heads (a diffusers quirk kept for
+// compatibility); num_attention_heads, when set, takes precedence.
+struct UNet2DConditionConfig {
+  std::int64_t sample_size = 64;
+  std::int64_t in_channels = 4;
+  std::int64_t out_channels = 4;
+  bool flip_sin_to_cos = true;
+  double freq_shift = 0;
+  std::vector<std::string> down_block_types = {"CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D",
+                                               "DownBlock2D"};
+  std::string mid_block_type = "UNetMidBlock2DCrossAttn";
+  std::vector<std::string> up_block_types = {"UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D",
+                                             "CrossAttnUpBlock2D"};
+  std::vector<std::int64_t> block_out_channels = {320, 640, 1280, 1280};
+  std::vector<std::int64_t> layers_per_block = {2, 2, 2, 2};
+  std::int64_t downsample_padding = 1;
+  double mid_block_scale_factor = 1;
+  std::int64_t norm_num_groups = 32;
+  double norm_eps = 1e-5;
+  std::int64_t cross_attention_dim = 1280;
+  std::vector<std::int64_t> num_attention_heads = {8, 8, 8, 8};  // per down block
+  std::vector<std::int64_t> transformer_layers_per_block = {1, 1, 1, 1};
+  bool use_linear_projection = false;
+  bool upcast_attention = false;
+  bool only_cross_attention = false;
+  std::string prediction_type_hint;  // not in the UNet config; set by whoever detects it
+
+  // Throws pawtrait::Error naming `source` and the field for anything unsupported.
+  static UNet2DConditionConfig from_json(const nlohmann::json& json, const std::string& source);
+  static UNet2DConditionConfig load(const std::filesystem::path& file);
+};
+
+// One down block: resnets (with transformer "attentions" after each for CrossAttnDownBlock2D)
+// and a stride-2 downsampler except in the last block.
+struct UNetDownBlockImpl : torch::nn::Module {
+  UNetDownBlockImpl(const UNet2DConditionConfig& c, std::size_t index, std::int64_t in_channels,
+                    std::int64_t out_channels, std::int64_t temb_channels, bool cross_attention, bool add_downsample);
+  // Appends each resnet's (and the downsampler's) output to `skips`.
+  at::Tensor forward(at::Tensor hidden, const at::Tensor& temb, const at::Tensor& context,
+                     std::vector<at::Tensor>& skips, const AttentionOptions& options);
+  torch::nn::ModuleList resnets{nullptr}, attentions{nullptr}, downsamplers{nullptr};
+};
+TORCH_MODULE(UNetDownBlock);
+
+struct UNetMidBlockImpl : torch::nn::Module {
+  UNetMidBlockImpl(const UNet2DConditionConfig& c, std::int64_t channels, std::int64_t temb_channels);
+  at::Tensor forward(at::Tensor hidden, const at::Tensor& temb, const at::Tensor& context,
+                     const AttentionOptions& options);
+  torch::nn::ModuleList resnets{nullptr}, attentions{nullptr};
+};
+TORCH_MODULE(UNetMidBlock);
+
+// One up block: layers_per_block + 1 resnets, each taking a skip connection concatenated on
+// the channels, optional transformers, and a ×2 upsampler except in the last block.
+struct UNetUpBlockImpl : torch::nn::Module {
+  UNetUpBlockImpl(const UNet2DConditionConfig& c, std::size_t index, std::int64_t in_channels,
+                  std::int64_t prev_output_channels, std::int64_t out_channels, std::int64_t temb_channels,
+                  bool cross_attention, bool add_upsample);
+  at::Tensor forward(at::Tensor hidden, std::vector<at::Tensor>& skips, const at::Tensor& temb,
+                     const at::Tensor& context, std::optional<std::vector<std::int64_t>> upsample_size,
+                     const AttentionOptions& options);
+  torch::nn::ModuleList resnets{nullptr}, attentions{nullptr}, upsamplers{nullptr};
+};
+TORCH_MODULE(UNetUpBlock);
+
+// The conditional denoiser ε_θ(x_t, t, c) of Stable Diffusion (Rombach et al. 2022).
+struct UNet2DConditionModelImpl : torch::nn::Module {
+  explicit UNet2DConditionModelImpl(const UNet2DConditionConfig& config);
+  // sample (b, in, h, w); timestep a scalar or (b) tensor (int or float); encoder_hidden_states
+  // (b, tokens, cross_attention_dim). Returns the prediction, (b, out, h, w).
+  at::Tensor forward(const at::Tensor& sample, const at::Tensor& timestep, const at::Tensor& encoder_hidden_states);
+
+  UNet2DConditionConfig config;
+  AttentionOptions attention_options;
+  TimestepEmbedding time_embedding{nullptr};
+  torch::nn::Conv2d conv_in{nullptr}, conv_out{nullptr};
+  torch::nn::ModuleList down_blocks, up_blocks;
+  UNetMidBlock mid_block{nullptr};
+  torch::nn::GroupNorm conv_norm_out{nullptr};
+};
+TORCH_MODULE(UNet2DConditionModel);
+
+}  // namespace pawtrait::models
