@@ -1,0 +1,1 @@
+# Tests of the CLIP tokenizer (placeholder until the tokenizer lands).
