@@ -2,6 +2,7 @@
 
 #include <torch/nn/module.h>
 
+#include <set>
 #include <sstream>
 #include <unordered_map>
 
@@ -90,22 +91,39 @@ LoadReport load_state_dict(torch::nn::Module& module, const std::vector<Safetens
   for (const auto& item : module.named_buffers(/*recurse=*/true)) targets.emplace_back(item.key(), item.value());
 
   LoadReport report;
-  std::vector<std::pair<at::Tensor, Located>> plan;
+  struct Step {
+    at::Tensor target;
+    Located located;
+    TensorSource source;
+  };
+  std::vector<Step> plan;
+  std::set<std::string> used;
   for (auto& [name, target] : targets) {
-    auto it = available.find(name);
+    const TensorSource source = options.source_for ? options.source_for(name) : TensorSource{name};
+    auto it = available.find(source.name);
     if (it == available.end()) {
-      report.missing.push_back(name);
+      report.missing.push_back(source.name == name ? name : name + " (as " + options.prefix + source.name + ")");
       continue;
     }
     const Located located = it->second;
-    available.erase(it);
-    if (target.sizes().vec() != located.entry->shape) {
-      report.mismatched.push_back({name, target.sizes().vec(), located.entry->shape, located.file->source()});
+    used.insert(source.name);
+    std::vector<std::int64_t> shape = located.entry->shape;
+    if (!shape.empty() && (source.rows_begin != 0 || source.rows_end != -1)) {
+      const std::int64_t end = source.rows_end == -1 ? shape[0] : source.rows_end;
+      shape[0] = end - source.rows_begin;
+    }
+    std::vector<std::int64_t> expected = target.sizes().vec();
+    const bool one_by_one = shape.size() == expected.size() + 2 && shape[shape.size() - 1] == 1 &&
+                            shape[shape.size() - 2] == 1 && std::equal(expected.begin(), expected.end(), shape.begin());
+    if (shape != expected && !one_by_one) {
+      report.mismatched.push_back({name, expected, shape, located.file->source()});
       continue;
     }
-    plan.emplace_back(target, located);
+    plan.push_back({target, located, source});
   }
-  for (const auto& [name, located] : available) report.unexpected.push_back(located.entry->name);
+  for (const auto& [name, located] : available) {
+    if (!used.contains(name)) report.unexpected.push_back(located.entry->name);
+  }
   std::sort(report.unexpected.begin(), report.unexpected.end());
 
   if (options.strict && !report.complete()) {
@@ -116,8 +134,13 @@ LoadReport load_state_dict(torch::nn::Module& module, const std::vector<Safetens
   }
 
   at::NoGradGuard no_grad;
-  for (auto& [target, located] : plan) {
-    target.copy_(located.file->tensor(*located.entry));
+  for (Step& step : plan) {
+    at::Tensor source = step.located.file->tensor(*step.located.entry);
+    if (step.source.rows_begin != 0 || step.source.rows_end != -1) {
+      source =
+          source.slice(0, step.source.rows_begin, step.source.rows_end == -1 ? source.size(0) : step.source.rows_end);
+    }
+    step.target.copy_(source.reshape(step.target.sizes()));
     ++report.loaded;
   }
   return report;

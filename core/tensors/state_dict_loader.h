@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,10 +36,22 @@ struct LoadReport {
   std::string describe(std::size_t max_names = 8) const;
 };
 
+// Where one module tensor is found in a checkpoint of another layout: a (prefix-stripped)
+// name, optionally rows [rows_begin, rows_end) of it (fused q/k/v projections).
+struct TensorSource {
+  std::string name;
+  std::int64_t rows_begin = 0;
+  std::int64_t rows_end = -1;  // -1: to the end
+};
+
 struct LoadOptions {
   // Only file tensors whose names start with this prefix are considered, with the prefix
   // removed (e.g. "model.diffusion_model." for the UNet inside a single-file checkpoint).
   std::string prefix;
+  // Maps a module tensor's name to where it is in the files (single-file checkpoints keep
+  // the original LDM names). Unset: the same name. A file tensor of shape [o, i, 1, 1] fills
+  // a module tensor of shape [o, i] (1×1 convolutions stored for what is now a Linear).
+  std::function<TensorSource(const std::string& module_name)> source_for;
   // Converts the module's floating-point parameters and buffers first; integer ones keep theirs.
   std::optional<c10::ScalarType> dtype;
   std::optional<c10::Device> device;
