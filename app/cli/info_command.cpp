@@ -5,7 +5,9 @@
 #include <iostream>
 #include <memory>
 
+#include "common/error.h"
 #include "models/model_info.h"
+#include "models/stable_diffusion.h"
 #include "runtime/runtime_info.h"
 
 namespace pawtrait::cli {
@@ -13,6 +15,7 @@ namespace {
 
 struct InfoOptions {
   std::string path;
+  std::string model_config;
   bool json = false;
 };
 
@@ -38,10 +41,34 @@ void run_info(const InfoOptions& options) {
     return;
   }
   models::ModelInfo info = models::inspect_model(options.path);
+  // What it is as a Stable Diffusion model, when it is one.
+  nlohmann::json architecture;
+  std::string architecture_text;
+  if (info.format == "diffusers folder" || info.format == "single-file checkpoint") {
+    try {
+      std::optional<std::filesystem::path> config;
+      if (!options.model_config.empty()) config = options.model_config;
+      const models::Architecture a = models::detect_architecture(options.path, config);
+      architecture = {{"family", a.family},
+                      {"prediction_type", a.prediction_type},
+                      {"image_size", a.image_size},
+                      {"from", config ? "model config " + options.model_config
+                                      : (info.format == "diffusers folder" ? "its configs" : "tensor shapes")}};
+      architecture_text = a.family + ", " + a.prediction_type + " prediction, " + std::to_string(a.image_size) + "x" +
+                          std::to_string(a.image_size) + " pixels (from " + architecture["from"].get<std::string>() +
+                          ")";
+    } catch (const Error& e) {
+      architecture = {{"unknown", e.what()}};
+      architecture_text = std::string("not recognised: ") + e.what();
+    }
+  }
   if (options.json) {
-    std::cout << models::to_json(info).dump(2) << '\n';
+    nlohmann::json out = models::to_json(info);
+    if (!architecture.is_null()) out["architecture"] = architecture;
+    std::cout << out.dump(2) << '\n';
   } else {
     std::cout << models::format_model_info(info);
+    if (!architecture_text.empty()) std::cout << "\n  architecture: " << architecture_text << '\n';
   }
 }
 
@@ -55,6 +82,9 @@ void add_info_command(CLI::App& app) {
                          "scheduler); without a path, show what this machine can run on");
   info->add_option("path", options->path, "A diffusers model folder (with model_index.json) or a .safetensors file");
   info->add_flag("--json", options->json, "Print the same as JSON");
+  info->add_option("--model-config", options->model_config,
+                   "A diffusers-style folder whose config files describe a single-file checkpoint")
+      ->check(CLI::ExistingDirectory);
   info->callback([options] { run_info(*options); });
 }
 

@@ -132,6 +132,15 @@ Architecture read_folder_architecture(const fs::path& folder) {
   return a;
 }
 
+Architecture detect_architecture(const fs::path& path, const std::optional<fs::path>& model_config) {
+  if (fs::is_directory(path)) return read_folder_architecture(path);
+  if (model_config) return read_folder_architecture(*model_config);
+  const tensors::SafetensorsFile file = tensors::SafetensorsFile::open(path);
+  tensors::SafetensorsHeader header;
+  header.tensors = file.entries();
+  return detect_single_file_architecture(header, path.string());
+}
+
 StableDiffusion load_stable_diffusion(const fs::path& path, const StableDiffusionOptions& options) {
   std::error_code error;
   if (!fs::exists(path, error)) throw Error(path.string() + ": no such file or folder");

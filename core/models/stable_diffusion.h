@@ -39,6 +39,12 @@ Architecture detect_single_file_architecture(const tensors::SafetensorsHeader& h
 // Reads unet/, vae/, text_encoder/ and scheduler/ configs of a diffusers-style folder.
 Architecture read_folder_architecture(const std::filesystem::path& folder);
 
+// The architecture of a model folder or single file, for reports: from the folder's configs,
+// the given model-config folder, or the file's tensor shapes. Throws pawtrait::Error with the
+// reason when it cannot tell.
+Architecture detect_architecture(const std::filesystem::path& path,
+                                 const std::optional<std::filesystem::path>& model_config = std::nullopt);
+
 struct StableDiffusionOptions {
   c10::ScalarType dtype = c10::kFloat;
   c10::Device device = c10::kCPU;

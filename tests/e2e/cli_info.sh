@@ -30,6 +30,11 @@ assert info["scheduler"]["_class_name"] == "DDIMScheduler"
 "$cli" info "$data/sd-tiny-single.safetensors" > "$work/single.txt"
 check "single file" grep -q "single-file checkpoint" "$work/single.txt"
 
+check "folder architecture" grep -q "architecture: custom (cross-attention width 32), epsilon prediction, 64x64" "$work/info.txt"
+check "single file needs a config" grep -q "architecture: not recognised: .*--model-config" "$work/single.txt"
+"$cli" info "$data/sd-tiny-single.safetensors" --model-config "$data/sd-tiny" > "$work/single-config.txt"
+check "single file with --model-config" grep -q "architecture: custom .* (from model config" "$work/single-config.txt"
+
 check "help"      "$cli" --help
 check "info help" "$cli" info --help
 check "version"   "$cli" --version
