@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -34,6 +35,14 @@ MappedFile::MappedFile(const std::filesystem::path& path) : path_(path) {
     }
   }
   ::close(fd);
+}
+
+void MappedFile::release(std::size_t offset, std::size_t size) const {
+  if (data_ == nullptr || size == 0) return;
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  const std::size_t begin = (offset + page - 1) / page * page;
+  const std::size_t end = std::min(offset + size, size_) / page * page;
+  if (end > begin) ::madvise(static_cast<char*>(data_) + begin, end - begin, MADV_DONTNEED);
 }
 
 MappedFile::~MappedFile() {

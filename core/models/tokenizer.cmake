@@ -1,2 +1,16 @@
-# The CLIP BPE tokenizer library: pawtrait_tokenizer (torch-free).
-# (placeholder until the tokenizer lands)
+# The CLIP BPE tokenizer library: pawtrait_tokenizer (torch-free). It needs Unicode character
+# properties, case mapping and normalisation to match the reference's Python `regex`, str.lower
+# and ftfy, which the standard library lacks; ICU supplies them.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(PAWTRAIT_ICU REQUIRED IMPORTED_TARGET icu-uc)
+
+add_library(pawtrait_tokenizer STATIC
+  ${CMAKE_CURRENT_SOURCE_DIR}/models/clip_text_cleanup.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/models/clip_tokenizer.cpp
+)
+target_include_directories(pawtrait_tokenizer PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
+target_link_libraries(pawtrait_tokenizer PUBLIC nlohmann_json::nlohmann_json pawtrait_core_io
+                                         PRIVATE PkgConfig::PAWTRAIT_ICU)
+set_target_properties(pawtrait_tokenizer PROPERTIES POSITION_INDEPENDENT_CODE ON)
+
+target_link_libraries(pawtrait_core PUBLIC pawtrait_tokenizer)

@@ -34,6 +34,10 @@ at::Tensor SafetensorsFile::tensor(std::string_view name) const {
   return tensor(*entry);
 }
 
+void SafetensorsFile::release(const TensorEntry& entry) const {
+  mapping_->release(header_.data_start + entry.begin, entry.byte_size());
+}
+
 at::Tensor SafetensorsFile::tensor(const TensorEntry& entry) const {
   const auto options = at::TensorOptions().dtype(to_scalar_type(entry.dtype)).device(at::kCPU);
   std::byte* data = mapping_->writable_data() + header_.data_start + entry.begin;

@@ -35,6 +35,9 @@ class SafetensorsFile {
   at::Tensor tensor(const TensorEntry& entry) const;
   // Throws pawtrait::Error naming the file when the tensor is absent.
   at::Tensor tensor(std::string_view name) const;
+  // Gives the tensor's pages back to the kernel once it has been copied elsewhere (views of
+  // it stay valid: the pages are read from the file again if touched).
+  void release(const TensorEntry& entry) const;
 
  private:
   SafetensorsFile(std::shared_ptr<MappedFile> mapping, std::string source);

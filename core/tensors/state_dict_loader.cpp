@@ -142,6 +142,9 @@ LoadReport load_state_dict(torch::nn::Module& module, const std::vector<Safetens
     }
     step.target.copy_(source.reshape(step.target.sizes()));
     ++report.loaded;
+    // The copy is in the module now; the mapped pages need not stay resident (a fused q/k/v
+    // source read again later is simply paged back in).
+    step.located.file->release(*step.located.entry);
   }
   return report;
 }

@@ -1,1 +1,2 @@
-# Tests of the CLIP tokenizer (placeholder until the tokenizer lands).
+# Tests of the CLIP tokenizer against transformers' reference ids in ../shared/testdata.
+pawtrait_unit_test(tokenizer_test ${CMAKE_CURRENT_LIST_DIR}/clip_tokenizer_test.cpp)

@@ -1,0 +1,121 @@
+// Memory and speed of the Stable Diffusion components on an SD-1.5-shaped model with random
+// weights (made here, never shipped). Each phase runs in its own process so that its peak
+// RSS is its own; tests/bench/run-model-bench drives them and prints ratios measured in the
+// same run:
+//   model_bench create DIR     write a diffusers-style SD 1.5 UNet folder (random weights)
+//   model_bench load DIR       load it; print seconds, peak RSS and the weights' size
+//   model_bench read DIR       read the weight file's bytes once (the I/O floor for load)
+//   model_bench forward DIR [slice]  UNet forward, batch 2, 64×64 latents, CPU float32
+#include <ATen/ATen.h>
+#include <torch/nn/module.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "models/component_loader.h"
+#include "runtime/runtime_info.h"
+#include "tensors/safetensors_writer.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+// Peak resident set of this process, in MiB (Linux).
+double peak_rss_mib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  }
+  return -1;
+}
+
+nlohmann::json sd15_unet_config() {
+  return {{"_class_name", "UNet2DConditionModel"},
+          {"sample_size", 64},
+          {"cross_attention_dim", 768},
+          {"attention_head_dim", 8},
+          {"block_out_channels", {320, 640, 1280, 1280}},
+          {"layers_per_block", 2},
+          {"down_block_types", {"CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"}},
+          {"up_block_types", {"UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"}}};
+}
+
+int create(const fs::path& dir) {
+  fs::create_directories(dir / "unet");
+  std::ofstream(dir / "unet" / "config.json") << sd15_unet_config().dump(2);
+  pawtrait::models::UNet2DConditionModel unet(
+      pawtrait::models::UNet2DConditionConfig::from_json(sd15_unet_config(), "bench"));
+  pawtrait::tensors::NamedTensors weights;
+  std::int64_t parameters = 0;
+  for (const auto& item : unet->named_parameters()) {
+    weights.emplace_back(item.key(), item.value().detach());
+    parameters += item.value().numel();
+  }
+  pawtrait::tensors::write_safetensors(dir / "unet" / "diffusion_pytorch_model.safetensors", weights);
+  std::cout << "{\"parameters\": " << parameters << "}\n";
+  return 0;
+}
+
+int load(const fs::path& dir) {
+  const auto start = Clock::now();
+  pawtrait::models::UNet2DConditionModel unet = pawtrait::models::load_unet(dir / "unet");
+  const double elapsed = seconds_since(start);
+  const double weights_mib =
+      static_cast<double>(fs::file_size(dir / "unet" / "diffusion_pytorch_model.safetensors")) / (1024.0 * 1024.0);
+  std::cout << "{\"load_seconds\": " << elapsed << ", \"peak_rss_mib\": " << peak_rss_mib()
+            << ", \"weights_mib\": " << weights_mib << "}\n";
+  return 0;
+}
+
+int read(const fs::path& dir) {
+  const auto start = Clock::now();
+  std::ifstream in(dir / "unet" / "diffusion_pytorch_model.safetensors", std::ios::binary);
+  std::vector<char> buffer(1 << 24);
+  std::uint64_t total = 0;
+  while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) || in.gcount() > 0) total += in.gcount();
+  std::cout << "{\"read_seconds\": " << seconds_since(start) << ", \"bytes\": " << total << "}\n";
+  return 0;
+}
+
+int forward(const fs::path& dir, std::int64_t slice) {
+  at::NoGradGuard no_grad;
+  pawtrait::models::UNet2DConditionModel unet = pawtrait::models::load_unet(dir / "unet");
+  unet->attention_options.slice_size = slice;
+  const at::Tensor sample = at::randn({2, 4, 64, 64});
+  const at::Tensor context = at::randn({2, 77, 768});
+  const at::Tensor t = at::tensor(std::int64_t{500});
+  const double rss_before = peak_rss_mib();
+  const auto start = Clock::now();
+  const at::Tensor out = unet->forward(sample, t, context);
+  const double elapsed = seconds_since(start);
+  std::cout << "{\"forward_seconds\": " << elapsed << ", \"slice\": " << slice
+            << ", \"peak_rss_mib\": " << peak_rss_mib() << ", \"rss_before_forward_mib\": " << rss_before
+            << ", \"finite\": " << (at::isfinite(out).all().item<bool>() ? "true" : "false") << "}\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::cerr << "usage: model_bench create|load|read|forward DIR [slice]\n";
+    return 2;
+  }
+  pawtrait::runtime::configure_cpu_threads();
+  const std::string phase = argv[1];
+  const fs::path dir = argv[2];
+  if (phase == "create") return create(dir);
+  if (phase == "load") return load(dir);
+  if (phase == "read") return read(dir);
+  if (phase == "forward") return forward(dir, argc > 3 ? std::stoll(argv[3]) : 0);
+  std::cerr << "unknown phase " << phase << "\n";
+  return 2;
+}
