@@ -4,6 +4,7 @@
 
 #include "common/error.h"
 #include "models/checkpoint_keys.h"
+#include "models/component_loader.h"
 #include "models/stable_diffusion.h"
 #include "tensors/safetensors_header.h"
 #include "tensors/safetensors_reader.h"
@@ -86,6 +87,47 @@ TEST_F(CheckpointErrors, TruncatedFileIsNamed) {
   StableDiffusionOptions options;
   options.model_config = tiny();
   EXPECT_THROW_MESSAGE(load_stable_diffusion(cut, options), "cut.safetensors", "past the end");
+}
+
+// A folder with fp16 variant files (as the hub's "fp16" revisions have) and a damaged one.
+class FolderVariants : public testing::TempDirTest {
+ protected:
+  void copy_tiny() {
+    fs::copy(tiny(), path("model"), fs::copy_options::recursive);
+    for (auto& entry : fs::recursive_directory_iterator(path("model"))) {
+      fs::permissions(entry.path(), fs::perms::owner_write, fs::perm_options::add);
+    }
+  }
+};
+
+TEST_F(FolderVariants, Fp16VariantFilesLoad) {
+  at::NoGradGuard no_grad;
+  copy_tiny();
+  const fs::path unet_file = path("model/unet/diffusion_pytorch_model.safetensors");
+  tensors::NamedTensors half;
+  {
+    tensors::SafetensorsFile full = tensors::SafetensorsFile::open(unet_file);
+    for (const auto& entry : full.entries()) half.emplace_back(entry.name, full.tensor(entry).to(at::kHalf));
+  }
+  tensors::write_safetensors(path("model/unet/diffusion_pytorch_model.fp16.safetensors"), half);
+  ComponentLoadOptions options;
+  options.variant = "fp16";
+  UNet2DConditionModel unet = load_unet(path("model/unet"), options);
+  auto params = unet->named_parameters();
+  for (const auto& [name, tensor] : half) {
+    ASSERT_NE(params.find(name), nullptr) << name;
+    EXPECT_EQ(params[name].scalar_type(), at::kFloat);
+    EXPECT_TRUE(at::equal(params[name], tensor.to(at::kFloat))) << name;  // the fp16 values, widened
+  }
+}
+
+TEST_F(FolderVariants, TruncatedComponentFileNamesComponentAndFile) {
+  copy_tiny();
+  const fs::path vae_file = path("model/vae/diffusion_pytorch_model.safetensors");
+  const std::string bytes = read_bytes(vae_file);
+  write_bytes("model/vae/diffusion_pytorch_model.safetensors", bytes.substr(0, bytes.size() - 4096));
+  EXPECT_THROW_MESSAGE(load_stable_diffusion(path("model")), "vae:", "diffusion_pytorch_model.safetensors",
+                       "past the end of the data");
 }
 
 // SD 1.5's layout, spot-checked against names in the published checkpoints.
