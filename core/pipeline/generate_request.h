@@ -1,0 +1,42 @@
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pawtrait::pipeline {
+
+struct LoraSpec {
+  std::string path;
+  double strength = 1.0;
+};
+
+// Everything that decides a text-to-image run. Saved as JSON next to its images (and inside
+// each PNG, with that image's own seed), so any run can be replayed exactly.
+struct GenerateRequest {
+  std::string model;         // a diffusers folder or a .safetensors file
+  std::string model_config;  // a folder of configs for a single file ("" = detect)
+  std::vector<LoraSpec> loras;
+  std::string prompt;
+  std::string negative_prompt;
+  std::string sampler = "dpmpp_2m_karras";
+  std::int64_t steps = 25;
+  double guidance = 7.5;
+  double eta = 0.0;  // DDIM's η
+  std::int64_t width = 512;
+  std::int64_t height = 512;
+  std::uint64_t seed = 0;  // image i uses seed + i
+  std::int64_t count = 1;
+  std::int64_t batch_size = 1;
+  std::int64_t clip_skip = 0;
+  std::string device = "cpu";  // cpu | cuda
+  std::string dtype = "fp32";  // fp32 | fp16 | bf16
+
+  nlohmann::json to_json() const;
+  // Missing keys keep their defaults; wrong types throw pawtrait::Error naming the key.
+  static GenerateRequest from_json(const nlohmann::json& json, const std::string& source = "request");
+};
+
+}  // namespace pawtrait::pipeline

@@ -1,0 +1,191 @@
+#include "pipeline/text_to_image.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <c10/core/InferenceMode.h>
+
+#include "common/error.h"
+#include "schedulers/sampler_registry.h"
+
+namespace pawtrait::pipeline {
+namespace {
+
+// Each image draws its initial noise and then its sampler noise from its own generator, so
+// image i of a batch equals the same seed run alone.
+class PerImageNoise : public schedulers::NoiseSource {
+ public:
+  explicit PerImageNoise(std::vector<at::Generator> generators) : generators_(std::move(generators)) {}
+  at::Tensor next(at::IntArrayRef shape, const at::TensorOptions& options) override {
+    TORCH_CHECK(shape[0] == static_cast<std::int64_t>(generators_.size()), "noise batch does not match the images");
+    std::vector<std::int64_t> one(shape.begin(), shape.end());
+    one[0] = 1;
+    std::vector<at::Tensor> parts;
+    for (auto& g : generators_) parts.push_back(at::randn(one, g, at::TensorOptions().dtype(at::kFloat)));
+    return at::cat(parts).to(options.device(), options.dtype().toScalarType());
+  }
+
+ private:
+  std::vector<at::Generator> generators_;
+};
+
+}  // namespace
+
+TextToImage::TextToImage(models::StableDiffusion& model, models::ClipTokenizer tokenizer)
+    : model_(model), tokenizer_(std::move(tokenizer)) {}
+
+void TextToImage::validate(const GenerateRequest& r) const {
+  schedulers::sampler_info(r.sampler);  // throws for unknown names
+  const std::int64_t train_steps = model_.architecture.scheduler.num_train_timesteps.value_or(1000);
+  if (r.steps < 1 || r.steps > train_steps) {
+    throw Error("steps must be between 1 and " + std::to_string(train_steps) + "; got " + std::to_string(r.steps));
+  }
+  const std::int64_t multiple = 8;
+  if (r.width < multiple || r.height < multiple || r.width % multiple != 0 || r.height % multiple != 0) {
+    throw Error("width and height must be positive multiples of 8; got " + std::to_string(r.width) + "x" +
+                std::to_string(r.height));
+  }
+  if (r.guidance < 1.0) {
+    throw Error("guidance must be 1 or more (1 turns classifier-free guidance off); got " + std::to_string(r.guidance));
+  }
+  if (r.count < 1) throw Error("the number of images must be at least 1");
+  if (r.batch_size < 1) throw Error("the batch size must be at least 1");
+  if (!r.loras.empty()) throw Error("LoRA files are not supported by this build yet");
+}
+
+at::Tensor TextToImage::encode_prompt(const std::string& prompt, std::int64_t clip_skip, const LogSink& log) {
+  const auto key = std::make_pair(prompt, clip_skip);
+  if (auto it = prompt_cache_.find(key); it != prompt_cache_.end()) return it->second;
+  const std::vector<std::int64_t> all = tokenizer_.encode(prompt);
+  const auto room = static_cast<std::size_t>(tokenizer_.max_length() - 2);
+  if (all.size() > room) {
+    const std::vector<std::string> pieces = tokenizer_.tokenize(prompt);
+    std::string dropped;
+    for (std::size_t i = room; i < pieces.size(); ++i) dropped += pieces[i];
+    for (std::size_t at = dropped.find("</w>"); at != std::string::npos; at = dropped.find("</w>")) {
+      dropped.replace(at, 4, " ");
+    }
+    log_to(log, LogLevel::Warning,
+           "the prompt is " + std::to_string(all.size()) + " tokens; the text encoder reads " + std::to_string(room) +
+               ", so this end is ignored: \"" + dropped + "\"");
+  }
+  const std::vector<std::int64_t> ids = tokenizer_(prompt);
+  const at::Tensor input = at::tensor(ids, at::kLong)
+                               .view({1, -1})
+                               .to(model_.text_encoder->text_model->embeddings->token_embedding->weight.device());
+  at::Tensor embeds = model_.text_encoder->forward(input, clip_skip).last_hidden_state;
+  prompt_cache_.emplace(key, embeds);
+  return embeds;
+}
+
+std::vector<GeneratedImage> TextToImage::generate(const GenerateRequest& request, const GenerateCallbacks& callbacks,
+                                                  const at::Tensor& initial_latents) {
+  validate(request);
+  c10::InferenceMode inference;
+  const auto& arch = model_.architecture;
+  const std::int64_t factor = arch.vae.downscale_factor();
+  const std::int64_t channels = arch.unet.in_channels;
+  const std::int64_t h = request.height / factor, w = request.width / factor;
+  std::int64_t count = request.count;
+  if (initial_latents.defined()) {
+    if (initial_latents.dim() != 4 || initial_latents.size(1) != channels || initial_latents.size(2) != h ||
+        initial_latents.size(3) != w) {
+      throw Error("the initial latents have shape " + c10::str(initial_latents.sizes()) +
+                  "; this model and size need [n, " + std::to_string(channels) + ", " + std::to_string(h) + ", " +
+                  std::to_string(w) + "]");
+    }
+    count = initial_latents.size(0);
+  }
+  const at::Tensor& unet_weight = model_.unet->conv_in->weight;
+  const at::TensorOptions options = unet_weight.options();
+  const bool guided = request.guidance > 1.0;
+
+  // 1. Prompt embeddings, [uncond, cond] as the reference batches them.
+  const at::Tensor cond = encode_prompt(request.prompt, request.clip_skip, callbacks.log).to(options);
+  const at::Tensor uncond =
+      guided ? encode_prompt(request.negative_prompt, request.clip_skip).to(options) : at::Tensor();
+
+  std::vector<GeneratedImage> images;
+  for (std::int64_t first = 0; first < count; first += request.batch_size) {
+    const std::int64_t n = std::min(request.batch_size, count - first);
+
+    // 2. A fresh sampler per batch, built on the model's scheduler config.
+    auto sampler = schedulers::make_sampler(request.sampler, arch.scheduler, {.eta = request.eta});
+    sampler->set_timesteps(request.steps);
+
+    // 3. Initial noise: given, or one generator per image seeded seed + index.
+    std::vector<at::Generator> generators;
+    at::Tensor latents;
+    for (std::int64_t i = 0; i < n; ++i) {
+      generators.push_back(
+          at::make_generator<at::CPUGeneratorImpl>(request.seed + static_cast<std::uint64_t>(first + i)));
+    }
+    if (initial_latents.defined()) {
+      latents = initial_latents.slice(0, first, first + n).to(at::kFloat);
+    } else {
+      std::vector<at::Tensor> parts;
+      for (auto& g : generators)
+        parts.push_back(at::randn({1, channels, h, w}, g, at::TensorOptions().dtype(at::kFloat)));
+      latents = at::cat(parts);
+    }
+    latents = (latents * sampler->init_noise_sigma()).to(options);
+    PerImageNoise noise(std::move(generators));
+
+    const at::Tensor context =
+        guided ? at::cat({uncond.expand({n, -1, -1}), cond.expand({n, -1, -1})}) : cond.expand({n, -1, -1});
+    // 4. The denoising loop.
+    const std::vector<double> timesteps = [&] {
+      const at::Tensor t = sampler->timesteps().to(at::kDouble).contiguous();
+      return std::vector<double>(t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
+    }();
+    const at::Tensor schedule_t = sampler->timesteps();
+    for (std::size_t s = 0; s < timesteps.size(); ++s) {
+      if (callbacks.cancel != nullptr && callbacks.cancel->load()) return images;
+      const double t = timesteps[s];
+      at::Tensor model_input = guided ? at::cat({latents, latents}) : latents;
+      model_input = sampler->scale_model_input(model_input, t);
+      at::Tensor noise_pred = model_.unet->forward(model_input, schedule_t[static_cast<std::int64_t>(s)], context);
+      if (guided) {
+        auto parts = noise_pred.chunk(2);
+        noise_pred = parts[0] + request.guidance * (parts[1] - parts[0]);
+      }
+      latents = sampler->step(noise_pred, t, latents, &noise).prev_sample;
+      if (callbacks.on_step) {
+        callbacks.on_step(
+            {first, count, static_cast<std::int64_t>(s + 1), static_cast<std::int64_t>(timesteps.size())});
+      }
+    }
+    if (!at::isfinite(latents).all().item<bool>()) {
+      throw Error("sampling produced non-finite values (" + request.sampler + ", " + std::to_string(request.steps) +
+                  " steps); try another sampler or step count");
+    }
+
+    // 5. Decode to 8-bit RGB: (x / 2 + 0.5) clamped to [0, 1], times 255, rounded.
+    const at::Tensor decoded = model_.vae->decode(latents / arch.vae.scaling_factor);
+    const at::Tensor pixels = (decoded.to(at::kFloat) / 2 + 0.5)
+                                  .clamp(0, 1)
+                                  .mul(255)
+                                  .round()
+                                  .to(at::kByte)
+                                  .permute({0, 2, 3, 1})
+                                  .contiguous()
+                                  .cpu();
+    for (std::int64_t i = 0; i < n; ++i) {
+      GeneratedImage image;
+      image.index = first + i;
+      image.seed = request.seed + static_cast<std::uint64_t>(first + i);
+      image.width = request.width;
+      image.height = request.height;
+      const at::Tensor one = pixels[i];
+      image.rgb.assign(one.data_ptr<std::uint8_t>(), one.data_ptr<std::uint8_t>() + one.numel());
+      image.request = request;
+      image.request.seed = image.seed;
+      image.request.count = 1;
+      image.latents = latents.slice(0, i, i + 1).to(at::kFloat).cpu().clone();
+      if (callbacks.on_image) callbacks.on_image(image);
+      images.push_back(std::move(image));
+    }
+  }
+  return images;
+}
+
+}  // namespace pawtrait::pipeline

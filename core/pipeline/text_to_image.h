@@ -1,0 +1,70 @@
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/log.h"
+#include "models/clip_tokenizer.h"
+#include "models/stable_diffusion.h"
+#include "pipeline/generate_request.h"
+
+namespace pawtrait::pipeline {
+
+struct StepProgress {
+  std::int64_t image = 0;  // first image of the batch being sampled
+  std::int64_t images = 0;
+  std::int64_t step = 0;  // 1-based
+  std::int64_t steps = 0;
+};
+
+// One finished picture: 8-bit RGB, row-major, 3 bytes a pixel, with what made it.
+struct GeneratedImage {
+  std::int64_t index = 0;
+  std::uint64_t seed = 0;
+  std::int64_t width = 0;
+  std::int64_t height = 0;
+  std::vector<std::uint8_t> rgb;
+  GenerateRequest request;  // this image alone: count 1, its own seed
+  at::Tensor latents;       // the sampler's final latents, (1, C, h, w), before the VAE scaling
+};
+
+struct GenerateCallbacks {
+  std::function<void(const StepProgress&)> on_step;
+  std::function<void(const GeneratedImage&)> on_image;
+  LogSink log;
+  const std::atomic<bool>* cancel = nullptr;  // checked between steps
+};
+
+// Stable Diffusion's text-to-image sampling (the reference's StableDiffusionPipeline):
+// prompt embeddings, classifier-free guidance (Ho & Salimans 2022) with the unconditional
+// and conditional passes in one batch, any sampler of the registry built on the model's own
+// scheduler config, and the VAE decode. Runs under inference mode.
+class TextToImage {
+ public:
+  TextToImage(models::StableDiffusion& model, models::ClipTokenizer tokenizer);
+
+  // Throws pawtrait::Error before any work for a request it cannot run (bad size, steps,
+  // sampler, guidance). `initial_latents`, when given, replaces the seeded noise: one
+  // (1, C, h, w) row per image, standard normal, scaled by the sampler's init_noise_sigma.
+  // Stops between steps when the cancel flag is raised and returns the finished images.
+  std::vector<GeneratedImage> generate(const GenerateRequest& request, const GenerateCallbacks& callbacks = {},
+                                       const at::Tensor& initial_latents = {});
+
+  // The prompt embeddings (1, 77, d) the UNet sees; cached per prompt for this object.
+  at::Tensor encode_prompt(const std::string& prompt, std::int64_t clip_skip, const LogSink& log = {});
+
+  void validate(const GenerateRequest& request) const;
+
+ private:
+  models::StableDiffusion& model_;
+  models::ClipTokenizer tokenizer_;
+  std::map<std::pair<std::string, std::int64_t>, at::Tensor> prompt_cache_;
+};
+
+}  // namespace pawtrait::pipeline
