@@ -4,6 +4,7 @@
 #include <exception>
 #include <iostream>
 
+#include "cli/generate_command.h"
 #include "cli/info_command.h"
 #include "common/error.h"
 
@@ -13,6 +14,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("pawtrait-cli ") + PAWTRAIT_VERSION);
   app.require_subcommand(1);
   pawtrait::cli::add_info_command(app);
+  pawtrait::cli::add_generate_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

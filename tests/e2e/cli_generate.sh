@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# pawtrait-cli generate on the tiny model: the reference run reproduced through
+# --init-latents/--save-latents, seeds that reproduce, --from round trips, metadata in the
+# PNGs, stable file names, and clear failures for bad requests.
+set -euo pipefail
+cli=$1
+data=$2
+tool="python3 $(dirname "$0")/safetensors_tool.py"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+check() {
+  local what=$1; shift
+  if "$@"; then echo "ok   $what"; else echo "FAIL $what"; failures=$((failures + 1)); fi
+}
+tiny="$data/sd-tiny"
+ref="$data/reference/pipeline_run.safetensors"
+
+# 1. The reference run: DDIM (the model's own scheduler), 5 steps, guidance 7.5, given noise.
+$tool extract "$ref" initial_latents "$work/init.safetensors" latents
+"$cli" generate -q --model "$tiny" --prompt "a photo of sks dog" --sampler ddim --steps 5 --guidance 7.5 \
+  --width 64 --height 64 --seed 42 --init-latents "$work/init.safetensors" --save-latents "$work/final.safetensors" \
+  --out "$work/ref" > "$work/ref.txt"
+diff=$($tool maxdiff "$work/final.safetensors" latents "$ref" final_latents)
+echo "     final latents vs reference: max |diff| = $diff"
+check "reference final latents within 2e-4" python3 -c "import sys; sys.exit(0 if $diff < 2e-4 else 1)"
+
+# 2. Same seed, same settings → byte-identical files; names never collide.
+"$cli" generate -q --model "$tiny" --prompt "a photo of sks dog" --sampler euler_a --steps 6 --seed 5 -n 2 \
+  --out "$work/a" > "$work/a.txt"
+"$cli" generate -q --model "$tiny" --prompt "a photo of sks dog" --sampler euler_a --steps 6 --seed 5 -n 2 \
+  --out "$work/a" > "$work/b.txt"
+check "two files per run"    test "$(wc -l < "$work/a.txt")" -eq 2
+check "stable names"         test "$(head -1 "$work/a.txt")" = "$work/a/00000-5.png"
+check "no overwrite"         test "$(head -1 "$work/b.txt")" = "$work/a/00002-5.png"
+check "same seed, same file" cmp -s "$work/a/00000-5.png" "$work/a/00002-5.png"
+differ() { ! cmp -s "$1" "$2"; }
+check "next seed differs"    differ "$work/a/00000-5.png" "$work/a/00001-6.png"
+
+# 3. Metadata: A1111 "parameters" and Pawtrait's JSON.
+$tool pngtext "$work/a/00001-6.png" parameters > "$work/params.txt"
+check "parameters prompt line" grep -qx "a photo of sks dog" "$work/params.txt"
+check "parameters settings"    grep -q "^Steps: 6, Sampler: Euler a, CFG scale: 7.5, Seed: 6, Size: 64x64, Model: sd-tiny" "$work/params.txt"
+$tool pngtext "$work/a/00001-6.png" pawtrait > "$work/pawtrait.json"
+check "pawtrait json" python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert r['seed']==6 and r['count']==1 and r['sampler']=='euler_a'" "$work/pawtrait.json"
+
+# 4. --from re-runs image 2 alone: the same file, byte for byte.
+"$cli" generate -q --from "$work/a/00001-6.png" --out "$work/from" > "$work/from.txt"
+check "--from reproduces the image" cmp -s "$work/a/00001-6.png" "$(cat "$work/from.txt")"
+
+# 5. Bad requests fail before any work, with a reason.
+expect_fail() {  # expect_fail <what> <message> <args...>
+  local what=$1 message=$2; shift 2
+  set +e; "$cli" generate -q --model "$tiny" --prompt x --out "$work/bad" "$@" 2> "$work/err.txt"; local rc=$?; set -e
+  check "$what fails" test "$rc" -ne 0
+  check "$what says why" grep -q "$message" "$work/err.txt"
+}
+expect_fail "zero steps" "steps must be between" --steps 0
+expect_fail "size" "multiples of 8" --width 60
+expect_fail "sampler" "unknown sampler" --sampler plms
+expect_fail "guidance" "guidance must be 1 or more" --guidance 0.5
+set +e; "$cli" generate -q --model "$work/nope" --prompt x --out "$work/bad" 2> "$work/err.txt"; rc=$?; set -e
+check "missing model names the path" grep -q "$work/nope" "$work/err.txt"
+check "no files from failed runs" test ! -e "$work/bad" -o -z "$(ls -A "$work/bad" 2>/dev/null)"
+
+echo "cli_generate: $failures failure(s)"
+[ "$failures" -eq 0 ]
