@@ -4,11 +4,16 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <c10/core/InferenceMode.h>
 
+#include <chrono>
+
 #include "common/error.h"
 #include "schedulers/sampler_registry.h"
 
 namespace pawtrait::pipeline {
 namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 // Each image draws its initial noise and then its sampler noise from its own generator, so
 // image i of a batch equals the same seed run alone.
@@ -68,12 +73,14 @@ at::Tensor TextToImage::encode_prompt(const std::string& prompt, std::int64_t cl
            "the prompt is " + std::to_string(all.size()) + " tokens; the text encoder reads " + std::to_string(room) +
                ", so this end is ignored: \"" + dropped + "\"");
   }
+  const auto start = Clock::now();
   const std::vector<std::int64_t> ids = tokenizer_(prompt);
   const at::Tensor input = at::tensor(ids, at::kLong)
                                .view({1, -1})
                                .to(model_.text_encoder->text_model->embeddings->token_embedding->weight.device());
   at::Tensor embeds = model_.text_encoder->forward(input, clip_skip).last_hidden_state;
   prompt_cache_.emplace(key, embeds);
+  timings_.text_encoder += since(start);
   return embeds;
 }
 
@@ -81,6 +88,8 @@ std::vector<GeneratedImage> TextToImage::generate(const GenerateRequest& request
                                                   const at::Tensor& initial_latents) {
   validate(request);
   c10::InferenceMode inference;
+  timings_ = {};
+  const auto run_start = Clock::now();
   const auto& arch = model_.architecture;
   const std::int64_t factor = arch.vae.downscale_factor();
   const std::int64_t channels = arch.unet.in_channels;
@@ -139,11 +148,17 @@ std::vector<GeneratedImage> TextToImage::generate(const GenerateRequest& request
     }();
     const at::Tensor schedule_t = sampler->timesteps();
     for (std::size_t s = 0; s < timesteps.size(); ++s) {
-      if (callbacks.cancel != nullptr && callbacks.cancel->load()) return images;
+      if (callbacks.cancel != nullptr && callbacks.cancel->load()) {
+        timings_.total = since(run_start);
+        return images;
+      }
       const double t = timesteps[s];
       at::Tensor model_input = guided ? at::cat({latents, latents}) : latents;
       model_input = sampler->scale_model_input(model_input, t);
+      const auto unet_start = Clock::now();
       at::Tensor noise_pred = model_.unet->forward(model_input, schedule_t[static_cast<std::int64_t>(s)], context);
+      timings_.unet += since(unet_start);
+      ++timings_.unet_calls;
       if (guided) {
         auto parts = noise_pred.chunk(2);
         noise_pred = parts[0] + request.guidance * (parts[1] - parts[0]);
@@ -160,7 +175,9 @@ std::vector<GeneratedImage> TextToImage::generate(const GenerateRequest& request
     }
 
     // 5. Decode to 8-bit RGB: (x / 2 + 0.5) clamped to [0, 1], times 255, rounded.
+    const auto vae_start = Clock::now();
     const at::Tensor decoded = model_.vae->decode(latents / arch.vae.scaling_factor);
+    timings_.vae += since(vae_start);
     const at::Tensor pixels = (decoded.to(at::kFloat) / 2 + 0.5)
                                   .clamp(0, 1)
                                   .mul(255)
@@ -185,6 +202,7 @@ std::vector<GeneratedImage> TextToImage::generate(const GenerateRequest& request
       images.push_back(std::move(image));
     }
   }
+  timings_.total = since(run_start);
   return images;
 }
 

@@ -34,6 +34,16 @@ struct GeneratedImage {
   at::Tensor latents;       // the sampler's final latents, (1, C, h, w), before the VAE scaling
 };
 
+// Where the last generate() spent its time (wall clock, seconds), for the benchmarks: what
+// is neither text encoder, UNet nor VAE is the pipeline's own overhead.
+struct GenerateTimings {
+  double total = 0;
+  double text_encoder = 0;
+  double unet = 0;
+  double vae = 0;
+  std::int64_t unet_calls = 0;
+};
+
 struct GenerateCallbacks {
   std::function<void(const StepProgress&)> on_step;
   std::function<void(const GeneratedImage&)> on_image;
@@ -60,11 +70,13 @@ class TextToImage {
   at::Tensor encode_prompt(const std::string& prompt, std::int64_t clip_skip, const LogSink& log = {});
 
   void validate(const GenerateRequest& request) const;
+  const GenerateTimings& last_timings() const { return timings_; }
 
  private:
   models::StableDiffusion& model_;
   models::ClipTokenizer tokenizer_;
   std::map<std::pair<std::string, std::int64_t>, at::Tensor> prompt_cache_;
+  GenerateTimings timings_;
 };
 
 }  // namespace pawtrait::pipeline

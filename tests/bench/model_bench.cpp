@@ -2,7 +2,8 @@
 // weights (made here, never shipped). Each phase runs in its own process so that its peak
 // RSS is its own; tests/bench/run-model-bench drives them and prints ratios measured in the
 // same run:
-//   model_bench create DIR     write a diffusers-style SD 1.5 UNet folder (random weights)
+//   model_bench create DIR [TOKENIZER_DIR]  write an SD 1.5-shaped UNet folder (random weights);
+//                              with a tokenizer folder, a whole SD 1.5-shaped model
 //   model_bench load DIR       load it; print seconds, peak RSS and the weights' size
 //   model_bench read DIR       read the weight file's bytes once (the I/O floor for load)
 //   model_bench forward DIR [slice]  UNet forward, batch 2, 64×64 latents, CPU float32
@@ -16,6 +17,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "models/autoencoder_kl.h"
+#include "models/clip_text.h"
 #include "models/component_loader.h"
 #include "runtime/runtime_info.h"
 #include "tensors/safetensors_writer.h"
@@ -48,7 +51,45 @@ nlohmann::json sd15_unet_config() {
           {"up_block_types", {"UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"}}};
 }
 
-int create(const fs::path& dir) {
+// The rest of an SD 1.5 folder around the UNet: VAE and CLIP text encoder with random
+// weights in SD 1.5's shapes, the scheduler config, and a tokenizer copied from `tokenizer`.
+void create_other_components(const fs::path& dir, const fs::path& tokenizer) {
+  const nlohmann::json vae_config = {{"block_out_channels", {128, 256, 512, 512}},
+                                     {"layers_per_block", 2},
+                                     {"sample_size", 512},
+                                     {"down_block_types", std::vector<std::string>(4, "DownEncoderBlock2D")},
+                                     {"up_block_types", std::vector<std::string>(4, "UpDecoderBlock2D")}};
+  const nlohmann::json text_config = {{"hidden_size", 768},         {"intermediate_size", 3072},
+                                      {"num_hidden_layers", 12},    {"num_attention_heads", 12},
+                                      {"hidden_act", "quick_gelu"}, {"max_position_embeddings", 77}};
+  auto save = [&](const char* name, torch::nn::Module& module, const nlohmann::json& config, const char* file) {
+    fs::create_directories(dir / name);
+    std::ofstream(dir / name / "config.json") << config.dump(2);
+    pawtrait::tensors::NamedTensors weights;
+    for (const auto& item : module.named_parameters()) weights.emplace_back(item.key(), item.value().detach());
+    pawtrait::tensors::write_safetensors(dir / name / file, weights);
+  };
+  pawtrait::models::AutoencoderKL vae(pawtrait::models::AutoencoderKLConfig::from_json(vae_config, "bench"));
+  save("vae", *vae, vae_config, "diffusion_pytorch_model.safetensors");
+  pawtrait::models::CLIPTextModel text(pawtrait::models::CLIPTextConfig::from_json(text_config, "bench"));
+  save("text_encoder", *text, text_config, "model.safetensors");
+  fs::create_directories(dir / "scheduler");
+  std::ofstream(dir / "scheduler" / "scheduler_config.json") << nlohmann::json{
+      {"_class_name", "PNDMScheduler"},   {"beta_start", 0.00085}, {"beta_end", 0.012},
+      {"beta_schedule", "scaled_linear"}, {"steps_offset", 1},     {"set_alpha_to_one", false},
+      {"skip_prk_steps", true},           {"clip_sample", false}}.dump(2);
+  fs::copy(tokenizer, dir / "tokenizer", fs::copy_options::recursive);
+  std::ofstream(dir / "model_index.json") << nlohmann::json{{"_class_name", "StableDiffusionPipeline"},
+                                                            {"unet", {"diffusers", "UNet2DConditionModel"}},
+                                                            {"vae", {"diffusers", "AutoencoderKL"}},
+                                                            {"text_encoder", {"transformers", "CLIPTextModel"}},
+                                                            {"tokenizer", {"transformers", "CLIPTokenizer"}},
+                                                            {"scheduler", {"diffusers", "PNDMScheduler"}}}
+                                                 .dump(2);
+}
+
+int create(const fs::path& dir, const fs::path& tokenizer) {
+  if (!tokenizer.empty()) create_other_components(dir, tokenizer);
   fs::create_directories(dir / "unet");
   std::ofstream(dir / "unet" / "config.json") << sd15_unet_config().dump(2);
   pawtrait::models::UNet2DConditionModel unet(
@@ -112,7 +153,7 @@ int main(int argc, char** argv) {
   pawtrait::runtime::configure_cpu_threads();
   const std::string phase = argv[1];
   const fs::path dir = argv[2];
-  if (phase == "create") return create(dir);
+  if (phase == "create") return create(dir, argc > 3 ? argv[3] : "");
   if (phase == "load") return load(dir);
   if (phase == "read") return read(dir);
   if (phase == "forward") return forward(dir, argc > 3 ? std::stoll(argv[3]) : 0);
