@@ -5,8 +5,11 @@
 #include <c10/core/InferenceMode.h>
 
 #include <chrono>
+#include <filesystem>
+#include <memory>
 
 #include "common/error.h"
+#include "models/lora.h"
 #include "schedulers/sampler_registry.h"
 
 namespace pawtrait::pipeline {
@@ -54,11 +57,16 @@ void TextToImage::validate(const GenerateRequest& r) const {
   }
   if (r.count < 1) throw Error("the number of images must be at least 1");
   if (r.batch_size < 1) throw Error("the batch size must be at least 1");
-  if (!r.loras.empty()) throw Error("LoRA files are not supported by this build yet");
+  for (const auto& lora : r.loras) {
+    if (lora.strength < 0.0 || lora.strength > 2.0) {
+      throw Error("LoRA strength must be between 0 and 2; got " + std::to_string(lora.strength) + " for " + lora.path);
+    }
+    if (!std::filesystem::exists(lora.path)) throw Error("LoRA file not found: " + lora.path);
+  }
 }
 
 at::Tensor TextToImage::encode_prompt(const std::string& prompt, std::int64_t clip_skip, const LogSink& log) {
-  const auto key = std::make_pair(prompt, clip_skip);
+  const auto key = std::make_tuple(lora_signature_, prompt, clip_skip);
   if (auto it = prompt_cache_.find(key); it != prompt_cache_.end()) return it->second;
   const std::vector<std::int64_t> all = tokenizer_.encode(prompt);
   const auto room = static_cast<std::size_t>(tokenizer_.max_length() - 2);
@@ -87,9 +95,28 @@ at::Tensor TextToImage::encode_prompt(const std::string& prompt, std::int64_t cl
 std::vector<GeneratedImage> TextToImage::generate(const GenerateRequest& request, const GenerateCallbacks& callbacks,
                                                   const at::Tensor& initial_latents) {
   validate(request);
-  c10::InferenceMode inference;
   timings_ = {};
   const auto run_start = Clock::now();
+
+  // 0. LoRAs merged into the weights for this run only; restored in reverse order after it.
+  struct Merged {
+    std::vector<std::unique_ptr<models::MergedLora>> layers;
+    std::string& signature;
+    ~Merged() {
+      while (!layers.empty()) layers.pop_back();
+      signature.clear();
+    }
+  } merged{{}, lora_signature_};
+  for (const auto& spec : request.loras) {
+    const models::LoraFile lora = models::load_lora(spec.path);
+    merged.layers.push_back(
+        std::make_unique<models::MergedLora>(*model_.unet, *model_.text_encoder, lora, spec.strength));
+    lora_signature_ += spec.path + "@" + std::to_string(spec.strength) + ";";
+    log_to(callbacks.log, LogLevel::Info,
+           "LoRA " + spec.path + " (" + lora.format + ", " + std::to_string(merged.layers.back()->merged_layers()) +
+               " layers) at strength " + std::to_string(spec.strength));
+  }
+  c10::InferenceMode inference;
   const auto& arch = model_.architecture;
   const std::int64_t factor = arch.vae.downscale_factor();
   const std::int64_t channels = arch.unet.in_channels;

@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "common/log.h"
@@ -75,7 +76,9 @@ class TextToImage {
  private:
   models::StableDiffusion& model_;
   models::ClipTokenizer tokenizer_;
-  std::map<std::pair<std::string, std::int64_t>, at::Tensor> prompt_cache_;
+  // Embeddings depend on the text encoder's LoRAs too: the key includes the merged set.
+  std::map<std::tuple<std::string, std::string, std::int64_t>, at::Tensor> prompt_cache_;
+  std::string lora_signature_;
   GenerateTimings timings_;
 };
 

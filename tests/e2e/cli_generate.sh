@@ -48,7 +48,13 @@ check "pawtrait json" python3 -c "import json,sys; r=json.load(open(sys.argv[1])
 "$cli" generate -q --from "$work/a/00001-6.png" --out "$work/from" > "$work/from.txt"
 check "--from reproduces the image" cmp -s "$work/a/00001-6.png" "$(cat "$work/from.txt")"
 
-# 5. Bad requests fail before any work, with a reason.
+# 5. A LoRA at a strength: applied, and named in the metadata.
+"$cli" generate -q --model "$tiny" --prompt "a photo of sks dog" --steps 4 --seed 5 --sampler euler_a \
+  --lora "$data/reference/lora/pytorch_lora_weights.safetensors" --lora-scale 0.8 --out "$work/lora" > "$work/lora.txt"
+$tool pngtext "$(cat "$work/lora.txt")" parameters > "$work/lora-params.txt"
+check "lora in parameters" grep -q "Lora: pytorch_lora_weights:0.8" "$work/lora-params.txt"
+
+# 6. Bad requests fail before any work, with a reason.
 expect_fail() {  # expect_fail <what> <message> <args...>
   local what=$1 message=$2; shift 2
   set +e; "$cli" generate -q --model "$tiny" --prompt x --out "$work/bad" "$@" 2> "$work/err.txt"; local rc=$?; set -e
@@ -59,6 +65,8 @@ expect_fail "zero steps" "steps must be between" --steps 0
 expect_fail "size" "multiples of 8" --width 60
 expect_fail "sampler" "unknown sampler" --sampler plms
 expect_fail "guidance" "guidance must be 1 or more" --guidance 0.5
+expect_fail "lora strength" "LoRA strength must be between 0 and 2" --lora "$data/reference/lora/pytorch_lora_weights.safetensors" --lora-scale 3
+expect_fail "missing lora" "LoRA file not found" --lora "$work/none.safetensors"
 set +e; "$cli" generate -q --model "$work/nope" --prompt x --out "$work/bad" 2> "$work/err.txt"; rc=$?; set -e
 check "missing model names the path" grep -q "$work/nope" "$work/err.txt"
 check "no files from failed runs" test ! -e "$work/bad" -o -z "$(ls -A "$work/bad" 2>/dev/null)"

@@ -1,0 +1,156 @@
+#include "models/lora.h"
+
+#include <ATen/ATen.h>
+
+#include <map>
+
+#include "common/error.h"
+#include "tensors/safetensors_reader.h"
+
+namespace pawtrait::models {
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+struct Pending {
+  at::Tensor down, up;
+  std::optional<double> alpha;
+};
+
+// Splits "<component>.<module>.<part>" into the layer it belongs to and which tensor it is.
+bool classify(const std::string& key, std::string& layer, std::string& part, std::string& format) {
+  static const std::pair<const char*, const char*> peft[] = {
+      {".lora_A.weight", "down"}, {".lora_B.weight", "up"}, {".lora.down.weight", "down"}, {".lora.up.weight", "up"}};
+  for (const auto& [suffix, which] : peft) {
+    if (ends_with(key, suffix)) {
+      layer = key.substr(0, key.size() - std::string_view(suffix).size());
+      part = which;
+      format = std::string(suffix).find("lora_A") != std::string::npos ||
+                       std::string(suffix).find("lora_B") != std::string::npos
+                   ? "peft"
+                   : "diffusers-legacy";
+      return true;
+    }
+  }
+  static const std::pair<const char*, const char*> kohya[] = {
+      {".lora_down.weight", "down"}, {".lora_up.weight", "up"}, {".alpha", "alpha"}};
+  for (const auto& [suffix, which] : kohya) {
+    if (ends_with(key, suffix)) {
+      layer = key.substr(0, key.size() - std::string_view(suffix).size());
+      part = which;
+      format = "kohya";
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+LoraFile load_lora(const std::filesystem::path& file) {
+  const auto st = tensors::SafetensorsFile::open(file);
+  LoraFile lora;
+  lora.path = file.string();
+  std::map<std::string, Pending> pending;
+  for (const auto& entry : st.entries()) {
+    std::string layer, part, format;
+    if (!classify(entry.name, layer, part, format)) {
+      throw Error(file.string() + ": tensor '" + entry.name + "' is not part of a LoRA; is this a LoRA file?");
+    }
+    if (lora.format.empty()) lora.format = format;
+    Pending& p = pending[layer];
+    const at::Tensor t = st.tensor(entry).to(at::kFloat).clone();
+    if (part == "down")
+      p.down = t;
+    else if (part == "up")
+      p.up = t;
+    else
+      p.alpha = t.item<double>();
+  }
+  if (pending.empty()) throw Error(file.string() + " holds no tensors; it is not a LoRA");
+  for (auto& [layer, p] : pending) {
+    if (!p.down.defined() || !p.up.defined()) {
+      throw Error(file.string() + ": LoRA layer '" + layer + "' lacks its " + (p.down.defined() ? "up" : "down") +
+                  " matrix; the file is incomplete");
+    }
+    LoraLayer l;
+    if (layer.rfind("unet.", 0) == 0) {
+      l.component = "unet", l.module = layer.substr(5);
+    } else if (layer.rfind("text_encoder.", 0) == 0) {
+      l.component = "text_encoder", l.module = layer.substr(13);
+    } else if (layer.rfind("lora_unet_", 0) == 0) {
+      l.component = "unet", l.module = layer.substr(10);
+    } else if (layer.rfind("lora_te_", 0) == 0) {
+      l.component = "text_encoder", l.module = layer.substr(8);
+    } else {
+      throw Error(file.string() + ": LoRA layer '" + layer + "' is for neither the UNet nor the text encoder");
+    }
+    l.down = p.down;
+    l.up = p.up;
+    l.alpha = p.alpha;
+    if (l.down.size(0) != l.up.size(1)) {
+      throw Error(file.string() + ": LoRA layer '" + layer + "' has mismatched ranks (" +
+                  std::to_string(l.down.size(0)) + " and " + std::to_string(l.up.size(1)) + ")");
+    }
+    lora.layers.push_back(std::move(l));
+  }
+  return lora;
+}
+
+MergedLora::MergedLora(torch::nn::Module& unet, torch::nn::Module& text_encoder, const LoraFile& lora,
+                       double strength) {
+  // Weights by module path, and by kohya's underscore spelling of the same path.
+  std::map<std::string, at::Tensor> weights[2];
+  torch::nn::Module* modules[2] = {&unet, &text_encoder};
+  for (int c = 0; c < 2; ++c) {
+    for (const auto& item : modules[c]->named_parameters()) {
+      if (!ends_with(item.key(), ".weight")) continue;
+      const std::string path = item.key().substr(0, item.key().size() - 7);
+      weights[c][path] = item.value();
+      std::string underscored = path;
+      std::replace(underscored.begin(), underscored.end(), '.', '_');
+      weights[c].emplace(underscored, item.value());
+    }
+  }
+  // Check everything before changing anything.
+  std::vector<std::pair<at::Tensor, at::Tensor>> plan;  // (weight, delta)
+  std::vector<std::string> unknown;
+  for (const LoraLayer& l : lora.layers) {
+    auto& table = weights[l.component == "unet" ? 0 : 1];
+    auto it = table.find(l.module);
+    if (it == table.end()) {
+      unknown.push_back(l.component + "." + l.module);
+      continue;
+    }
+    const at::Tensor& w = it->second;
+    const double scale = l.alpha.value_or(static_cast<double>(l.rank())) / static_cast<double>(l.rank());
+    const at::Tensor up = l.up.reshape({l.up.size(0), l.rank()});
+    const at::Tensor down = l.down.reshape({l.rank(), -1});
+    if (up.size(0) * down.size(1) != w.numel() || up.size(0) != w.size(0)) {
+      throw Error(lora.path + " was made for another architecture: " + l.component + "." + l.module + " has weight " +
+                  c10::str(w.sizes()) + ", the LoRA's update is [" + std::to_string(up.size(0)) + ", " +
+                  std::to_string(down.size(1)) + "]");
+    }
+    plan.emplace_back(w, (at::matmul(up, down) * (scale * strength)).reshape(w.sizes()));
+  }
+  if (!unknown.empty()) {
+    std::string names;
+    for (std::size_t i = 0; i < unknown.size() && i < 3; ++i) names += (i ? ", " : "") + unknown[i];
+    throw Error(lora.path + " changes " + std::to_string(unknown.size()) + " layer(s) this model does not have (" +
+                names + (unknown.size() > 3 ? ", ..." : "") + "); it was made for another architecture");
+  }
+  at::NoGradGuard no_grad;
+  for (auto& [w, delta] : plan) {
+    originals_.emplace_back(w, w.clone());
+    w.add_(delta.to(w.device(), w.scalar_type()));
+  }
+}
+
+MergedLora::~MergedLora() {
+  at::NoGradGuard no_grad;
+  for (auto& [live, saved] : originals_) live.copy_(saved);
+}
+
+}  // namespace pawtrait::models
