@@ -1,0 +1,99 @@
+// Training steps against the reference (../shared/testdata/reference/train_ref.*): the tiny
+// UNet fully fine-tuned for two AdamW steps on the ε loss. This checks every backward pass
+// through the modules, not only their forward.
+#include <ATen/ATen.h>
+#include <torch/nn/functional/loss.h>
+#include <torch/optim/adamw.h>
+
+#include <cmath>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "models/component_loader.h"
+#include "schedulers/noise_schedule.h"
+#include "tensors/safetensors_reader.h"
+#include "test_support.h"
+
+namespace pawtrait::training {
+namespace {
+
+double relative_error(const at::Tensor& a, const at::Tensor& b) {
+  return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>() /
+         std::max(1.0, b.abs().max().item<double>());
+}
+
+double total_grad_norm(torch::nn::Module& module) {
+  double sum = 0;
+  for (const auto& p : module.parameters()) {
+    if (p.grad().defined()) sum += p.grad().to(at::kDouble).pow(2).sum().item<double>();
+  }
+  return std::sqrt(sum);
+}
+
+TEST(TrainingReference, FullUnetTwoAdamWSteps) {
+  const auto ref = tensors::SafetensorsFile::open(testing::testdata() / "reference" / "train_ref.safetensors");
+  nlohmann::json facts;
+  std::ifstream(testing::testdata() / "reference" / "train_ref.json") >> facts;
+
+  models::UNet2DConditionModel unet = models::load_unet(testing::testdata() / "sd-tiny" / "unet");
+  unet->train();
+  schedulers::SchedulerConfig config;
+  config.beta_start = 0.00085;
+  config.beta_end = 0.012;
+  config.beta_schedule = "scaled_linear";
+  const schedulers::NoiseSchedule schedule(config);
+
+  // The batch: x_t from the closed form, the target ε.
+  const at::Tensor timesteps = ref.tensor("timesteps").to(at::kLong);
+  const at::Tensor noisy = schedule.add_noise(ref.tensor("x0"), ref.tensor("noise"), timesteps);
+  EXPECT_LT(relative_error(noisy, ref.tensor("noisy_latents")), 1e-6);
+  const at::Tensor target = schedule.training_target(ref.tensor("x0"), ref.tensor("noise"), timesteps);
+  const at::Tensor ehs = ref.tensor("encoder_hidden_states");
+
+  torch::optim::AdamW optimizer(unet->parameters(),
+                                torch::optim::AdamWOptions(1e-4).betas({0.9, 0.999}).eps(1e-8).weight_decay(1e-2));
+  const std::vector<std::string> tracked = facts["tracked_params"].get<std::vector<std::string>>();
+  auto params = unet->named_parameters();
+  for (const auto& name : tracked) {
+    EXPECT_TRUE(at::equal(params[name], ref.tensor("param_before/" + name))) << name;
+  }
+
+  const double expected_loss[2] = {facts["loss_step1"], facts["loss_step2"]};
+  const double expected_norm[2] = {facts["grad_norm_total_step1"], facts["grad_norm_total_step2"]};
+  for (int step = 0; step < 2; ++step) {
+    optimizer.zero_grad(/*set_to_none=*/true);
+    const at::Tensor pred = unet->forward(noisy, timesteps, ehs);
+    if (step == 0) {
+      EXPECT_LT(relative_error(pred, ref.tensor("model_pred")), 1e-5);
+    }
+    const at::Tensor loss = torch::nn::functional::mse_loss(pred.to(at::kFloat), target.to(at::kFloat));
+    loss.backward();
+    const double norm = total_grad_norm(*unet);
+    std::cout << "[ measured ] step " << step + 1 << ": loss " << loss.item<double>() << " (reference "
+              << expected_loss[step] << "), grad norm " << norm << " (reference " << expected_norm[step] << ")\n";
+    // The testdata README's acceptance: loss 1e-6 relative, gradient norm 1e-5 relative.
+    EXPECT_NEAR(loss.item<double>(), expected_loss[step], 1e-6 * expected_loss[step]);
+    EXPECT_NEAR(norm, expected_norm[step], 1e-5 * expected_norm[step]);
+    if (step == 0) {
+      for (const auto& name : tracked) {
+        EXPECT_LT(relative_error(params[name].grad(), ref.tensor("grad/" + name)), 1e-5) << name;
+      }
+    }
+    optimizer.step();
+    double worst = 0;
+    for (const auto& name : tracked) {
+      const at::Tensor expected = ref.tensor("param_after_step" + std::to_string(step + 1) + "/" + name);
+      const double e = (params[name].detach() - expected).abs().max().item<double>();
+      worst = std::max(worst, e);
+      EXPECT_LT(e, 5e-6) << name << " after step " << step + 1;
+    }
+    std::cout << "[ measured ] parameters after step " << step + 1 << ": max |diff| " << worst << "\n";
+  }
+  at::NoGradGuard no_grad;
+  const double after = torch::nn::functional::mse_loss(unet->forward(noisy, timesteps, ehs), target).item<double>();
+  EXPECT_NEAR(after, facts["loss_after_2_steps"].get<double>(), 1e-6);
+}
+
+}  // namespace
+}  // namespace pawtrait::training
