@@ -38,10 +38,10 @@ AttentionImpl::AttentionImpl(const Options& o) : options(o) {
   const std::int64_t kv_dim = o.cross_attention_dim.value_or(o.query_dim);
   if (o.norm_groups)
     group_norm = register_module("group_norm", models::group_norm(*o.norm_groups, o.query_dim, o.norm_eps));
-  to_q = register_module("to_q", torch::nn::Linear(torch::nn::LinearOptions(o.query_dim, inner).bias(o.bias)));
-  to_k = register_module("to_k", torch::nn::Linear(torch::nn::LinearOptions(kv_dim, inner).bias(o.bias)));
-  to_v = register_module("to_v", torch::nn::Linear(torch::nn::LinearOptions(kv_dim, inner).bias(o.bias)));
-  to_out = register_module("to_out", torch::nn::ModuleList(torch::nn::Linear(inner, o.query_dim)));
+  to_q = register_module("to_q", LoraLinear(o.query_dim, inner, o.bias));
+  to_k = register_module("to_k", LoraLinear(kv_dim, inner, o.bias));
+  to_v = register_module("to_v", LoraLinear(kv_dim, inner, o.bias));
+  to_out = register_module("to_out", torch::nn::ModuleList(LoraLinear(inner, o.query_dim, true)));
 }
 
 at::Tensor AttentionImpl::forward(const at::Tensor& input, const at::Tensor& encoder_hidden_states,
@@ -65,7 +65,7 @@ at::Tensor AttentionImpl::forward(const at::Tensor& input, const at::Tensor& enc
   // 3. Attention, heads merged back, output projection.
   at::Tensor out = attention(q, k, v, options.upcast, attention_options);
   out = out.transpose(1, 2).reshape({batch, -1, options.heads * options.dim_head}).to(q.scalar_type());
-  out = to_out[0]->as<torch::nn::Linear>()->forward(out);
+  out = to_out[0]->as<LoraLinear>()->forward(out);
 
   // 4. Back to an image, plus the residual (VAE).
   if (spatial) out = out.transpose(1, 2).reshape(input.sizes());

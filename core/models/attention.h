@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <optional>
 
+#include "models/lora_linear.h"
+
 namespace pawtrait::models {
 
 // How attention is computed, for memory at high resolution: the query tokens are processed
@@ -44,8 +46,8 @@ struct AttentionImpl : torch::nn::Module {
 
   Options options;
   torch::nn::GroupNorm group_norm{nullptr};
-  torch::nn::Linear to_q{nullptr}, to_k{nullptr}, to_v{nullptr};
-  torch::nn::ModuleList to_out;  // [Linear]; the reference's index 1 is a parameter-free Dropout
+  LoraLinear to_q{nullptr}, to_k{nullptr}, to_v{nullptr};
+  torch::nn::ModuleList to_out;  // [LoraLinear]; the reference's index 1 is a parameter-free Dropout
 };
 TORCH_MODULE(Attention);
 

@@ -1,0 +1,95 @@
+// LoRA training against diffusers' own DreamBooth LoRA script (../shared/testdata/reference/
+// lora_train_ref.*): rank-4 adapters on to_q/to_k/to_v/to_out.0 of the tiny UNet, started from
+// the reference's initial values, three AdamW steps with gradient clipping at 1.0.
+#include <ATen/ATen.h>
+#include <torch/nn/functional/loss.h>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/adamw.h>
+
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "models/component_loader.h"
+#include "models/lora_linear.h"
+#include "schedulers/noise_schedule.h"
+#include "tensors/safetensors_reader.h"
+#include "test_support.h"
+
+namespace pawtrait::training {
+namespace {
+
+TEST(LoraTrainingReference, ThreeStepsMatchTheReferenceScript) {
+  const auto ref = tensors::SafetensorsFile::open(testing::testdata() / "reference" / "lora_train_ref.safetensors");
+  nlohmann::json facts;
+  std::ifstream(testing::testdata() / "reference" / "lora_train_ref.json") >> facts;
+
+  models::UNet2DConditionModel unet = models::load_unet(testing::testdata() / "sd-tiny" / "unet");
+  for (auto& p : unet->parameters()) p.set_requires_grad(false);
+  std::vector<at::Tensor> lora = models::add_lora_adapters(*unet, models::kDefaultLoraTargets, /*rank=*/4,
+                                                           /*alpha=*/4, models::LoraInit::Gaussian);
+  ASSERT_EQ(lora.size(), 96u);
+  std::int64_t count = 0;
+  for (const auto& p : lora) count += p.numel();
+  EXPECT_EQ(count, facts["num_lora_params"].get<std::int64_t>());
+
+  // The reference's initial adapters (its N(0, 1/r²) draws depend on PEFT's RNG call order).
+  std::vector<std::string> names;
+  auto params = unet->named_parameters();
+  {
+    at::NoGradGuard no_grad;
+    for (const auto& item : params) {
+      if (item.key().find(".lora_") == std::string::npos) continue;
+      names.push_back(item.key());
+      item.value().copy_(ref.tensor("lora_init/" + item.key()));
+    }
+  }
+  ASSERT_EQ(names.size(), 96u);
+
+  schedulers::SchedulerConfig config;
+  config.beta_start = 0.00085;
+  config.beta_end = 0.012;
+  config.beta_schedule = "scaled_linear";
+  const schedulers::NoiseSchedule schedule(config);
+  const at::Tensor timesteps = ref.tensor("timesteps").to(at::kLong);
+  const at::Tensor noisy = schedule.add_noise(ref.tensor("x0"), ref.tensor("noise"), timesteps);
+  const at::Tensor target = ref.tensor("noise");
+  const at::Tensor ehs = ref.tensor("encoder_hidden_states");
+
+  unet->train();
+  torch::optim::AdamW optimizer(lora,
+                                torch::optim::AdamWOptions(1e-4).betas({0.9, 0.999}).eps(1e-8).weight_decay(1e-2));
+  const auto losses = facts["losses"].get<std::vector<double>>();
+  const auto norms = facts["grad_norm_preclip"].get<std::vector<double>>();
+  for (int step = 0; step < 3; ++step) {
+    optimizer.zero_grad(/*set_to_none=*/true);
+    const at::Tensor loss = torch::nn::functional::mse_loss(unet->forward(noisy, timesteps, ehs), target);
+    loss.backward();
+    const double norm = torch::nn::utils::clip_grad_norm_(lora, 1.0);
+    EXPECT_NEAR(loss.item<double>(), losses[step], 1e-6 * losses[step]) << "step " << step + 1;
+    EXPECT_NEAR(norm, norms[step], 1e-5 * norms[step]) << "step " << step + 1;
+    optimizer.step();
+    double worst = 0;
+    for (const auto& name : names) {
+      const at::Tensor expected = ref.tensor("lora_after_step" + std::to_string(step + 1) + "/" + name);
+      worst = std::max(worst, (params[name].detach() - expected).abs().max().item<double>());
+    }
+    std::cout << "[ measured ] step " << step + 1 << ": loss " << loss.item<double>() << ", pre-clip grad norm " << norm
+              << ", LoRA parameters max |diff| " << worst << "\n";
+    EXPECT_LT(worst, 5e-6) << "after step " << step + 1;
+  }
+}
+
+TEST(LoraTrainingReference, UntrainedAdapterIsAnExactNoOp) {
+  at::NoGradGuard no_grad;
+  models::UNet2DConditionModel unet = models::load_unet(testing::testdata() / "sd-tiny" / "unet");
+  const auto ref = tensors::SafetensorsFile::open(testing::testdata() / "reference" / "unet_io.safetensors");
+  const at::Tensor x = ref.tensor("t10.sample"), t = ref.tensor("t10.timestep").to(at::kLong);
+  const at::Tensor ehs = ref.tensor("t10.encoder_hidden_states");
+  const at::Tensor before = unet->forward(x, t, ehs);
+  models::add_lora_adapters(*unet, models::kDefaultLoraTargets, 16, 16, models::LoraInit::Kaiming);
+  EXPECT_TRUE(at::equal(unet->forward(x, t, ehs), before));
+}
+
+}  // namespace
+}  // namespace pawtrait::training
