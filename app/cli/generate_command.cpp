@@ -19,8 +19,10 @@
 #include "pipeline/image_metadata.h"
 #include "pipeline/text_to_image.h"
 #include "runtime/runtime_info.h"
+#include "schedulers/sampler_registry.h"
 #include "tensors/safetensors_reader.h"
 #include "tensors/safetensors_writer.h"
+#include "training/pixel_trainer.h"
 
 namespace pawtrait::cli {
 namespace {
@@ -113,6 +115,38 @@ class Progress {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
+// The built-in pixel model: unconditional, so the prompt does not steer it.
+int run_builtin(pipeline::GenerateRequest request, const GenerateOptions& o) {
+  if (!request.prompt.empty() && !o.quiet) {
+    std::cerr << "note: the built-in model draws the pet it was trained on; the prompt is not used\n";
+  }
+  training::PixelModel model = training::load_pixel_model(request.model.substr(8));
+  request.width = request.height = model.config.resolution;
+  if (request.steps < 1 || request.steps > 1000) throw Error("steps must be between 1 and 1000");
+  schedulers::sampler_info(request.sampler);
+  fs::create_directories(o.out);
+  int index = next_index(o.out);
+  for (std::int64_t i = 0; i < request.count; ++i) {
+    if (g_cancel) break;
+    pipeline::GenerateRequest one = request;
+    one.seed = request.seed + static_cast<std::uint64_t>(i);
+    one.count = 1;
+    const auto rgb = training::sample_pixel_model(model, one.sampler, one.steps, one.seed, 1);
+    char name[64];
+    fs::path target;
+    do {
+      std::snprintf(name, sizeof name, "%05d-%llu.png", index++, static_cast<unsigned long long>(one.seed));
+      target = fs::path(o.out) / name;
+    } while (fs::exists(target));
+    const auto png = imaging::encode_png(rgb[0], one.width, one.height, pipeline::png_metadata(one));
+    AtomicFile file(target);
+    file.write(png.data(), png.size());
+    file.commit();
+    std::cout << target.string() << std::endl;
+  }
+  return g_cancel ? 130 : 0;
+}
+
 int run_generate(GenerateOptions o) {
   pipeline::GenerateRequest request = o.request;
   if (!o.from.empty()) {
@@ -125,10 +159,11 @@ int run_generate(GenerateOptions o) {
   if (!o.lora.empty()) request.loras.push_back({o.lora, o.lora_scale});
   if (request.model.empty())
     throw Error("no model given: pass --model PATH (a diffusers folder or a .safetensors file)");
-  if (request.model.rfind("builtin", 0) == 0) {
-    throw Error("the built-in pixel model comes with training; this build generates with Stable Diffusion models");
-  }
   if (o.from.empty() && !o.seed_given) request.seed = std::random_device{}() % 4294967296ULL;
+  if (request.model.rfind("builtin:", 0) == 0) return run_builtin(request, o);
+  if (request.model == "builtin") {
+    throw Error("say which trained built-in model: --model builtin:RUN_DIR (the folder pawtrait-cli train wrote)");
+  }
 
   const c10::ScalarType dtype = parse_dtype(request.dtype);
   const c10::Device device = parse_device(request.device);

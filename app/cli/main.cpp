@@ -6,6 +6,7 @@
 
 #include "cli/generate_command.h"
 #include "cli/info_command.h"
+#include "cli/train_command.h"
 #include "common/error.h"
 
 int main(int argc, char** argv) {
@@ -15,6 +16,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   pawtrait::cli::add_info_command(app);
   pawtrait::cli::add_generate_command(app);
+  pawtrait::cli::add_train_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

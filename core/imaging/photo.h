@@ -1,0 +1,53 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pawtrait::imaging {
+
+// 8-bit RGB pixels, row-major, 3 bytes a pixel.
+struct RgbImage {
+  std::int64_t width = 0;
+  std::int64_t height = 0;
+  std::vector<std::uint8_t> rgb;
+};
+
+// Decodes a photo as people have them: JPEG, PNG, WebP, BMP, TIFF (OpenCV) and HEIC/HEIF
+// (libheif, iPhone photos), turned upright by its EXIF orientation; 16-bit, grayscale,
+// palette and CMYK become 8-bit RGB, and transparency is composited on white. Throws
+// pawtrait::Error naming the file when it cannot be read.
+RgbImage load_photo(const std::filesystem::path& file);
+
+// A square region in pixels of the upright photo.
+struct CropBox {
+  std::int64_t x = 0, y = 0, size = 0;
+};
+
+// The crop (default: the centred largest square) resized to resolution² with area
+// interpolation, which averages instead of aliasing when shrinking.
+RgbImage square_crop(const RgbImage& image, std::int64_t resolution, const std::optional<CropBox>& box = std::nullopt);
+
+// A 64-bit difference hash (Krawetz's dHash: brightness gradients of a 9×8 thumbnail): near-
+// identical pictures, resized or re-encoded, differ in a few bits.
+std::uint64_t difference_hash(const RgbImage& image);
+
+enum class PhotoVerdict { Ok, TooSmall, Unreadable, Duplicate };
+
+struct PhotoCheck {
+  std::filesystem::path path;
+  PhotoVerdict verdict = PhotoVerdict::Ok;
+  std::string reason;  // for people: why it is skipped
+  std::int64_t width = 0, height = 0;
+};
+
+// Checks each photo for training at `resolution`: unreadable, too small (shorter side under
+// half the resolution), or a duplicate of an earlier one (hash within 6 bits).
+std::vector<PhotoCheck> check_photos(const std::vector<std::filesystem::path>& files, std::int64_t resolution);
+
+// The photo files in a folder (by extension), sorted, or the files given.
+std::vector<std::filesystem::path> find_photos(const std::vector<std::filesystem::path>& files_or_folders);
+
+}  // namespace pawtrait::imaging

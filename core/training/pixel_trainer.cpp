@@ -1,0 +1,305 @@
+#include "training/pixel_trainer.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <c10/core/InferenceMode.h>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/adamw.h>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+
+#include "common/atomic_file.h"
+#include "common/error.h"
+#include "common/json_file.h"
+#include "imaging/photo.h"
+#include "imaging/png_text.h"
+#include "models/config_fields.h"
+#include "schedulers/noise_schedule.h"
+#include "schedulers/sampler_registry.h"
+#include "tensors/safetensors_reader.h"
+#include "tensors/safetensors_writer.h"
+#include "tensors/state_dict_loader.h"
+
+namespace pawtrait::training {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+// The photos as a (n, 3, s, s) tensor in [-1, 1], s a little larger than the training
+// resolution so that each step can take a slightly different crop.
+at::Tensor load_training_images(const std::vector<fs::path>& files, std::int64_t size) {
+  std::vector<at::Tensor> images;
+  for (const auto& file : files) {
+    const imaging::RgbImage square = imaging::square_crop(imaging::load_photo(file), size);
+    at::Tensor t = at::from_blob(const_cast<std::uint8_t*>(square.rgb.data()), {size, size, 3}, at::kByte).clone();
+    images.push_back(t.permute({2, 0, 1}).to(at::kFloat) / 127.5 - 1.0);
+  }
+  return at::stack(images);
+}
+
+void save_weights(models::PixelUNet& unet, const PixelTrainRequest& request, std::int64_t step,
+                  const fs::path& target) {
+  tensors::NamedTensors weights;
+  for (const auto& item : unet->named_parameters()) weights.emplace_back(item.key(), item.value().detach());
+  tensors::write_safetensors(
+      target, weights, {{"pawtrait.model", request.model.to_json().dump()}, {"pawtrait.step", std::to_string(step)}});
+}
+
+std::vector<std::uint8_t> to_rgb8(const at::Tensor& image) {  // (3, h, w) in [-1, 1]
+  const at::Tensor pixels =
+      (image / 2 + 0.5).clamp(0, 1).mul(255).round().to(at::kByte).permute({1, 2, 0}).contiguous();
+  return {pixels.data_ptr<std::uint8_t>(), pixels.data_ptr<std::uint8_t>() + pixels.numel()};
+}
+
+}  // namespace
+
+nlohmann::json PixelTrainRequest::to_json() const {
+  std::vector<std::string> photo_list;
+  for (const auto& p : photos) photo_list.push_back(p.string());
+  return {{"kind", "builtin"},
+          {"photos", photo_list},
+          {"run_dir", run_dir.string()},
+          {"model", model.to_json()},
+          {"steps", steps},
+          {"batch_size", batch_size},
+          {"learning_rate", learning_rate},
+          {"warmup_steps", warmup_steps},
+          {"max_grad_norm", max_grad_norm},
+          {"seed", seed},
+          {"preview_every", preview_every},
+          {"preview_count", preview_count},
+          {"preview_steps", preview_steps},
+          {"checkpoint_every", checkpoint_every},
+          {"validate_every", validate_every},
+          {"ema_decay", ema_decay}};
+}
+
+PixelTrainRequest PixelTrainRequest::from_json(const nlohmann::json& json, const std::string& source) {
+  const models::ConfigFields f(json, source);
+  PixelTrainRequest r;
+  for (const auto& p : f.texts("photos", {})) r.photos.emplace_back(p);
+  r.run_dir = f.text("run_dir", "");
+  if (json.contains("model")) r.model = models::PixelUNetConfig::from_json(json["model"], source + " model");
+  r.steps = f.integer("steps", r.steps);
+  r.batch_size = f.integer("batch_size", r.batch_size);
+  r.learning_rate = f.number("learning_rate", r.learning_rate);
+  r.warmup_steps = f.integer("warmup_steps", r.warmup_steps);
+  r.max_grad_norm = f.number("max_grad_norm", r.max_grad_norm);
+  r.seed = static_cast<std::uint64_t>(f.integer("seed", 0));
+  r.preview_every = f.integer("preview_every", r.preview_every);
+  r.preview_count = f.integer("preview_count", r.preview_count);
+  r.preview_steps = f.integer("preview_steps", r.preview_steps);
+  r.checkpoint_every = f.integer("checkpoint_every", r.checkpoint_every);
+  r.validate_every = f.integer("validate_every", r.validate_every);
+  r.ema_decay = f.number("ema_decay", r.ema_decay);
+  return r;
+}
+
+PixelTrainResult train_pixel_model(const PixelTrainRequest& request, const TrainCallbacks& callbacks) {
+  if (request.steps < 1) throw Error("steps must be at least 1");
+  if (request.batch_size < 1) throw Error("the batch size must be at least 1");
+  if (request.run_dir.empty()) throw Error("no run folder given");
+  PixelTrainResult result;
+
+  // 1. Photos: check them all, go on with the usable ones, say why the others are skipped.
+  const auto files = imaging::find_photos(request.photos);
+  std::vector<fs::path> usable;
+  for (const auto& check : imaging::check_photos(files, request.model.resolution)) {
+    if (check.verdict == imaging::PhotoVerdict::Ok) {
+      usable.push_back(check.path);
+    } else {
+      result.skipped_photos.push_back(check.path.string() + ": " + check.reason);
+      log_to(callbacks.log, LogLevel::Warning, "skipping " + check.path.string() + ": " + check.reason);
+    }
+  }
+  if (usable.empty()) {
+    throw Error(files.empty() ? "no photos found; give photo files or a folder of them (JPEG, PNG, WebP, HEIC, ...)"
+                              : "none of the " + std::to_string(files.size()) + " photos can be used (see above)");
+  }
+  log_to(callbacks.log, LogLevel::Info,
+         "training the built-in model on " + std::to_string(usable.size()) + " photo(s)");
+
+  const std::int64_t r = request.model.resolution;
+  const std::int64_t margin = std::max<std::int64_t>(r / 16, 1);  // crops shift by up to ~6%
+  const at::Tensor images = load_training_images(usable, r + margin);
+
+  fs::create_directories(request.run_dir / "previews");
+  write_file_atomically(request.run_dir / "config.json", request.to_json().dump(2) + "\n");
+  std::ofstream loss_csv(request.run_dir / "loss.csv", std::ios::app);
+  loss_csv << "step,loss,smoothed_loss,validation_loss,lr\n";
+
+  // 2. Model, schedule, optimizer; everything random comes from one seeded generator.
+  at::manual_seed(request.seed);
+  models::PixelUNet unet(request.model);
+  unet->train();
+  const schedulers::NoiseSchedule schedule{schedulers::SchedulerConfig{}};
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(request.seed);
+  torch::optim::AdamW optimizer(
+      unet->parameters(), torch::optim::AdamWOptions(request.learning_rate).betas({0.9, 0.999}).weight_decay(0.0));
+
+  // A fixed validation batch: the first photos' centre crops at fixed timesteps and noise.
+  const std::int64_t n_val = std::min<std::int64_t>(images.size(0), 4);
+  const at::Tensor val_x0 = images.slice(0, 0, n_val)
+                                .slice(2, margin / 2, margin / 2 + r)
+                                .slice(3, margin / 2, margin / 2 + r)
+                                .repeat({5, 1, 1, 1});
+  const at::Tensor val_t = at::tensor({100, 300, 500, 700, 900}, at::kLong).repeat_interleave(n_val);
+  const at::Tensor val_noise = at::randn(val_x0.sizes(), at::make_generator<at::CPUGeneratorImpl>(1234));
+  const at::Tensor val_xt = schedule.add_noise(val_x0, val_noise, val_t);
+
+  // The averaged weights, in a second model of the same shape.
+  models::PixelUNet ema(request.model);
+  ema->eval();
+  {
+    at::NoGradGuard no_grad;
+    auto target = ema->parameters();
+    auto source = unet->parameters();
+    for (std::size_t i = 0; i < target.size(); ++i) target[i].copy_(source[i]);
+  }
+  auto update_ema = [&](std::int64_t step) {
+    at::NoGradGuard no_grad;
+    // Warm-up: early on the average follows the weights closely (Tan et al.'s schedule).
+    const double decay = std::min(request.ema_decay, (1.0 + step) / (10.0 + step));
+    auto target = ema->parameters();
+    auto source = unet->parameters();
+    for (std::size_t i = 0; i < target.size(); ++i) target[i].mul_(decay).add_(source[i], 1.0 - decay);
+  };
+
+  const auto start = Clock::now();
+  double smoothed = 0, smoothing_weight = 0;
+  auto checkpoint = [&](std::int64_t step) { save_weights(ema, request, step, request.run_dir / "model.safetensors"); };
+  for (std::int64_t step = 1; step <= request.steps; ++step) {
+    if (callbacks.cancel != nullptr && callbacks.cancel->load()) {
+      checkpoint(step - 1);
+      log_to(callbacks.log, LogLevel::Info, "stopped at step " + std::to_string(step - 1) + "; the model is saved");
+      break;
+    }
+    // 3. A batch: random photo, random crop, random flip; uniform t; fresh ε.
+    std::vector<at::Tensor> batch;
+    for (std::int64_t b = 0; b < request.batch_size; ++b) {
+      const auto i = at::randint(images.size(0), {1}, gen, at::kLong).item<std::int64_t>();
+      const auto oy = at::randint(margin + 1, {1}, gen, at::kLong).item<std::int64_t>();
+      const auto ox = at::randint(margin + 1, {1}, gen, at::kLong).item<std::int64_t>();
+      at::Tensor crop = images[i].slice(1, oy, oy + r).slice(2, ox, ox + r);
+      if (at::rand({1}, gen).item<double>() < 0.5) crop = crop.flip({2});
+      batch.push_back(crop);
+    }
+    const at::Tensor x0 = at::stack(batch);
+    const at::Tensor t = at::randint(schedule.num_train_timesteps(), {request.batch_size}, gen, at::kLong);
+    const at::Tensor noise = at::randn(x0.sizes(), gen);
+    const at::Tensor xt = schedule.add_noise(x0, noise, t);
+
+    // 4. The simplified loss (Ho et al. Eq. 14) and one AdamW step after linear warm-up.
+    const double lr = request.learning_rate *
+                      std::min(1.0, static_cast<double>(step) / std::max<std::int64_t>(request.warmup_steps, 1));
+    for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+    optimizer.zero_grad(true);
+    const at::Tensor loss = (unet->forward(xt, t) - noise).pow(2).mean();
+    const double loss_value = loss.item<double>();
+    if (!std::isfinite(loss_value)) {
+      throw Error("the loss became " + std::to_string(loss_value) + " at step " + std::to_string(step) +
+                  "; the last good model is kept in " + (request.run_dir / "model.safetensors").string() +
+                  ". Try a lower learning rate");
+    }
+    loss.backward();
+    torch::nn::utils::clip_grad_norm_(unet->parameters(), request.max_grad_norm);
+    optimizer.step();
+    update_ema(step);
+
+    // 5. Progress, validation, previews, checkpoints.
+    smoothing_weight = 0.98 * smoothing_weight + 0.02;
+    smoothed = 0.98 * smoothed + 0.02 * loss_value;
+    TrainProgress p;
+    p.step = step;
+    p.steps = request.steps;
+    p.loss = loss_value;
+    p.smoothed_loss = smoothed / smoothing_weight;
+    p.lr = lr;
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    p.it_per_s = step / elapsed;
+    p.eta_seconds = (request.steps - step) / p.it_per_s;
+    if (request.validate_every > 0 && (step % request.validate_every == 0 || step == request.steps)) {
+      at::NoGradGuard no_grad;
+      p.validation_loss = (ema->forward(val_xt, val_t) - val_noise).pow(2).mean().item<double>();
+    }
+    loss_csv << step << ',' << p.loss << ',' << p.smoothed_loss << ','
+             << (p.validation_loss >= 0 ? std::to_string(p.validation_loss) : "") << ',' << lr << '\n';
+    if (callbacks.on_progress) callbacks.on_progress(p);
+    result.steps_done = step;
+    result.final_smoothed_loss = p.smoothed_loss;
+    if (request.checkpoint_every > 0 && step % request.checkpoint_every == 0) checkpoint(step);
+    if (request.preview_every > 0 && (step % request.preview_every == 0 || step == request.steps)) {
+      PixelModel model{request.model, ema};
+      const auto rgb = sample_pixel_model(model, "ddim", request.preview_steps, /*seed=*/0, request.preview_count);
+      TrainPreview preview;
+      preview.step = step;
+      // One strip, newest last in the GUI; a file per checkpoint of the run.
+      std::vector<std::uint8_t> strip(static_cast<std::size_t>(r * r * 3 * rgb.size()));
+      for (std::size_t k = 0; k < rgb.size(); ++k) {
+        preview.images.push_back({k, r, r, rgb[k]});
+        for (std::int64_t y = 0; y < r; ++y) {
+          std::copy_n(rgb[k].data() + y * r * 3, r * 3,
+                      strip.data() + (y * r * static_cast<std::int64_t>(rgb.size()) + k * r) * 3);
+        }
+      }
+      char name[64];
+      std::snprintf(name, sizeof name, "step-%06lld.png", static_cast<long long>(step));
+      const auto png = imaging::encode_png(strip, r * static_cast<std::int64_t>(rgb.size()), r, {});
+      AtomicFile file(request.run_dir / "previews" / name);
+      file.write(png.data(), png.size());
+      file.commit();
+      if (callbacks.on_preview) callbacks.on_preview(preview);
+    }
+  }
+  checkpoint(result.steps_done);
+  result.weights = request.run_dir / "model.safetensors";
+  return result;
+}
+
+PixelModel load_pixel_model(const fs::path& path) {
+  const fs::path weights = fs::is_directory(path) ? path / "model.safetensors" : path;
+  if (!fs::exists(weights)) {
+    throw Error(weights.string() +
+                " not found; train the built-in model first (pawtrait-cli train --model builtin ...)");
+  }
+  const auto file = tensors::SafetensorsFile::open(weights);
+  auto it = file.metadata().find("pawtrait.model");
+  if (it == file.metadata().end()) throw Error(weights.string() + " is not a Pawtrait built-in model");
+  PixelModel model;
+  model.config = models::PixelUNetConfig::from_json(parse_python_json(it->second, weights.string()), weights.string());
+  model.unet = models::PixelUNet(model.config);
+  tensors::load_state_dict(*model.unet, std::vector<tensors::SafetensorsFile>{file});
+  model.unet->eval();
+  return model;
+}
+
+std::vector<std::vector<std::uint8_t>> sample_pixel_model(PixelModel& model, const std::string& sampler,
+                                                          std::int64_t steps, std::uint64_t seed, std::int64_t count) {
+  c10::InferenceMode inference;
+  const std::int64_t r = model.config.resolution;
+  auto s = schedulers::make_sampler(sampler, schedulers::SchedulerConfig{});  // DDPM's linear betas, x̂₀ clipped
+  s->set_timesteps(steps);
+  std::vector<at::Generator> generators;
+  std::vector<at::Tensor> noise;
+  for (std::int64_t i = 0; i < count; ++i) {
+    generators.push_back(at::make_generator<at::CPUGeneratorImpl>(seed + static_cast<std::uint64_t>(i)));
+    noise.push_back(at::randn({1, model.config.channels, r, r}, generators.back()));
+  }
+  at::Tensor x = at::cat(noise) * s->init_noise_sigma();
+  schedulers::GeneratorNoise step_noise(seed + 1000003);
+  const at::Tensor timesteps = s->timesteps();
+  for (std::int64_t i = 0; i < timesteps.size(0); ++i) {
+    const double t = timesteps[i].item<double>();
+    const at::Tensor eps = model.unet->forward(s->scale_model_input(x, t), timesteps[i]);
+    x = s->step(eps, t, x, &step_noise).prev_sample;
+  }
+  if (!at::isfinite(x).all().item<bool>()) throw Error("sampling the built-in model produced non-finite values");
+  std::vector<std::vector<std::uint8_t>> out;
+  for (std::int64_t i = 0; i < count; ++i) out.push_back(to_rgb8(x[i]));
+  return out;
+}
+
+}  // namespace pawtrait::training

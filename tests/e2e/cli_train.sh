@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# pawtrait-cli train --model builtin and generate --model builtin:RUN, as the demo runs them
+# (few steps, small size), plus the run folder's contents and a refused photo set.
+set -euo pipefail
+cli=$1
+photos=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+check() {
+  local what=$1; shift
+  if "$@"; then echo "ok   $what"; else echo "FAIL $what"; failures=$((failures + 1)); fi
+}
+"$cli" train -q --model builtin --photos "$photos" --steps 6 --resolution 32 --preview-every 3 --out "$work/run" > "$work/train.txt"
+check "model written"   test -s "$work/run/model.safetensors"
+check "config written"  test -s "$work/run/config.json"
+check "previews"        test -s "$work/run/previews/step-000006.png"
+check "loss.csv rows"   test "$(wc -l < "$work/run/loss.csv")" -eq 7
+"$cli" generate -q --model "builtin:$work/run" -n 2 --steps 5 --sampler ddim --seed 3 --out "$work/samples" > "$work/gen.txt"
+check "two pictures"    test "$(wc -l < "$work/gen.txt")" -eq 2
+check "seeded names"    test "$(head -1 "$work/gen.txt")" = "$work/samples/00000-3.png"
+mkdir -p "$work/bad" && echo "not a photo" > "$work/bad/x.jpg"
+set +e; "$cli" train -q --model builtin --photos "$work/bad" --steps 2 --out "$work/badrun" 2> "$work/err.txt"; rc=$?; set -e
+check "unusable photos refused" test "$rc" -ne 0
+check "says why"        grep -q "none of the 1 photos can be used" "$work/err.txt"
+echo "cli_train: $failures failure(s)"
+[ "$failures" -eq 0 ]

@@ -1,0 +1,139 @@
+// Photos as people have them: orientation, transparency, bit depth, grey, broken files,
+// duplicates, too-small pictures.
+#include "imaging/photo.h"
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "test_support.h"
+
+namespace pawtrait::imaging {
+namespace {
+
+namespace fs = std::filesystem;
+
+class Photos : public testing::TempDirTest {
+ protected:
+  fs::path save(const std::string& name, const cv::Mat& image) {
+    EXPECT_TRUE(cv::imwrite(path(name).string(), image));
+    return path(name);
+  }
+  // A JPEG with an EXIF APP1 segment carrying only the Orientation tag.
+  fs::path jpeg_with_orientation(const std::string& name, const cv::Mat& image, std::uint16_t orientation) {
+    std::vector<std::uint8_t> jpeg;
+    cv::imencode(".jpg", image, jpeg);
+    const std::uint8_t tiff[] = {'I',
+                                 'I',
+                                 42,
+                                 0,
+                                 8,
+                                 0,
+                                 0,
+                                 0,  // little-endian, IFD at 8
+                                 1,
+                                 0,  // one entry
+                                 0x12,
+                                 0x01,
+                                 3,
+                                 0,
+                                 1,
+                                 0,
+                                 0,
+                                 0,  // Orientation, SHORT, count 1
+                                 static_cast<std::uint8_t>(orientation),
+                                 0,
+                                 0,
+                                 0,  // value
+                                 0,
+                                 0,
+                                 0,
+                                 0};  // no next IFD
+    std::string app1 = std::string("Exif\0\0", 6) + std::string(reinterpret_cast<const char*>(tiff), sizeof tiff);
+    const std::size_t length = app1.size() + 2;
+    std::string segment = {'\xFF', '\xE1', static_cast<char>(length >> 8), static_cast<char>(length & 0xFF)};
+    segment += app1;
+    std::string bytes(jpeg.begin(), jpeg.begin() + 2);  // SOI
+    bytes += segment;
+    bytes.append(jpeg.begin() + 2, jpeg.end());
+    return write_bytes(name, bytes);
+  }
+};
+
+TEST_F(Photos, TheDemoPhoto) {
+  const RgbImage image = load_photo(testing::testdata() / "photos" / "chelsea.png");
+  EXPECT_GT(image.width, 100);
+  EXPECT_GT(image.height, 100);
+  const RgbImage square = square_crop(image, 64);
+  EXPECT_EQ(square.width, 64);
+  EXPECT_EQ(square.height, 64);
+  EXPECT_EQ(square.rgb.size(), 64u * 64u * 3u);
+}
+
+TEST_F(Photos, ExifOrientationIsApplied) {
+  cv::Mat wide(10, 20, CV_8UC3, cv::Scalar(0, 0, 255));                                // 20 wide, 10 high, red (BGR)
+  const RgbImage upright = load_photo(jpeg_with_orientation("rotated.jpg", wide, 6));  // rotate 90°
+  EXPECT_EQ(upright.width, 10);
+  EXPECT_EQ(upright.height, 20);
+  EXPECT_GT(upright.rgb[0], 200);  // red first: BGR became RGB
+  EXPECT_LT(upright.rgb[2], 60);
+}
+
+TEST_F(Photos, TransparencyBecomesWhite) {
+  cv::Mat bgra(4, 4, CV_8UC4, cv::Scalar(0, 0, 255, 0));  // fully transparent red
+  bgra.at<cv::Vec4b>(0, 0) = cv::Vec4b(0, 0, 255, 255);   // one opaque red pixel
+  bgra.at<cv::Vec4b>(0, 1) = cv::Vec4b(0, 0, 255, 128);   // one half-transparent
+  const RgbImage image = load_photo(save("alpha.png", bgra));
+  EXPECT_EQ(image.rgb[0], 255);  // opaque red
+  EXPECT_EQ(image.rgb[1], 0);
+  EXPECT_EQ(image.rgb[4], 127);      // half red over white: pink
+  EXPECT_EQ(image.rgb[3 * 5], 255);  // transparent: white
+  EXPECT_EQ(image.rgb[3 * 5 + 1], 255);
+}
+
+TEST_F(Photos, SixteenBitAndGrey) {
+  cv::Mat deep(4, 4, CV_16UC3, cv::Scalar(65535, 0, 32896));
+  const RgbImage d = load_photo(save("deep.png", deep));
+  EXPECT_EQ(d.rgb[0], 128);  // R from the third BGR channel: 32896 / 257
+  EXPECT_EQ(d.rgb[2], 255);
+  cv::Mat grey(4, 4, CV_8UC1, cv::Scalar(77));
+  const RgbImage g = load_photo(save("grey.png", grey));
+  EXPECT_EQ(g.rgb[0], 77);
+  EXPECT_EQ(g.rgb[1], 77);
+  EXPECT_EQ(g.rgb[2], 77);
+}
+
+TEST_F(Photos, VerdictsForEveryKind) {
+  const cv::Mat cat = cv::imread((testing::testdata() / "photos" / "chelsea.png").string());
+  const fs::path good = save("a.png", cat);
+  cv::Mat smaller;
+  cv::resize(cat, smaller, cv::Size(cat.cols / 2, cat.rows / 2), 0, 0, cv::INTER_AREA);
+  const fs::path same = save("b.jpg", smaller);  // the same picture, resized and re-encoded
+  const fs::path tiny = save("c.png", cv::Mat(20, 30, CV_8UC3, cv::Scalar(9, 99, 199)));
+  const fs::path broken = write_bytes("d.jpg", "\xFF\xD8\xFF this is not really a jpeg");
+  const auto checks = check_photos({good, same, tiny, broken, path("missing.png")}, 64);
+  ASSERT_EQ(checks.size(), 5u);
+  EXPECT_EQ(checks[0].verdict, PhotoVerdict::Ok);
+  EXPECT_EQ(checks[1].verdict, PhotoVerdict::Duplicate);
+  EXPECT_NE(checks[1].reason.find("a.png"), std::string::npos) << checks[1].reason;
+  EXPECT_EQ(checks[2].verdict, PhotoVerdict::TooSmall);
+  EXPECT_NE(checks[2].reason.find("30x20"), std::string::npos) << checks[2].reason;
+  EXPECT_EQ(checks[3].verdict, PhotoVerdict::Unreadable);
+  EXPECT_NE(checks[3].reason.find("d.jpg"), std::string::npos) << checks[3].reason;
+  EXPECT_EQ(checks[4].verdict, PhotoVerdict::Unreadable);
+}
+
+TEST_F(Photos, CropBoxAndFolders) {
+  const fs::path p = save("x.png", cv::Mat(40, 60, CV_8UC3, cv::Scalar(1, 2, 3)));
+  save("y.jpg", cv::Mat(40, 60, CV_8UC3, cv::Scalar(1, 2, 3)));
+  write_bytes("notes.txt", "not a photo");
+  const RgbImage image = load_photo(p);
+  EXPECT_EQ(square_crop(image, 16, CropBox{10, 0, 40}).width, 16);
+  EXPECT_THROW_MESSAGE(square_crop(image, 16, CropBox{30, 0, 40}), "does not fit", "60x40");
+  const auto found = find_photos({dir_});
+  ASSERT_EQ(found.size(), 2u);
+  EXPECT_EQ(found[0].filename(), "x.png");
+}
+
+}  // namespace
+}  // namespace pawtrait::imaging
