@@ -13,7 +13,6 @@
 #include <random>
 #include <regex>
 
-#include "common/atomic_file.h"
 #include "common/error.h"
 #include "imaging/png_text.h"
 #include "pipeline/image_metadata.h"
@@ -79,6 +78,19 @@ int next_index(const fs::path& folder) {
   return next;
 }
 
+// Writes one picture as <out>/NNNNN-<seed>.png at the next free index; returns its path.
+fs::path write_picture(const fs::path& out, int& index, const std::vector<std::uint8_t>& rgb, std::int64_t width,
+                       std::int64_t height, const pipeline::GenerateRequest& request) {
+  char name[64];
+  fs::path target;
+  do {
+    std::snprintf(name, sizeof name, "%05d-%llu.png", index++, static_cast<unsigned long long>(request.seed));
+    target = out / name;
+  } while (fs::exists(target));
+  imaging::write_png(target, rgb, width, height, pipeline::png_metadata(request));
+  return target;
+}
+
 std::string format_seconds(double seconds) {
   const int s = static_cast<int>(seconds + 0.5);
   char text[32];
@@ -132,17 +144,7 @@ int run_builtin(pipeline::GenerateRequest request, const GenerateOptions& o) {
     one.seed = request.seed + static_cast<std::uint64_t>(i);
     one.count = 1;
     const auto rgb = training::sample_pixel_model(model, one.sampler, one.steps, one.seed, 1);
-    char name[64];
-    fs::path target;
-    do {
-      std::snprintf(name, sizeof name, "%05d-%llu.png", index++, static_cast<unsigned long long>(one.seed));
-      target = fs::path(o.out) / name;
-    } while (fs::exists(target));
-    const auto png = imaging::encode_png(rgb[0], one.width, one.height, pipeline::png_metadata(one));
-    AtomicFile file(target);
-    file.write(png.data(), png.size());
-    file.commit();
-    std::cout << target.string() << std::endl;
+    std::cout << write_picture(o.out, index, rgb[0], one.width, one.height, one).string() << std::endl;
   }
   return g_cancel ? 130 : 0;
 }
@@ -205,16 +207,7 @@ int run_generate(GenerateOptions o) {
   callbacks.cancel = &g_cancel;
   callbacks.on_step = [&](const pipeline::StepProgress& p) { progress.step(p); };
   callbacks.on_image = [&](const pipeline::GeneratedImage& image) {
-    char name[64];
-    fs::path target;
-    do {
-      std::snprintf(name, sizeof name, "%05d-%llu.png", index++, static_cast<unsigned long long>(image.seed));
-      target = fs::path(o.out) / name;
-    } while (fs::exists(target));
-    const auto png = imaging::encode_png(image.rgb, image.width, image.height, pipeline::png_metadata(image.request));
-    AtomicFile file(target);
-    file.write(png.data(), png.size());
-    file.commit();
+    const fs::path target = write_picture(o.out, index, image.rgb, image.width, image.height, image.request);
     latents.push_back(image.latents);
     progress.done(target.string());
     std::cout << target.string() << std::endl;

@@ -8,6 +8,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "common/atomic_file.h"
 #include "common/error.h"
 
 namespace pawtrait::imaging {
@@ -109,6 +110,14 @@ std::vector<std::uint8_t> encode_png(const std::vector<std::uint8_t>& rgb, std::
   }
   out.insert(out.end(), encoded.begin() + 33, encoded.end());
   return out;
+}
+
+void write_png(const std::filesystem::path& file, const std::vector<std::uint8_t>& rgb, std::int64_t width,
+               std::int64_t height, const std::map<std::string, std::string>& text) {
+  const std::vector<std::uint8_t> png = encode_png(rgb, width, height, text);
+  AtomicFile out(file);
+  out.write(png.data(), png.size());
+  out.commit();
 }
 
 std::map<std::string, std::string> read_png_text(const std::vector<std::uint8_t>& png, const std::string& source) {

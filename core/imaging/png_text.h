@@ -16,6 +16,10 @@ namespace pawtrait::imaging {
 std::vector<std::uint8_t> encode_png(const std::vector<std::uint8_t>& rgb, std::int64_t width, std::int64_t height,
                                      const std::map<std::string, std::string>& text);
 
+// encode_png, written atomically to `file` (never a half-written picture).
+void write_png(const std::filesystem::path& file, const std::vector<std::uint8_t>& rgb, std::int64_t width,
+               std::int64_t height, const std::map<std::string, std::string>& text = {});
+
 // The tEXt, iTXt and zTXt chunks of a PNG file's bytes, keyword → UTF-8 text. Throws
 // pawtrait::Error (naming `source`) for bytes that are not a well-formed PNG.
 std::map<std::string, std::string> read_png_text(const std::vector<std::uint8_t>& png, const std::string& source);

@@ -247,10 +247,7 @@ PixelTrainResult train_pixel_model(const PixelTrainRequest& request, const Train
       }
       char name[64];
       std::snprintf(name, sizeof name, "step-%06lld.png", static_cast<long long>(step));
-      const auto png = imaging::encode_png(strip, r * static_cast<std::int64_t>(rgb.size()), r, {});
-      AtomicFile file(request.run_dir / "previews" / name);
-      file.write(png.data(), png.size());
-      file.commit();
+      imaging::write_png(request.run_dir / "previews" / name, strip, r * static_cast<std::int64_t>(rgb.size()), r);
       if (callbacks.on_preview) callbacks.on_preview(preview);
     }
   }
