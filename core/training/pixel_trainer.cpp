@@ -233,7 +233,7 @@ PixelTrainResult train_pixel_model(const PixelTrainRequest& request, const Train
     if (request.checkpoint_every > 0 && step % request.checkpoint_every == 0) checkpoint(step);
     if (request.preview_every > 0 && (step % request.preview_every == 0 || step == request.steps)) {
       PixelModel model{request.model, ema};
-      const auto rgb = sample_pixel_model(model, "ddim", request.preview_steps, /*seed=*/0, request.preview_count);
+      const auto rgb = sample_pixel_model(model, "ddpm", request.preview_steps, /*seed=*/0, request.preview_count);
       TrainPreview preview;
       preview.step = step;
       // One strip, newest last in the GUI; a file per checkpoint of the run.
