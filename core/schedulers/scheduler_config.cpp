@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <string_view>
 
 #include "common/error.h"
@@ -20,12 +21,17 @@ void read(const json& value, const std::string& source, const std::string& key, 
   if (value.is_null()) return;
   if (value.is_number_integer()) {
     out = value.get<std::int64_t>();
-  } else if (value.is_number_float() &&
-             value.get<double>() == static_cast<double>(static_cast<std::int64_t>(value.get<double>()))) {
-    out = static_cast<std::int64_t>(value.get<double>());  // 1000.0 written by some tools
-  } else {
-    bad_value(source, key, "must be a whole number, not " + value.dump());
+    return;
   }
+  // 1000.0 as some tools write it; checked before converting, which is undefined out of range.
+  if (value.is_number_float()) {
+    const double d = value.get<double>();
+    if (std::isfinite(d) && d == std::floor(d) && std::abs(d) < 9.0e15) {
+      out = static_cast<std::int64_t>(d);
+      return;
+    }
+  }
+  bad_value(source, key, "must be a whole number, not " + value.dump());
 }
 
 void read(const json& value, const std::string& source, const std::string& key, std::optional<double>& out) {

@@ -46,6 +46,11 @@ TEST(SchedulerConfig, WrongTypesNameTheKey) {
                        "true or false");
   EXPECT_THROW_MESSAGE(SchedulerConfig::from_json({{"trained_betas", {0.1, "x"}}}, "cfg.json"), "\"trained_betas\"");
   EXPECT_THROW_MESSAGE(SchedulerConfig::from_json(nlohmann::json::array(), "cfg.json"), "cfg.json", "object");
+  // Whole numbers written as floats are fine; out-of-range ones (found by the fuzzer) are not.
+  EXPECT_EQ(SchedulerConfig::from_json({{"num_train_timesteps", 1000.0}}).num_train_timesteps, 1000);
+  EXPECT_THROW_MESSAGE(SchedulerConfig::from_json({{"steps_offset", 1.6e22}}, "cfg.json"), "\"steps_offset\"",
+                       "whole number");
+  EXPECT_THROW_MESSAGE(SchedulerConfig::from_json({{"steps_offset", 1.5}}, "cfg.json"), "whole number");
 }
 
 TEST(SchedulerConfig, UnsupportedValuesSayWhatIsAllowed) {
