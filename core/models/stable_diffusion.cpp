@@ -21,11 +21,7 @@ const tensors::TensorEntry* find(const tensors::SafetensorsHeader& header, const
 
 // Stable Diffusion's scheduler settings (the PNDM/DDIM config SD 1.x and 2.x ship).
 schedulers::SchedulerConfig sd_scheduler(const std::string& prediction_type) {
-  schedulers::SchedulerConfig s;
-  s.num_train_timesteps = 1000;
-  s.beta_start = 0.00085;
-  s.beta_end = 0.012;
-  s.beta_schedule = "scaled_linear";
+  schedulers::SchedulerConfig s = schedulers::SchedulerConfig::stable_diffusion();
   s.steps_offset = 1;
   s.set_alpha_to_one = false;
   s.clip_sample = false;

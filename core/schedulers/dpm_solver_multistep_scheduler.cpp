@@ -127,7 +127,6 @@ StepOutput DPMSolverMultistepScheduler::step(const at::Tensor& model_output, dou
   const auto i = static_cast<std::size_t>(step_index_for(timestep));
   const std::size_t n = timesteps_.size();
   const bool lower_order_final = i == n - 1 && (euler_at_final_ || (lower_order_final_ && n < 15) || !final_sigma_min_);
-  const bool lower_order_second = i == n - 2 && lower_order_final_ && n < 15;
 
   at::Tensor x0_pred = convert_model_output(model_output, sample, i);
   for (std::size_t k = 0; k + 1 < model_outputs_.size(); ++k) model_outputs_[k] = model_outputs_[k + 1];
@@ -138,7 +137,6 @@ StepOutput DPMSolverMultistepScheduler::step(const at::Tensor& model_output, dou
   if (solver_order_ == 1 || lower_order_nums_ < 1 || lower_order_final) {
     prev_sample = first_order_update(x0_pred, x, i);
   } else {
-    (void)lower_order_second;  // would select order 2 over 3; order 2 is the highest here
     prev_sample = second_order_update(x, i);
   }
   if (lower_order_nums_ < solver_order_) ++lower_order_nums_;

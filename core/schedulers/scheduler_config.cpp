@@ -179,6 +179,15 @@ SchedulerConfig SchedulerConfig::load(const std::filesystem::path& file, const L
   return from_json(read_json_file(file), file.string(), log);
 }
 
+SchedulerConfig SchedulerConfig::stable_diffusion() {
+  SchedulerConfig c;
+  c.num_train_timesteps = 1000;
+  c.beta_start = 0.00085;
+  c.beta_end = 0.012;
+  c.beta_schedule = "scaled_linear";
+  return c;
+}
+
 json SchedulerConfig::to_json() const {
   json out = json::object();
   auto put = [&](const char* key, const auto& value) {

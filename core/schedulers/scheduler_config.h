@@ -48,6 +48,9 @@ struct SchedulerConfig {
   static SchedulerConfig load(const std::filesystem::path& file, const LogSink& log = {});
 
   nlohmann::json to_json() const;  // only the keys that are set
+
+  // Stable Diffusion's noise schedule: 1000 steps, scaled_linear 0.00085 → 0.012.
+  static SchedulerConfig stable_diffusion();
 };
 
 }  // namespace pawtrait::schedulers

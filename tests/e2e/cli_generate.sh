@@ -6,13 +6,7 @@ set -euo pipefail
 cli=$1
 data=$2
 tool="python3 $(dirname "$0")/safetensors_tool.py"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-check() {
-  local what=$1; shift
-  if "$@"; then echo "ok   $what"; else echo "FAIL $what"; failures=$((failures + 1)); fi
-}
+source "$(dirname "$0")/lib.sh"
 tiny="$data/sd-tiny"
 ref="$data/reference/pipeline_run.safetensors"
 
@@ -71,5 +65,4 @@ set +e; "$cli" generate -q --model "$work/nope" --prompt x --out "$work/bad" 2> 
 check "missing model names the path" grep -q "$work/nope" "$work/err.txt"
 check "no files from failed runs" test ! -e "$work/bad" -o -z "$(ls -A "$work/bad" 2>/dev/null)"
 
-echo "cli_generate: $failures failure(s)"
-[ "$failures" -eq 0 ]
+finish cli_generate

@@ -4,13 +4,7 @@
 set -euo pipefail
 cli=$1
 data=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-check() {  # check <description> <command...>
-  local what=$1; shift
-  if "$@"; then echo "ok   $what"; else echo "FAIL $what"; failures=$((failures + 1)); fi
-}
+source "$(dirname "$0")/lib.sh"
 
 "$cli" info "$data/sd-tiny" > "$work/info.txt"
 check "unet count"         grep -q "1,427,012 parameters" "$work/info.txt"
@@ -53,5 +47,4 @@ set -e
 check "missing path exits non-zero" test "$rc" -ne 0
 check "missing path says so" grep -q "no such file or folder" "$work/err2.txt"
 
-echo "cli_info: $failures failure(s)"
-[ "$failures" -eq 0 ]
+finish cli_info

@@ -4,13 +4,7 @@
 set -euo pipefail
 cli=$1
 photos=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-check() {
-  local what=$1; shift
-  if "$@"; then echo "ok   $what"; else echo "FAIL $what"; failures=$((failures + 1)); fi
-}
+source "$(dirname "$0")/lib.sh"
 "$cli" train -q --model builtin --photos "$photos" --steps 6 --resolution 32 --preview-every 3 --out "$work/run" > "$work/train.txt"
 check "model written"   test -s "$work/run/model.safetensors"
 check "config written"  test -s "$work/run/config.json"
@@ -23,5 +17,4 @@ mkdir -p "$work/bad" && echo "not a photo" > "$work/bad/x.jpg"
 set +e; "$cli" train -q --model builtin --photos "$work/bad" --steps 2 --out "$work/badrun" 2> "$work/err.txt"; rc=$?; set -e
 check "unusable photos refused" test "$rc" -ne 0
 check "says why"        grep -q "none of the 1 photos can be used" "$work/err.txt"
-echo "cli_train: $failures failure(s)"
-[ "$failures" -eq 0 ]
+finish cli_train

@@ -14,13 +14,7 @@ namespace {
 
 SchedulerConfig linear_config() { return SchedulerConfig{}; }  // DDPM's linear 1e-4 → 0.02
 
-SchedulerConfig sd_config() {
-  SchedulerConfig c;
-  c.beta_start = 0.00085;
-  c.beta_end = 0.012;
-  c.beta_schedule = "scaled_linear";
-  return c;
-}
+SchedulerConfig sd_config() { return SchedulerConfig::stable_diffusion(); }
 
 // Iterating q(x_t | x_{t-1}) = N(sqrt(1-β_t) x_{t-1}, β_t I) from a fixed x_0 gives, at every
 // t, samples whose mean and variance are the closed form's sqrt(ᾱ_t) x_0 and 1 - ᾱ_t.

@@ -126,11 +126,7 @@ INSTANTIATE_TEST_SUITE_P(Schedulers, SharedReferenceNoise,
                          ::testing::Values("ddpm_sd", "ddpm_linear", "ddim_sd_eta1", "euler_ancestral_sd"));
 
 TEST(SharedReference, AddNoiseAndVelocity) {
-  SchedulerConfig config;
-  config.beta_start = 0.00085;
-  config.beta_end = 0.012;
-  config.beta_schedule = "scaled_linear";
-  NoiseSchedule schedule(config);
+  NoiseSchedule schedule(SchedulerConfig::stable_diffusion());
   const at::Tensor x0 = reference("add_noise/x0");
   const at::Tensor noise = reference("add_noise/noise");
   const at::Tensor t = reference("add_noise/timesteps").to(at::kLong);
@@ -149,10 +145,7 @@ TEST(SharedReference, TimestepSpacingVariants) {
     const std::string rest = key.substr(cls.size() + 1);
     const std::string spacing = rest.substr(0, rest.find('/'));
     const std::int64_t steps = std::stoll(key.substr(key.rfind('N') + 1));
-    SchedulerConfig config;
-    config.beta_start = 0.00085;
-    config.beta_end = 0.012;
-    config.beta_schedule = "scaled_linear";
+    SchedulerConfig config = SchedulerConfig::stable_diffusion();
     config.timestep_spacing = spacing;
     config.steps_offset = 1;
     std::unique_ptr<Scheduler> s;

@@ -46,11 +46,7 @@ TEST(LoraTrainingReference, ThreeStepsMatchTheReferenceScript) {
   }
   ASSERT_EQ(names.size(), 96u);
 
-  schedulers::SchedulerConfig config;
-  config.beta_start = 0.00085;
-  config.beta_end = 0.012;
-  config.beta_schedule = "scaled_linear";
-  const schedulers::NoiseSchedule schedule(config);
+  const schedulers::NoiseSchedule schedule(schedulers::SchedulerConfig::stable_diffusion());
   const at::Tensor timesteps = ref.tensor("timesteps").to(at::kLong);
   const at::Tensor noisy = schedule.add_noise(ref.tensor("x0"), ref.tensor("noise"), timesteps);
   const at::Tensor target = ref.tensor("noise");

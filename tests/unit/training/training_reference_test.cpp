@@ -38,11 +38,7 @@ TEST(TrainingReference, FullUnetTwoAdamWSteps) {
 
   models::UNet2DConditionModel unet = models::load_unet(testing::testdata() / "sd-tiny" / "unet");
   unet->train();
-  schedulers::SchedulerConfig config;
-  config.beta_start = 0.00085;
-  config.beta_end = 0.012;
-  config.beta_schedule = "scaled_linear";
-  const schedulers::NoiseSchedule schedule(config);
+  const schedulers::NoiseSchedule schedule(schedulers::SchedulerConfig::stable_diffusion());
 
   // The batch: x_t from the closed form, the target ε.
   const at::Tensor timesteps = ref.tensor("timesteps").to(at::kLong);
