@@ -8,9 +8,11 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "common/error.h"
 #include "runtime/runtime_info.h"
+#include "training/dreambooth_trainer.h"
 #include "training/pixel_trainer.h"
 
 namespace pawtrait::cli {
@@ -21,52 +23,76 @@ extern "C" void on_train_interrupt(int) {
   if (g_stop.exchange(true)) std::_Exit(130);
 }
 
+// Settings both trainers have; unset ones keep each trainer's own default.
+struct CommonOptions {
+  std::optional<std::int64_t> steps, batch, resolution, preview_every, checkpoint_every, validate_every;
+  std::optional<double> lr;
+  std::optional<std::uint64_t> seed;
+};
+
 struct TrainOptions {
   std::vector<std::string> photos;
   std::string model = "builtin";
   std::string out;
-  training::PixelTrainRequest pixel;
+  CommonOptions common;
+  training::TrainRequest sd;
+  std::string model_config;
+  std::string class_images;
   bool quiet = false;
 };
 
-int run_train(TrainOptions o) {
-  if (o.model != "builtin") {
-    throw Error("training Stable Diffusion models (DreamBooth/LoRA) is not in this build yet; use --model builtin");
-  }
-  if (o.photos.empty()) throw Error("no photos given: pass --photos with photo files or a folder");
-  if (o.out.empty()) throw Error("no run folder given: pass --out RUN_DIR");
-  training::PixelTrainRequest request = o.pixel;
-  for (const auto& p : o.photos) request.photos.emplace_back(p);
-  request.run_dir = o.out;
-  const int threads = runtime::configure_cpu_threads();
+template <typename T, typename U>
+void apply(const std::optional<T>& given, U& field) {
+  if (given) field = static_cast<U>(*given);
+}
 
-  const bool terminal = !o.quiet && ::isatty(STDERR_FILENO) != 0;
+training::TrainCallbacks make_callbacks(const TrainOptions& o, bool terminal) {
   training::TrainCallbacks callbacks;
   callbacks.cancel = &g_stop;
-  callbacks.log = [&](LogLevel level, const std::string& line) {
-    if (!o.quiet) std::cerr << (level == LogLevel::Warning ? "warning: " : "") << line << '\n';
+  callbacks.log = [quiet = o.quiet, terminal](LogLevel level, const std::string& line) {
+    if (quiet) return;
+    std::cerr << (terminal ? "\r\033[K" : "") << (level == LogLevel::Warning ? "warning: " : "") << line << '\n';
   };
-  callbacks.on_progress = [&](const training::TrainProgress& p) {
+  callbacks.on_progress = [quiet = o.quiet, terminal](const training::TrainProgress& p) {
     if (terminal) {
-      std::fprintf(stderr, "\r  step %lld/%lld  loss %.4f (smoothed %.4f)  %.1f it/s  ETA %d:%02d   ",
+      const int width = 24;
+      const int filled = static_cast<int>(width * p.step / std::max<std::int64_t>(p.steps, 1));
+      std::string bar(static_cast<std::size_t>(filled), '#');
+      bar.resize(width, '.');
+      std::fprintf(stderr, "\r\033[K  [%s] %lld/%lld  loss %.4f (smoothed %.4f)  %.2f it/s  ETA %d:%02d", bar.c_str(),
                    static_cast<long long>(p.step), static_cast<long long>(p.steps), p.loss, p.smoothed_loss, p.it_per_s,
                    static_cast<int>(p.eta_seconds) / 60, static_cast<int>(p.eta_seconds) % 60);
-    } else if (!o.quiet && p.validation_loss >= 0) {
-      std::fprintf(stderr, "step %lld/%lld  smoothed loss %.4f  validation loss %.4f  %.1f it/s\n",
+    } else if (!quiet && p.validation_loss >= 0) {
+      std::fprintf(stderr, "step %lld/%lld  smoothed loss %.4f  validation loss %.4f  %.2f it/s\n",
                    static_cast<long long>(p.step), static_cast<long long>(p.steps), p.smoothed_loss, p.validation_loss,
                    p.it_per_s);
     }
   };
-  callbacks.on_preview = [&](const training::TrainPreview& preview) {
-    if (!o.quiet) {
-      std::fprintf(stderr, "%spreview at step %lld in %s/previews\n", terminal ? "\n" : "",
-                   static_cast<long long>(preview.step), o.out.c_str());
+  callbacks.on_preview = [quiet = o.quiet, terminal, out = o.out](const training::TrainPreview& preview) {
+    if (!quiet) {
+      std::fprintf(stderr, "%spreview at step %lld in %s/previews\n", terminal ? "\r\033[K" : "",
+                   static_cast<long long>(preview.step), out.c_str());
     }
   };
-  if (!o.quiet) std::cerr << "training on the CPU with " << threads << " threads\n";
-  std::signal(SIGINT, on_train_interrupt);
+  return callbacks;
+}
+
+int run_builtin(const TrainOptions& o, const training::TrainCallbacks& callbacks, bool terminal) {
+  training::PixelTrainRequest request;
+  for (const auto& p : o.photos) request.photos.emplace_back(p);
+  request.run_dir = o.out;
+  apply(o.common.steps, request.steps);
+  apply(o.common.batch, request.batch_size);
+  apply(o.common.lr, request.learning_rate);
+  apply(o.common.seed, request.seed);
+  apply(o.common.resolution, request.model.resolution);
+  apply(o.common.preview_every, request.preview_every);
+  apply(o.common.checkpoint_every, request.checkpoint_every);
+  apply(o.common.validate_every, request.validate_every);
+  if (request.model.resolution != 64 && request.model.resolution != 32) {
+    throw Error("the built-in model trains at --resolution 64 or 32; got " + std::to_string(request.model.resolution));
+  }
   const auto result = training::train_pixel_model(request, callbacks);
-  std::signal(SIGINT, SIG_DFL);
   if (terminal) std::cerr << '\n';
   std::cout << result.weights.string() << std::endl;
   if (!o.quiet) {
@@ -74,7 +100,72 @@ int run_train(TrainOptions o) {
               << " steps; generate with:\n  pawtrait-cli generate --model builtin:" << o.out << " -n 4 --out " << o.out
               << "/samples\n";
   }
-  return g_stop ? 130 : 0;
+  return 0;
+}
+
+int run_stable_diffusion(const TrainOptions& o, training::TrainRequest request,
+                         const training::TrainCallbacks& callbacks, bool terminal) {
+  if (request.resume) {
+    // The run's own settings; only the total step count may change.
+    training::TrainRequest saved = training::read_run_request(o.out);
+    apply(o.common.steps, saved.steps);
+    saved.resume = true;
+    request = saved;
+  } else {
+    for (const auto& p : o.photos) request.photos.emplace_back(p);
+    request.model = o.model;
+    request.model_config = o.model_config;
+    request.class_images_dir = o.class_images;
+    request.run_dir = o.out;
+    apply(o.common.steps, request.steps);
+    apply(o.common.batch, request.batch_size);
+    apply(o.common.lr, request.learning_rate);
+    apply(o.common.seed, request.seed);
+    apply(o.common.resolution, request.resolution);
+    apply(o.common.preview_every, request.preview_every);
+    apply(o.common.checkpoint_every, request.checkpoint_every);
+    apply(o.common.validate_every, request.validate_every);
+  }
+  const auto result = training::train_dreambooth(request, callbacks);
+  if (terminal) std::cerr << '\n';
+  const std::filesystem::path made = request.mode == "full" ? result.model_dir : result.lora_kohya;
+  std::cout << made.string() << std::endl;
+  if (!o.quiet) {
+    if (result.stopped) {
+      std::cerr << "stopped after step " << result.steps_done << "; continue with:\n  pawtrait-cli train --out "
+                << o.out << " --resume\n";
+    } else {
+      std::cerr << "trained " << result.steps_done << " steps.\n";
+    }
+    if (request.mode == "full") {
+      std::cerr << "The fine-tuned model is in " << result.model_dir.string()
+                << "; generate with:\n  pawtrait-cli generate --model " << result.model_dir.string() << " --prompt \""
+                << request.instance_prompt() << "\"\n";
+    } else {
+      std::cerr << "The LoRA: " << result.lora_kohya.string() << " (Automatic1111, ComfyUI) and "
+                << result.lora_peft.string() << " (diffusers); generate with:\n  pawtrait-cli generate --model "
+                << request.model.string() << " --lora " << result.lora_kohya.string() << " --prompt \""
+                << request.instance_prompt() << "\"\n";
+    }
+  }
+  return result.stopped ? 130 : 0;
+}
+
+int run_train(const TrainOptions& o) {
+  if (o.out.empty()) throw Error("no run folder given: pass --out RUN_DIR");
+  if (!o.sd.resume && o.photos.empty()) throw Error("no photos given: pass --photos with photo files or a folder");
+  if (o.sd.resume && o.model == "builtin" && o.photos.empty() == false) {
+    throw Error("--resume continues a Stable Diffusion run with its own photos and model; drop --photos");
+  }
+  const int threads = runtime::configure_cpu_threads();
+  const bool terminal = !o.quiet && ::isatty(STDERR_FILENO) != 0;
+  const training::TrainCallbacks callbacks = make_callbacks(o, terminal);
+  if (!o.quiet) std::cerr << "CPU threads: " << threads << "\n";
+  std::signal(SIGINT, on_train_interrupt);
+  const int code = (o.model == "builtin" && !o.sd.resume) ? run_builtin(o, callbacks, terminal)
+                                                          : run_stable_diffusion(o, o.sd, callbacks, terminal);
+  std::signal(SIGINT, SIG_DFL);
+  return g_stop ? 130 : code;
 }
 
 }  // namespace
@@ -82,22 +173,62 @@ int run_train(TrainOptions o) {
 void add_train_command(CLI::App& app) {
   auto o = std::make_shared<TrainOptions>();
   CLI::App* cmd = app.add_subcommand("train", "Teach a model your pet from its photos");
-  cmd->add_option("--photos", o->photos, "Photo files or folders of them")->required();
-  cmd->add_option("--model", o->model, "builtin (the small model that trains on the CPU)")->capture_default_str();
-  cmd->add_option("--out", o->out, "The run folder: settings, model, previews, loss.csv")->required();
-  auto& p = o->pixel;
-  cmd->add_option("--steps", p.steps, "Training steps")->capture_default_str();
-  cmd->add_option("--batch", p.batch_size, "Photos per step")->capture_default_str();
-  cmd->add_option("--lr", p.learning_rate, "Learning rate")->capture_default_str();
-  cmd->add_option("--seed", p.seed, "Seed (the same seed gives the same run on the CPU)")->capture_default_str();
-  cmd->add_option("--resolution", p.model.resolution, "Image size of the built-in model: 64 or 32")
-      ->check(CLI::IsMember({64, 32}))
+  cmd->add_option("--photos", o->photos, "Photo files or folders of them");
+  cmd->add_option("--model", o->model,
+                  "builtin (the small model that trains on the CPU), or a Stable Diffusion folder or .safetensors file")
       ->capture_default_str();
-  cmd->add_option("--preview-every", p.preview_every, "Preview pictures every K steps (0: never)")
-      ->capture_default_str();
-  cmd->add_option("--checkpoint-every", p.checkpoint_every, "Save the model every K steps")->capture_default_str();
-  cmd->add_option("--validate-every", p.validate_every, "Validation loss every K steps")->capture_default_str();
-  cmd->add_flag("--quiet,-q", o->quiet, "Print only the model file");
+  cmd->add_option("--model-config", o->model_config, "A diffusers-style folder of configs for a single-file model");
+  cmd->add_option("--out", o->out, "The run folder: settings, checkpoints, previews, loss.csv, the result")->required();
+  auto& c = o->common;
+  cmd->add_option("--steps", c.steps, "Training steps (builtin: 1000, Stable Diffusion: 400)");
+  cmd->add_option("--batch", c.batch, "Photos per step (builtin: 8, Stable Diffusion: 1)");
+  cmd->add_option("--lr", c.lr, "Learning rate (builtin: 1e-3; LoRA: 1e-4; full: 5e-6)");
+  cmd->add_option("--seed", c.seed, "Seed (the same seed gives the same run on the CPU)");
+  cmd->add_option("--resolution", c.resolution, "Training size (builtin: 64 or 32; Stable Diffusion: the model's)");
+  cmd->add_option("--preview-every", c.preview_every, "Preview pictures every K steps (0: never)");
+  cmd->add_option("--checkpoint-every", c.checkpoint_every, "Save a checkpoint every K steps");
+  cmd->add_option("--validate-every", c.validate_every, "Validation loss every K steps");
+  auto& r = o->sd;
+  const std::string sd = "Stable Diffusion";
+  cmd->add_option("--token", r.token, "The word that will mean your pet")->capture_default_str()->group(sd);
+  cmd->add_option("--class", r.class_name, "What your pet is: dog, cat, rabbit, ...")->capture_default_str()->group(sd);
+  cmd->add_option("--mode", r.mode, "lora (small file, default) or full (fine-tune the whole UNet)")
+      ->check(CLI::IsMember({"lora", "full"}))
+      ->capture_default_str()
+      ->group(sd);
+  cmd->add_option("--rank", r.rank, "LoRA rank")->capture_default_str()->group(sd);
+  cmd->add_option("--alpha", r.alpha, "LoRA alpha (scale = alpha / rank)")->capture_default_str()->group(sd);
+  cmd->add_option("--lora-targets", r.lora_targets, "Module names that get adapters")->group(sd);
+  cmd->add_option("--lr-schedule", r.lr_schedule, "constant or cosine after the warm-up")
+      ->check(CLI::IsMember({"constant", "cosine"}))
+      ->capture_default_str()
+      ->group(sd);
+  cmd->add_option("--warmup", r.warmup_steps, "Warm-up steps")->capture_default_str()->group(sd);
+  cmd->add_option("--grad-accum", r.grad_accum, "Batches per optimizer step")->capture_default_str()->group(sd);
+  cmd->add_option("--max-grad-norm", r.max_grad_norm, "Gradient clipping (0: off)")->capture_default_str()->group(sd);
+  cmd->add_option("--noise-offset", r.noise_offset, "Noise offset (0: off)")->capture_default_str()->group(sd);
+  cmd->add_flag("!--no-flip", r.flip, "Don't mirror the photos")->group(sd);
+  cmd->add_flag("!--no-cache-latents", r.cache_latents, "Encode the photos at every step instead of once")->group(sd);
+  cmd->add_option("--prior", r.prior_count, "Class images for prior preservation (0: off)")
+      ->capture_default_str()
+      ->group(sd);
+  cmd->add_option("--prior-weight", r.prior_weight, "Weight of the prior-preservation loss")
+      ->capture_default_str()
+      ->group(sd);
+  cmd->add_option("--class-images", o->class_images, "Folder for the class images (default: a shared cache)")
+      ->group(sd);
+  cmd->add_option("--mixed-precision", r.mixed_precision, "auto, no, fp16 or bf16 (CUDA)")
+      ->check(CLI::IsMember({"auto", "no", "fp16", "bf16"}))
+      ->capture_default_str()
+      ->group(sd);
+  cmd->add_flag("--gradient-checkpointing", r.gradient_checkpointing, "Less GPU memory, ~30% slower")->group(sd);
+  cmd->add_flag("--ema", r.ema, "Keep an exponential moving average of the trained weights")->group(sd);
+  cmd->add_option("--device", r.device, "auto, cpu or cuda")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
+      ->capture_default_str()
+      ->group(sd);
+  cmd->add_flag("--resume", r.resume, "Continue the run in --out from its newest checkpoint")->group(sd);
+  cmd->add_flag("--quiet,-q", o->quiet, "Print only the result's path");
   cmd->callback([o] {
     const int code = run_train(*o);
     if (code != 0) throw CLI::RuntimeError(code);

@@ -18,6 +18,9 @@ namespace pawtrait::models {
 // slice_size × keys per head. The result is the same either way.
 struct AttentionOptions {
   std::int64_t slice_size = 0;
+  // Recompute each resnet and transformer of the UNet's blocks during backward instead of
+  // keeping their activations (models/gradient_checkpoint.h); only while grad mode is on.
+  bool gradient_checkpointing = false;
 };
 
 // softmax(QKᵀ/sqrt(d)) V through LibTorch's scaled_dot_product_attention (flash or

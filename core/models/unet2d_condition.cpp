@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "common/json_file.h"
 #include "models/config_fields.h"
+#include "models/gradient_checkpoint.h"
 
 namespace pawtrait::models {
 
@@ -96,6 +97,29 @@ Transformer2DModel make_transformer(const UNet2DConditionConfig& c, std::int64_t
                                                             .only_cross_attention = c.only_cross_attention});
 }
 
+// With gradient checkpointing each resnet and each transformer is one recomputed segment, as
+// in diffusers' UNet blocks; the skips, the samplers and the embeddings stay as they are.
+bool checkpointing(const AttentionOptions& options) {
+  return options.gradient_checkpointing && at::GradMode::is_enabled();
+}
+
+at::Tensor run_resnet(const torch::nn::ModuleList& resnets, std::size_t i, const at::Tensor& hidden,
+                      const at::Tensor& temb, const AttentionOptions& options) {
+  auto resnet = resnets->ptr<ResnetBlock2DImpl>(i);
+  if (!checkpointing(options)) return resnet->forward(hidden, temb);
+  return checkpointed([resnet](const at::Tensor& x, const at::Tensor& t) { return resnet->forward(x, t); }, hidden,
+                      temb, resnet->parameters());
+}
+
+at::Tensor run_transformer(const torch::nn::ModuleList& attentions, std::size_t i, const at::Tensor& hidden,
+                           const at::Tensor& context, const AttentionOptions& options) {
+  auto transformer = attentions->ptr<Transformer2DModelImpl>(i);
+  if (!checkpointing(options)) return transformer->forward(hidden, context, options);
+  return checkpointed(
+      [transformer, options](const at::Tensor& x, const at::Tensor& c) { return transformer->forward(x, c, options); },
+      hidden, context, transformer->parameters());
+}
+
 }  // namespace
 
 UNetDownBlockImpl::UNetDownBlockImpl(const UNet2DConditionConfig& c, std::size_t index, std::int64_t in_channels,
@@ -120,8 +144,8 @@ UNetDownBlockImpl::UNetDownBlockImpl(const UNet2DConditionConfig& c, std::size_t
 at::Tensor UNetDownBlockImpl::forward(at::Tensor hidden, const at::Tensor& temb, const at::Tensor& context,
                                       std::vector<at::Tensor>& skips, const AttentionOptions& options) {
   for (std::size_t i = 0; i < resnets->size(); ++i) {
-    hidden = resnets[i]->as<ResnetBlock2D>()->forward(hidden, temb);
-    if (!attentions.is_empty()) hidden = attentions[i]->as<Transformer2DModel>()->forward(hidden, context, options);
+    hidden = run_resnet(resnets, i, hidden, temb, options);
+    if (!attentions.is_empty()) hidden = run_transformer(attentions, i, hidden, context, options);
     skips.push_back(hidden);
   }
   if (!downsamplers.is_empty()) {
@@ -143,9 +167,9 @@ UNetMidBlockImpl::UNetMidBlockImpl(const UNet2DConditionConfig& c, std::int64_t 
 
 at::Tensor UNetMidBlockImpl::forward(at::Tensor hidden, const at::Tensor& temb, const at::Tensor& context,
                                      const AttentionOptions& options) {
-  hidden = resnets[0]->as<ResnetBlock2D>()->forward(hidden, temb);
-  hidden = attentions[0]->as<Transformer2DModel>()->forward(hidden, context, options);
-  return resnets[1]->as<ResnetBlock2D>()->forward(hidden, temb);
+  hidden = run_resnet(resnets, 0, hidden, temb, options);
+  hidden = run_transformer(attentions, 0, hidden, context, options);
+  return run_resnet(resnets, 1, hidden, temb, options);
 }
 
 UNetUpBlockImpl::UNetUpBlockImpl(const UNet2DConditionConfig& c, std::size_t index, std::int64_t in_channels,
@@ -175,8 +199,8 @@ at::Tensor UNetUpBlockImpl::forward(at::Tensor hidden, std::vector<at::Tensor>& 
   for (std::size_t i = 0; i < resnets->size(); ++i) {
     hidden = at::cat({hidden, skips.back()}, 1);
     skips.pop_back();
-    hidden = resnets[i]->as<ResnetBlock2D>()->forward(hidden, temb);
-    if (!attentions.is_empty()) hidden = attentions[i]->as<Transformer2DModel>()->forward(hidden, context, options);
+    hidden = run_resnet(resnets, i, hidden, temb, options);
+    if (!attentions.is_empty()) hidden = run_transformer(attentions, i, hidden, context, options);
   }
   if (!upsamplers.is_empty()) hidden = upsamplers[0]->as<Upsample2D>()->forward(hidden, upsample_size);
   return hidden;
@@ -213,6 +237,8 @@ UNet2DConditionModelImpl::UNet2DConditionModelImpl(const UNet2DConditionConfig& 
   conv_norm_out = register_module("conv_norm_out", group_norm(c.norm_num_groups, channels[0], c.norm_eps));
   conv_out = register_module("conv_out", conv2d(channels[0], c.out_channels, 3, 1, 1));
 }
+
+void UNet2DConditionModelImpl::enable_gradient_checkpointing(bool on) { attention_options.gradient_checkpointing = on; }
 
 at::Tensor UNet2DConditionModelImpl::forward(const at::Tensor& sample, const at::Tensor& timestep,
                                              const at::Tensor& encoder_hidden_states) {

@@ -89,6 +89,10 @@ struct UNet2DConditionModelImpl : torch::nn::Module {
   // sample (b, in, h, w); timestep a scalar or (b) tensor (int or float); encoder_hidden_states
   // (b, tokens, cross_attention_dim). Returns the prediction, (b, out, h, w).
   at::Tensor forward(const at::Tensor& sample, const at::Tensor& timestep, const at::Tensor& encoder_hidden_states);
+  // Trades compute for memory in training: the down, mid and up blocks' resnets and
+  // transformers are run again during backward instead of keeping their activations
+  // (about one more forward pass per step). Results and gradients are unchanged.
+  void enable_gradient_checkpointing(bool on = true);
 
   UNet2DConditionConfig config;
   AttentionOptions attention_options;

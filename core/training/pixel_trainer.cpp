@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <thread>
 
 #include "common/atomic_file.h"
 #include "common/error.h"
@@ -21,24 +22,13 @@
 #include "tensors/safetensors_reader.h"
 #include "tensors/safetensors_writer.h"
 #include "tensors/state_dict_loader.h"
+#include "training/photo_dataset.h"
 
 namespace pawtrait::training {
 namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-// The photos as a (n, 3, s, s) tensor in [-1, 1], s a little larger than the training
-// resolution so that each step can take a slightly different crop.
-at::Tensor load_training_images(const std::vector<fs::path>& files, std::int64_t size) {
-  std::vector<at::Tensor> images;
-  for (const auto& file : files) {
-    const imaging::RgbImage square = imaging::square_crop(imaging::load_photo(file), size);
-    at::Tensor t = at::from_blob(const_cast<std::uint8_t*>(square.rgb.data()), {size, size, 3}, at::kByte).clone();
-    images.push_back(t.permute({2, 0, 1}).to(at::kFloat) / 127.5 - 1.0);
-  }
-  return at::stack(images);
-}
 
 void save_weights(models::PixelUNet& unet, const PixelTrainRequest& request, std::int64_t step,
                   const fs::path& target) {
@@ -105,26 +95,15 @@ PixelTrainResult train_pixel_model(const PixelTrainRequest& request, const Train
   PixelTrainResult result;
 
   // 1. Photos: check them all, go on with the usable ones, say why the others are skipped.
-  const auto files = imaging::find_photos(request.photos);
-  std::vector<fs::path> usable;
-  for (const auto& check : imaging::check_photos(files, request.model.resolution)) {
-    if (check.verdict == imaging::PhotoVerdict::Ok) {
-      usable.push_back(check.path);
-    } else {
-      result.skipped_photos.push_back(check.path.string() + ": " + check.reason);
-      log_to(callbacks.log, LogLevel::Warning, "skipping " + check.path.string() + ": " + check.reason);
-    }
-  }
-  if (usable.empty()) {
-    throw Error(files.empty() ? "no photos found; give photo files or a folder of them (JPEG, PNG, WebP, HEIC, ...)"
-                              : "none of the " + std::to_string(files.size()) + " photos can be used (see above)");
-  }
+  const PhotoSelection photos = select_photos(request.photos, request.model.resolution, callbacks.log);
+  result.skipped_photos = photos.skipped;
+  const std::vector<fs::path>& usable = photos.usable;
   log_to(callbacks.log, LogLevel::Info,
          "training the built-in model on " + std::to_string(usable.size()) + " photo(s)");
 
   const std::int64_t r = request.model.resolution;
   const std::int64_t margin = std::max<std::int64_t>(r / 16, 1);  // crops shift by up to ~6%
-  const at::Tensor images = load_training_images(usable, r + margin);
+  const at::Tensor images = photos_to_tensor(usable, r + margin);
 
   fs::create_directories(request.run_dir / "previews");
   write_file_atomically(request.run_dir / "config.json", request.to_json().dump(2) + "\n");
@@ -172,6 +151,10 @@ PixelTrainResult train_pixel_model(const PixelTrainRequest& request, const Train
   double smoothed = 0, smoothing_weight = 0;
   auto checkpoint = [&](std::int64_t step) { save_weights(ema, request, step, request.run_dir / "model.safetensors"); };
   for (std::int64_t step = 1; step <= request.steps; ++step) {
+    while (callbacks.pause != nullptr && callbacks.pause->load() &&
+           !(callbacks.cancel != nullptr && callbacks.cancel->load())) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
     if (callbacks.cancel != nullptr && callbacks.cancel->load()) {
       checkpoint(step - 1);
       log_to(callbacks.log, LogLevel::Info, "stopped at step " + std::to_string(step - 1) + "; the model is saved");

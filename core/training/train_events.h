@@ -37,6 +37,7 @@ struct TrainCallbacks {
   std::function<void(const TrainPreview&)> on_preview;
   LogSink log;
   const std::atomic<bool>* cancel = nullptr;  // checked between steps; a checkpoint is saved
+  const std::atomic<bool>* pause = nullptr;   // while set, training waits between steps
 };
 
 }  // namespace pawtrait::training

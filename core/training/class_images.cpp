@@ -1,0 +1,84 @@
+#include "training/class_images.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "common/atomic_file.h"
+#include "common/error.h"
+#include "imaging/png_text.h"
+#include "pipeline/text_to_image.h"
+
+namespace pawtrait::training {
+namespace {
+
+namespace fs = std::filesystem;
+
+// FNV-1a: a stable name for the cache key across builds (std::hash is not).
+std::uint64_t fnv1a(const std::string& text) {
+  std::uint64_t h = 14695981039346656037ULL;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+fs::path cache_root() {
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg != '\0')
+    return fs::path(xdg) / "pawtrait";
+  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
+    return fs::path(home) / ".cache" / "pawtrait";
+  }
+  return fs::temp_directory_path() / "pawtrait-cache";
+}
+
+}  // namespace
+
+fs::path class_images_folder(const fs::path& override_dir, const fs::path& model, const std::string& prompt,
+                             std::int64_t resolution) {
+  if (!override_dir.empty()) return override_dir;
+  std::error_code ec;
+  const fs::path canonical = fs::weakly_canonical(model, ec);
+  const std::string key = (ec ? model : canonical).string() + "\n" + prompt + "\n" + std::to_string(resolution);
+  char name[32];
+  std::snprintf(name, sizeof name, "%016llx", static_cast<unsigned long long>(fnv1a(key)));
+  return cache_root() / "class-images" / name;
+}
+
+std::vector<fs::path> ensure_class_images(pipeline::TextToImage& generator, const fs::path& folder,
+                                          const std::string& prompt, std::int64_t count, std::int64_t resolution,
+                                          const LogSink& log, const std::atomic<bool>* cancel) {
+  fs::create_directories(folder);
+  write_file_atomically(folder / "about.txt", "Class images for prior preservation, made by Pawtrait.\nprompt: " +
+                                                  prompt + "\nresolution: " + std::to_string(resolution) + "\n");
+  std::vector<fs::path> files;
+  std::int64_t made = 0;
+  for (std::int64_t i = 0; i < count; ++i) {
+    char name[32];
+    std::snprintf(name, sizeof name, "class-%04lld.png", static_cast<long long>(i));
+    const fs::path file = folder / name;
+    files.push_back(file);
+    if (fs::exists(file)) continue;
+    if (cancel != nullptr && cancel->load())
+      throw Error("stopped while making class images; they are kept for next time");
+    if (made == 0) {
+      log_to(log, LogLevel::Info,
+             "making class images for prior preservation (\"" + prompt + "\") in " + folder.string() +
+                 "; this happens once per model and class");
+    }
+    pipeline::GenerateRequest request;
+    request.prompt = prompt;
+    request.sampler = "dpmpp_2m_karras";
+    request.steps = 25;
+    request.guidance = 7.5;
+    request.width = request.height = resolution;
+    request.seed = static_cast<std::uint64_t>(i);
+    const auto images = generator.generate(request);
+    imaging::write_png(file, images.at(0).rgb, resolution, resolution);
+    ++made;
+  }
+  if (made > 0) log_to(log, LogLevel::Info, "made " + std::to_string(made) + " class image(s)");
+  return files;
+}
+
+}  // namespace pawtrait::training

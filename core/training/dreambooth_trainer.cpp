@@ -1,0 +1,587 @@
+#include "training/dreambooth_trainer.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/autocast_mode.h>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/adamw.h>
+
+#include <cctype>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include "common/atomic_file.h"
+#include "common/error.h"
+#include "common/json_file.h"
+#include "imaging/png_text.h"
+#include "models/clip_tokenizer.h"
+#include "models/lora_export.h"
+#include "models/lora_linear.h"
+#include "models/stable_diffusion.h"
+#include "pipeline/text_to_image.h"
+#include "runtime/runtime_info.h"
+#include "schedulers/noise_schedule.h"
+#include "tensors/safetensors_writer.h"
+#include "training/class_images.h"
+#include "training/loss_scaler.h"
+#include "training/lr_schedule.h"
+#include "training/photo_dataset.h"
+#include "training/train_checkpoint.h"
+
+namespace pawtrait::training {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+// Each photo's latent distribution, computed once: (n, C, h, w) mean and std; a training
+// example is mean + std · ε, a fresh draw every step, as if the VAE encoded it each time.
+struct LatentCache {
+  at::Tensor mean, std;                  // as encoded
+  at::Tensor flipped_mean, flipped_std;  // of the mirrored photos (defined when flipping)
+  // Without caching: the photos themselves, encoded again at every draw.
+  at::Tensor images;
+  models::AutoencoderKL vae{nullptr};
+  at::TensorOptions options;
+  std::int64_t size() const { return mean.size(0); }
+};
+
+LatentCache encode_latents(models::AutoencoderKL& vae, const at::Tensor& images, bool with_flips,
+                           const at::TensorOptions& options, bool cached) {
+  at::NoGradGuard no_grad;
+  auto encode = [&](const at::Tensor& batch) {
+    std::vector<at::Tensor> means, stds;
+    for (std::int64_t i = 0; i < batch.size(0); ++i) {  // one at a time bounds the VAE's memory
+      const auto posterior = vae->encode(batch.slice(0, i, i + 1).to(options));
+      means.push_back(posterior.mean.to(at::kFloat));
+      stds.push_back(posterior.std.to(at::kFloat));
+    }
+    return std::make_pair(at::cat(means), at::cat(stds));
+  };
+  LatentCache cache;
+  std::tie(cache.mean, cache.std) = encode(images);
+  if (with_flips) std::tie(cache.flipped_mean, cache.flipped_std) = encode(images.flip({3}));
+  if (!cached) {
+    cache.images = images;
+    cache.vae = vae;
+    cache.options = options;
+  }
+  return cache;
+}
+
+// `count` training latents drawn from the cache: random photo, random flip, posterior sample.
+at::Tensor draw_latents(const LatentCache& cache, std::int64_t count, at::Generator& gen, double scaling_factor) {
+  const at::Tensor index = at::randint(cache.size(), {count}, gen, at::kLong);
+  if (cache.vae) {  // uncached: the VAE encodes this step's photos
+    at::Tensor images = cache.images.index_select(0, index);
+    if (cache.flipped_mean.defined()) {
+      const at::Tensor flip = (at::rand({count}, gen) < 0.5).view({count, 1, 1, 1});
+      images = at::where(flip, images.flip({3}), images);
+    }
+    at::NoGradGuard no_grad;
+    models::AutoencoderKL vae = cache.vae;  // a handle: the module itself is shared
+    const auto posterior = vae->encode(images.to(cache.options));
+    const at::Tensor eps = at::randn(posterior.mean.sizes(), gen).to(posterior.mean.device());
+    return (posterior.mean.to(at::kFloat) + posterior.std.to(at::kFloat) * eps) * scaling_factor;
+  }
+  at::Tensor mean = cache.mean.index_select(0, index.to(cache.mean.device()));
+  at::Tensor std = cache.std.index_select(0, index.to(cache.std.device()));
+  if (cache.flipped_mean.defined()) {
+    const at::Tensor flip = (at::rand({count}, gen) < 0.5).view({count, 1, 1, 1}).to(mean.device());
+    mean = at::where(flip, cache.flipped_mean.index_select(0, index.to(mean.device())), mean);
+    std = at::where(flip, cache.flipped_std.index_select(0, index.to(mean.device())), std);
+  }
+  const at::Tensor eps = at::randn(mean.sizes(), gen).to(mean.device());
+  return (mean + std * eps) * scaling_factor;
+}
+
+c10::Device choose_device(const std::string& wanted, const LogSink& log) {
+  const auto runtime = runtime::query_runtime();
+  if (wanted == "cuda") {
+    if (!runtime.cuda_available) {
+      throw Error("training on cuda was asked for, but this build or machine has no usable CUDA GPU; use --device cpu");
+    }
+    return c10::Device(c10::kCUDA);
+  }
+  if (wanted == "auto" && runtime.cuda_available) return c10::Device(c10::kCUDA);
+  if (wanted == "auto") {
+    log_to(log, LogLevel::Info, "no CUDA GPU found: training on the CPU (slow for full-size models)");
+  }
+  return c10::Device(c10::kCPU);
+}
+
+// bf16 where the GPU computes it natively, else fp16 with loss scaling; fp32 on the CPU.
+c10::ScalarType choose_precision(const std::string& wanted, const c10::Device& device, const LogSink& log) {
+  if (device.is_cpu()) {
+    if (wanted == "fp16" || wanted == "bf16") {
+      log_to(log, LogLevel::Warning, "mixed precision applies on CUDA GPUs only; training in float32 on the CPU");
+    }
+    return at::kFloat;
+  }
+  if (wanted == "no") return at::kFloat;
+  if (wanted == "fp16") return at::kHalf;
+  if (wanted == "bf16") return at::kBFloat16;
+  try {  // auto: a small bf16 matmul either runs or throws on GPUs without bf16
+    const at::Tensor probe = at::ones({8, 8}, at::TensorOptions().device(device).dtype(at::kBFloat16));
+    (void)at::matmul(probe, probe).sum().item<float>();
+    return at::kBFloat16;
+  } catch (const std::exception&) {
+    return at::kHalf;
+  }
+}
+
+// Autocast on CUDA for the training forward, off again when leaving the scope.
+class CudaAutocast {
+ public:
+  CudaAutocast(bool on, c10::ScalarType dtype) : on_(on) {
+    if (!on_) return;
+    previous_enabled_ = at::autocast::is_autocast_enabled(at::kCUDA);
+    previous_dtype_ = at::autocast::get_autocast_dtype(at::kCUDA);
+    at::autocast::set_autocast_dtype(at::kCUDA, dtype);
+    at::autocast::set_autocast_enabled(at::kCUDA, true);
+  }
+  ~CudaAutocast() {
+    if (!on_) return;
+    at::autocast::set_autocast_enabled(at::kCUDA, previous_enabled_);
+    at::autocast::set_autocast_dtype(at::kCUDA, previous_dtype_);
+    at::autocast::clear_cache();
+  }
+  CudaAutocast(const CudaAutocast&) = delete;
+  CudaAutocast& operator=(const CudaAutocast&) = delete;
+
+ private:
+  bool on_;
+  bool previous_enabled_ = false;
+  c10::ScalarType previous_dtype_ = at::kHalf;
+};
+
+std::string step_name(std::int64_t step) {
+  char name[48];
+  std::snprintf(name, sizeof name, "step-%06lld", static_cast<long long>(step));
+  return name;
+}
+
+std::string file_safe(const std::string& text) {
+  std::string out;
+  for (char c : text) out += (std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-') ? c : '_';
+  return out;
+}
+
+// loss.csv keeps the rows up to `step` (a resumed run rewrites what came after).
+void trim_loss_csv(const fs::path& file, std::int64_t step) {
+  std::ifstream in(file);
+  std::string line, kept = "step,loss,smoothed_loss,validation_loss,lr\n";
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    if (std::stoll(line.substr(0, line.find(','))) > step) break;
+    kept += line + "\n";
+  }
+  write_file_atomically(file, kept);
+}
+
+}  // namespace
+
+TrainRequest read_run_request(const fs::path& run_dir) {
+  const fs::path file = run_dir / "config.json";
+  if (!fs::exists(file)) {
+    throw Error(run_dir.string() + " has no config.json, so it is not a training run that can be resumed; " +
+                "start a new run with --out " + run_dir.string());
+  }
+  const nlohmann::json json = read_json_file(file);
+  if (json.value("kind", "") != "dreambooth") {
+    throw Error(file.string() + " is not a Stable Diffusion training run (kind \"" + json.value("kind", "") + "\")");
+  }
+  TrainRequest request = TrainRequest::from_json(json, file.string());
+  request.run_dir = run_dir;
+  return request;
+}
+
+TrainResult train_dreambooth(const TrainRequest& request, const TrainCallbacks& callbacks) {
+  request.validate();
+  if (request.run_dir.empty()) throw Error("no run folder given");
+  if (request.model.empty()) throw Error("no base model given: pass a diffusers folder or a .safetensors file");
+  const LogSink& log = callbacks.log;
+  TrainResult result;
+  const auto cancelled = [&] { return callbacks.cancel != nullptr && callbacks.cancel->load(); };
+
+  // 1. Device, precision and the base model.
+  const c10::Device device = choose_device(request.device, log);
+  const c10::ScalarType precision = choose_precision(request.mixed_precision, device, log);
+  const bool full = request.mode == "full";
+  models::StableDiffusionOptions load;
+  load.device = device;
+  // Frozen weights in the compute precision; trained weights always in float32.
+  load.dtype = full ? at::kFloat : precision;
+  if (!request.model_config.empty()) load.model_config = request.model_config;
+  load.log = log;
+  log_to(log, LogLevel::Info, "loading " + request.model.string());
+  models::StableDiffusion model = models::load_stable_diffusion(request.model, load);
+  if (!model.tokenizer_dir) {
+    throw Error(request.model.string() +
+                " carries no tokenizer; pass --model-config with a diffusers-style folder that has one");
+  }
+  if (full && precision != at::kFloat) {  // the VAE and text encoder may still be halved
+    model.vae->to(precision);
+    model.text_encoder->to(precision);
+  }
+  const auto& arch = model.architecture;
+  const std::int64_t resolution =
+      request.resolution > 0 ? request.resolution : arch.unet.sample_size * arch.vae.downscale_factor();
+  const schedulers::NoiseSchedule schedule(arch.scheduler);
+  const at::TensorOptions frozen = at::TensorOptions().device(device).dtype(load.dtype);
+
+  // 2. Photos, checked; their latents cached.
+  const PhotoSelection photos = select_photos(request.photos, resolution, log);
+  result.skipped_photos = photos.skipped;
+  log_to(log, LogLevel::Info,
+         "training on " + std::to_string(photos.usable.size()) + " photo(s) at " + std::to_string(resolution) + "×" +
+             std::to_string(resolution) + " (" + request.mode + ", " + (device.is_cpu() ? "CPU" : "CUDA") + ", " +
+             c10::toString(precision) + ")");
+
+  fs::create_directories(request.run_dir / "previews");
+  if (!request.resume) {
+    if (fs::exists(request.run_dir / "checkpoints") && latest_checkpoint(request.run_dir)) {
+      throw Error(request.run_dir.string() +
+                  " already holds a training run; resume it with --resume, or choose a new --out folder");
+    }
+    write_file_atomically(request.run_dir / "config.json", request.to_json().dump(2) + "\n");
+  }
+
+  pipeline::TextToImage sampler(model, models::ClipTokenizer::load(*model.tokenizer_dir));
+  const LatentCache instance = encode_latents(model.vae, photos_to_tensor(photos.usable, resolution), request.flip,
+                                              frozen, request.cache_latents);
+  std::optional<LatentCache> prior;
+  if (request.prior_count > 0) {
+    at::NoGradGuard no_grad;
+    const fs::path folder =
+        class_images_folder(request.class_images_dir, request.model, request.class_prompt(), resolution);
+    const auto files = ensure_class_images(sampler, folder, request.class_prompt(), request.prior_count, resolution,
+                                           log, callbacks.cancel);
+    prior = encode_latents(model.vae, photos_to_tensor(files, resolution), request.flip, frozen, request.cache_latents);
+  }
+
+  // 3. Prompt embeddings, once; the text encoder is then released (it is not trained).
+  const std::vector<std::string> preview_prompts = {
+      request.instance_prompt(), request.token + " " + request.class_name + " wearing a tiny party hat, watercolor",
+      request.class_prompt()};
+  at::Tensor instance_embeds, class_embeds;
+  {
+    at::NoGradGuard no_grad;
+    instance_embeds = sampler.encode_prompt(request.instance_prompt(), 0, log).to(at::kFloat);
+    class_embeds = sampler.encode_prompt(request.class_prompt(), 0, log).to(at::kFloat);
+    // The sampler keeps every embedding it made; the previews only ever use these.
+    for (const auto& p : preview_prompts) sampler.encode_prompt(p, 0);
+    sampler.encode_prompt("", 0);
+  }
+  model.text_encoder = nullptr;
+  if (request.cache_latents) {  // the previews only decode
+    model.vae->unregister_module("encoder");
+    model.vae->unregister_module("quant_conv");
+    model.vae->encoder = nullptr;
+    model.vae->quant_conv = nullptr;
+  }
+
+  // 4. What is trained: LoRA adapters (float32) or every UNet weight.
+  models::UNet2DConditionModel& unet = model.unet;
+  at::manual_seed(request.seed);
+  NamedParameters trained;
+  if (full) {
+    for (const auto& item : unet->named_parameters()) trained.emplace_back(item.key(), item.value());
+  } else {
+    for (auto& p : unet->parameters()) p.set_requires_grad(false);
+    std::optional<at::Generator> init;
+    if (device.is_cpu()) init = at::make_generator<at::CPUGeneratorImpl>(request.seed);
+    const auto adapters = models::add_lora_adapters(*unet, request.lora_targets, request.rank, request.alpha,
+                                                    models::LoraInit::Kaiming, init);
+    if (adapters.empty()) {
+      throw Error("none of the LoRA target modules (" + [&] {
+        std::string names;
+        for (const auto& t : request.lora_targets) names += (names.empty() ? "" : ", ") + t;
+        return names;
+      }() + ") exist in this UNet");
+    }
+    for (const auto& item : unet->named_parameters()) {
+      if (item.value().requires_grad()) trained.emplace_back(item.key(), item.value());
+    }
+  }
+  std::vector<at::Tensor> params;
+  std::int64_t trained_count = 0;
+  for (const auto& [name, p] : trained) {
+    params.push_back(p);
+    trained_count += p.numel();
+  }
+  log_to(log, LogLevel::Info,
+         "training " + std::to_string(trained_count) + " parameters in " + std::to_string(params.size()) + " tensors");
+  if (request.gradient_checkpointing) unet->enable_gradient_checkpointing(true);
+  unet->train();
+
+  const double base_lr = request.effective_learning_rate();
+  torch::optim::AdamW optimizer(
+      params, torch::optim::AdamWOptions(base_lr).betas({0.9, 0.999}).eps(1e-8).weight_decay(request.weight_decay));
+  std::vector<at::Tensor> ema;
+  if (request.ema) {
+    for (const auto& p : params) ema.push_back(p.detach().clone());
+  }
+  const bool use_scaler = precision == at::kHalf;
+  DynamicLossScaler scaler;
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(request.seed);
+  TrainState state;
+
+  // 5. Resume: weights, optimizer, EMA, generator and loss statistics from the checkpoint.
+  if (request.resume) {
+    const auto file = latest_checkpoint(request.run_dir);
+    if (!file) {
+      throw Error(request.run_dir.string() + " has no checkpoint to resume from; start it again without --resume");
+    }
+    state = load_train_checkpoint(*file, trained, optimizer, ema);
+    gen.set_state(state.rng_state);
+    if (use_scaler && state.loss_scale > 0) scaler.restore(state.loss_scale, state.scaler_good_steps);
+    result.checkpoint = *file;
+    log_to(log, LogLevel::Info, "resuming from step " + std::to_string(state.step) + " (" + file->string() + ")");
+    trim_loss_csv(request.run_dir / "loss.csv", state.step);
+  }
+  result.steps_done = state.step;
+  std::ofstream loss_csv(request.run_dir / "loss.csv", std::ios::app);
+  if (!request.resume) loss_csv << "step,loss,smoothed_loss,validation_loss,lr\n";
+
+  auto save_checkpoint = [&] {
+    state.rng_state = gen.get_state();
+    state.loss_scale = use_scaler ? scaler.current_scale() : 0.0;
+    state.scaler_good_steps = use_scaler ? scaler.good_steps() : 0;
+    result.checkpoint = save_train_checkpoint(request.run_dir, trained, optimizer, ema, state);
+  };
+  // Previews and exports use the averaged weights when EMA is on: swapped in, then back.
+  auto with_ema_weights = [&](const std::function<void()>& body) {
+    if (ema.empty()) return body();
+    at::NoGradGuard no_grad;
+    std::vector<at::Tensor> live;
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      live.push_back(params[i].detach().clone());
+      params[i].copy_(ema[i]);
+    }
+    try {
+      body();
+    } catch (...) {
+      for (std::size_t i = 0; i < params.size(); ++i) params[i].copy_(live[i]);
+      throw;
+    }
+    for (std::size_t i = 0; i < params.size(); ++i) params[i].copy_(live[i]);
+  };
+
+  // 6. A fixed validation batch: the photos' posterior means at fixed timesteps and noise,
+  //    so its loss moves only with the model (the training loss jumps with the random t).
+  const std::int64_t n_val = std::min<std::int64_t>(instance.size(), 4);
+  const std::int64_t T = schedule.num_train_timesteps();
+  const at::Tensor val_t =
+      (at::tensor({0.1, 0.3, 0.5, 0.7, 0.9}, at::kDouble) * T).to(at::kLong).repeat_interleave(n_val);
+  const at::Tensor val_x0 = (instance.mean.slice(0, 0, n_val) * arch.vae.scaling_factor).repeat({5, 1, 1, 1});
+  at::Generator val_gen = at::make_generator<at::CPUGeneratorImpl>(1234);
+  const at::Tensor val_noise = at::randn(val_x0.sizes(), val_gen).to(val_x0.device());
+  const at::Tensor val_xt = schedule.add_noise(val_x0, val_noise, val_t.to(val_x0.device()));
+  const at::Tensor val_target = schedule.training_target(val_x0, val_noise, val_t.to(val_x0.device()));
+  auto validation_loss = [&] {
+    at::NoGradGuard no_grad;
+    CudaAutocast autocast(!device.is_cpu() && precision != at::kFloat, precision);
+    double sum = 0;
+    for (std::int64_t i = 0; i < val_xt.size(0); i += n_val) {
+      const at::Tensor x = val_xt.slice(0, i, i + n_val);
+      const at::Tensor pred = unet->forward(x.to(frozen), val_t.slice(0, i, i + n_val).to(device),
+                                            instance_embeds.expand({x.size(0), -1, -1}).to(frozen));
+      sum += (pred.to(at::kFloat) - val_target.slice(0, i, i + n_val)).pow(2).mean().item<double>();
+    }
+    return sum / 5.0;
+  };
+
+  auto make_preview = [&](std::int64_t step) {
+    TrainPreview preview;
+    preview.step = step;
+    std::vector<std::uint8_t> strip(static_cast<std::size_t>(resolution * resolution * 3 * preview_prompts.size()));
+    unet->eval();
+    try {
+      with_ema_weights([&] {
+        for (std::size_t k = 0; k < preview_prompts.size(); ++k) {
+          pipeline::GenerateRequest r;
+          r.prompt = preview_prompts[k];
+          r.sampler = "dpmpp_2m_karras";
+          r.steps = request.preview_steps;
+          r.width = r.height = resolution;
+          r.seed = 42;
+          const auto images = sampler.generate(r);
+          const auto& rgb = images.at(0).rgb;
+          preview.images.push_back({r.seed, resolution, resolution, rgb});
+          for (std::int64_t y = 0; y < resolution; ++y) {
+            std::copy_n(rgb.data() + y * resolution * 3, resolution * 3,
+                        strip.data() + (y * resolution * static_cast<std::int64_t>(preview_prompts.size()) +
+                                        static_cast<std::int64_t>(k) * resolution) *
+                                           3);
+          }
+        }
+      });
+    } catch (const Error& e) {  // a broken preview (NaN) must not end the run, nor pass silently
+      unet->train();
+      log_to(log, LogLevel::Warning, "preview at step " + std::to_string(step) + " failed: " + e.what());
+      return;
+    }
+    unet->train();
+    imaging::write_png(request.run_dir / "previews" / (step_name(step) + ".png"), strip,
+                       resolution * static_cast<std::int64_t>(preview_prompts.size()), resolution,
+                       {{"prompts", preview_prompts[0] + " | " + preview_prompts[1] + " | " + preview_prompts[2]}});
+    if (callbacks.on_preview) callbacks.on_preview(preview);
+  };
+
+  // 7. The loop.
+  const auto start = Clock::now();
+  const std::int64_t first_step = state.step;
+  const std::int64_t B = request.batch_size;
+  for (std::int64_t step = state.step + 1; step <= request.steps; ++step) {
+    while (callbacks.pause != nullptr && callbacks.pause->load() && !cancelled()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (cancelled()) {
+      result.stopped = true;
+      break;
+    }
+    const double lr = learning_rate_at(step, base_lr, request.lr_schedule, request.warmup_steps, request.steps);
+    for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+    optimizer.zero_grad(true);
+    double loss_value = 0;
+    for (std::int64_t micro = 0; micro < request.grad_accum; ++micro) {
+      // A batch: the pet's latents, then as many class latents when preserving the prior.
+      at::Tensor latents = draw_latents(instance, B, gen, arch.vae.scaling_factor);
+      if (prior) latents = at::cat({latents, draw_latents(*prior, B, gen, arch.vae.scaling_factor)});
+      const std::int64_t n = latents.size(0);
+      const at::Tensor t = at::randint(T, {n}, gen, at::kLong).to(device);
+      at::Tensor noise = at::randn(latents.sizes(), gen);
+      if (request.noise_offset > 0) {
+        noise = noise + request.noise_offset * at::randn({n, latents.size(1), 1, 1}, gen);
+      }
+      noise = noise.to(device);
+      const at::Tensor noisy = schedule.add_noise(latents, noise, t);
+      const at::Tensor target = schedule.training_target(latents, noise, t);
+      at::Tensor context = instance_embeds.expand({B, -1, -1});
+      if (prior) context = at::cat({context, class_embeds.expand({B, -1, -1})});
+
+      at::Tensor loss;
+      {
+        CudaAutocast autocast(!device.is_cpu() && precision != at::kFloat, precision);
+        const at::Tensor pred = unet->forward(noisy.to(frozen), t, context.to(frozen)).to(at::kFloat);
+        loss = (pred.slice(0, 0, B) - target.slice(0, 0, B)).pow(2).mean();
+        if (prior) loss = loss + request.prior_weight * (pred.slice(0, B) - target.slice(0, B)).pow(2).mean();
+      }
+      const double value = loss.item<double>();
+      if (!std::isfinite(value)) {
+        const auto last = latest_checkpoint(request.run_dir);
+        throw Error("the loss became " + std::to_string(value) + " at step " + std::to_string(step) + ". " +
+                    (last ? "The last good checkpoint is kept: " + last->string() + " (resume from it with --resume). "
+                          : std::string("No checkpoint was written yet. ")) +
+                    "Try a lower learning rate (this run: " + std::to_string(base_lr) + ")" +
+                    (precision == at::kHalf ? ", or bf16 instead of fp16 (--mixed-precision bf16 or no)" : "") + ".");
+      }
+      loss_value += value / static_cast<double>(request.grad_accum);
+      loss = loss / static_cast<double>(request.grad_accum);
+      (use_scaler ? scaler.scale(loss) : loss).backward();
+    }
+    bool finite = true;
+    if (use_scaler) finite = scaler.unscale(params);
+    if (finite) {
+      if (request.max_grad_norm > 0) torch::nn::utils::clip_grad_norm_(params, request.max_grad_norm);
+      optimizer.step();
+      if (!ema.empty()) {
+        at::NoGradGuard no_grad;
+        // Warm-up as in diffusers' EMAModel: early on the average follows the weights closely.
+        const double decay = std::min(request.ema_decay, (1.0 + step) / (10.0 + step));
+        for (std::size_t i = 0; i < params.size(); ++i) ema[i].mul_(decay).add_(params[i].detach(), 1.0 - decay);
+      }
+    } else {
+      log_to(log, LogLevel::Info,
+             "float16 gradients overflowed at step " + std::to_string(step) + "; step skipped, loss scale lowered");
+    }
+    if (use_scaler) scaler.update(finite);
+    state.step = step;
+
+    // 8. Progress, validation, previews, checkpoints.
+    state.smoothing_weight = 0.98 * state.smoothing_weight + 0.02;
+    state.smoothed_loss_sum = 0.98 * state.smoothed_loss_sum + 0.02 * loss_value;
+    TrainProgress p;
+    p.step = step;
+    p.steps = request.steps;
+    p.loss = loss_value;
+    p.smoothed_loss = state.smoothed_loss_sum / state.smoothing_weight;
+    p.lr = lr;
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    p.it_per_s = static_cast<double>(step - first_step) / std::max(elapsed, 1e-9);
+    p.eta_seconds = static_cast<double>(request.steps - step) / std::max(p.it_per_s, 1e-9);
+    if (request.validate_every > 0 && (step % request.validate_every == 0 || step == request.steps)) {
+      p.validation_loss = validation_loss();
+    }
+    std::ostringstream row;
+    row.precision(9);
+    row << step << ',' << p.loss << ',' << p.smoothed_loss << ',';
+    if (p.validation_loss >= 0) row << p.validation_loss;
+    row << ',' << lr << '\n';
+    loss_csv << row.str() << std::flush;
+    if (callbacks.on_progress) callbacks.on_progress(p);
+    result.steps_done = step;
+    result.final_smoothed_loss = p.smoothed_loss;
+    if (request.checkpoint_every > 0 && step % request.checkpoint_every == 0 && step != request.steps) {
+      save_checkpoint();
+    }
+    if (request.preview_every > 0 && (step % request.preview_every == 0 || step == request.steps)) make_preview(step);
+  }
+
+  // 9. The end (or a cancel): a checkpoint to resume from, and the result in the formats
+  //    other tools read.
+  if (result.steps_done > first_step || !request.resume) save_checkpoint();
+  with_ema_weights([&] {
+    if (full) {
+      const fs::path out = request.run_dir / "model" / "unet";
+      fs::create_directories(out);
+      tensors::NamedTensors weights;
+      for (const auto& [name, p] : trained) weights.emplace_back(name, p.detach().cpu());
+      tensors::write_safetensors(out / "diffusion_pytorch_model.safetensors", weights);
+      result.model_dir = request.run_dir / "model";
+    } else {
+      const auto layers = models::collect_lora_layers(*unet, "unet");
+      const std::map<std::string, std::string> metadata = {
+          {"ss_base_model", request.model.filename().string()},
+          {"ss_training_comment", "Pawtrait DreamBooth LoRA: " + request.instance_prompt()},
+          {"ss_steps", std::to_string(result.steps_done)},
+          {"ss_resolution", std::to_string(resolution)}};
+      result.lora_kohya =
+          request.run_dir / "lora" / (file_safe(request.token + "_" + request.class_name) + ".safetensors");
+      result.lora_peft = request.run_dir / "lora" / "pytorch_lora_weights.safetensors";
+      fs::create_directories(result.lora_kohya.parent_path());
+      models::save_lora_kohya(result.lora_kohya, layers, metadata);
+      models::save_lora_peft(result.lora_peft, layers, metadata);
+    }
+  });
+  if (full) {
+    // The rest of the diffusers folder comes from the base: configs, tokenizer, scheduler,
+    // and (from a base folder) the VAE and text encoder weights.
+    const bool base_is_folder = fs::is_directory(request.model);
+    const fs::path base = base_is_folder ? request.model : request.model_config;
+    if (!base.empty()) {
+      for (const auto& entry : fs::recursive_directory_iterator(base)) {
+        if (entry.is_directory()) continue;
+        const fs::path relative = fs::relative(entry.path(), base);
+        const bool weights = relative.extension() == ".safetensors";
+        if (weights && (!base_is_folder || relative.begin()->string() == "unet")) continue;
+        fs::create_directories((result.model_dir / relative).parent_path());
+        fs::copy_file(entry.path(), result.model_dir / relative, fs::copy_options::overwrite_existing);
+      }
+    }
+    if (!base_is_folder) {
+      log_to(log, LogLevel::Warning,
+             "the base model is a single file, so " + result.model_dir.string() +
+                 " holds the fine-tuned UNet alone; the VAE and text encoder stay those of " + request.model.string());
+    }
+  }
+  return result;
+}
+
+}  // namespace pawtrait::training

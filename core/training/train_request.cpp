@@ -1,0 +1,130 @@
+#include "training/train_request.h"
+
+#include "common/error.h"
+#include "models/config_fields.h"
+
+namespace pawtrait::training {
+namespace {
+
+void require(bool ok, const std::string& message) {
+  if (!ok) throw Error(message);
+}
+
+}  // namespace
+
+double TrainRequest::effective_learning_rate() const {
+  if (learning_rate > 0) return learning_rate;
+  return mode == "full" ? 5e-6 : 1e-4;
+}
+
+void TrainRequest::validate() const {
+  require(mode == "lora" || mode == "full", "the training mode must be lora or full; got \"" + mode + "\"");
+  require(steps >= 1, "steps must be at least 1");
+  require(batch_size >= 1, "the batch size must be at least 1");
+  require(grad_accum >= 1, "gradient accumulation must be at least 1");
+  require(rank >= 1, "the LoRA rank must be at least 1; got " + std::to_string(rank));
+  require(alpha > 0, "the LoRA alpha must be positive");
+  require(!lora_targets.empty(), "no LoRA target modules given");
+  require(learning_rate >= 0 && learning_rate < 1, "the learning rate must be between 0 and 1");
+  require(lr_schedule == "constant" || lr_schedule == "cosine",
+          "the learning-rate schedule must be constant or cosine; got \"" + lr_schedule + "\"");
+  require(warmup_steps >= 0, "warm-up steps cannot be negative");
+  require(resolution == 0 || (resolution >= 8 && resolution % 8 == 0),
+          "the resolution must be a multiple of 8; got " + std::to_string(resolution));
+  require(prior_count >= 0 && prior_weight >= 0, "the prior count and weight cannot be negative");
+  require(
+      mixed_precision == "auto" || mixed_precision == "no" || mixed_precision == "fp16" || mixed_precision == "bf16",
+      "mixed precision must be auto, no, fp16 or bf16; got \"" + mixed_precision + "\"");
+  require(device == "auto" || device == "cpu" || device == "cuda",
+          "the device must be auto, cpu or cuda; got \"" + device + "\"");
+  require(ema_decay > 0 && ema_decay < 1, "the EMA decay must be between 0 and 1");
+  require(token.find_first_not_of(" \t") != std::string::npos, "the token cannot be empty");
+  require(class_name.find_first_not_of(" \t") != std::string::npos, "the class cannot be empty");
+  require(validate_every >= 0 && preview_every >= 0 && checkpoint_every >= 0,
+          "validate/preview/checkpoint intervals cannot be negative");
+  require(preview_steps >= 1, "preview steps must be at least 1");
+}
+
+nlohmann::json TrainRequest::to_json() const {
+  std::vector<std::string> photo_list;
+  for (const auto& p : photos) photo_list.push_back(p.string());
+  return {{"kind", "dreambooth"},
+          {"photos", photo_list},
+          {"model", model.string()},
+          {"model_config", model_config.string()},
+          {"run_dir", run_dir.string()},
+          {"token", token},
+          {"class", class_name},
+          {"mode", mode},
+          {"rank", rank},
+          {"alpha", alpha},
+          {"lora_targets", lora_targets},
+          {"learning_rate", learning_rate},
+          {"lr_schedule", lr_schedule},
+          {"warmup_steps", warmup_steps},
+          {"weight_decay", weight_decay},
+          {"max_grad_norm", max_grad_norm},
+          {"steps", steps},
+          {"batch_size", batch_size},
+          {"grad_accum", grad_accum},
+          {"resolution", resolution},
+          {"flip", flip},
+          {"cache_latents", cache_latents},
+          {"noise_offset", noise_offset},
+          {"prior_count", prior_count},
+          {"prior_weight", prior_weight},
+          {"class_images_dir", class_images_dir.string()},
+          {"mixed_precision", mixed_precision},
+          {"gradient_checkpointing", gradient_checkpointing},
+          {"ema", ema},
+          {"ema_decay", ema_decay},
+          {"device", device},
+          {"seed", seed},
+          {"validate_every", validate_every},
+          {"preview_every", preview_every},
+          {"preview_steps", preview_steps},
+          {"checkpoint_every", checkpoint_every}};
+}
+
+TrainRequest TrainRequest::from_json(const nlohmann::json& json, const std::string& source) {
+  const models::ConfigFields f(json, source);
+  TrainRequest r;
+  for (const auto& p : f.texts("photos", {})) r.photos.emplace_back(p);
+  r.model = f.text("model", "");
+  r.model_config = f.text("model_config", "");
+  r.run_dir = f.text("run_dir", "");
+  r.token = f.text("token", r.token);
+  r.class_name = f.text("class", r.class_name);
+  r.mode = f.text("mode", r.mode);
+  r.rank = f.integer("rank", r.rank);
+  r.alpha = f.number("alpha", r.alpha);
+  r.lora_targets = f.texts("lora_targets", r.lora_targets);
+  r.learning_rate = f.number("learning_rate", r.learning_rate);
+  r.lr_schedule = f.text("lr_schedule", r.lr_schedule);
+  r.warmup_steps = f.integer("warmup_steps", r.warmup_steps);
+  r.weight_decay = f.number("weight_decay", r.weight_decay);
+  r.max_grad_norm = f.number("max_grad_norm", r.max_grad_norm);
+  r.steps = f.integer("steps", r.steps);
+  r.batch_size = f.integer("batch_size", r.batch_size);
+  r.grad_accum = f.integer("grad_accum", r.grad_accum);
+  r.resolution = f.integer("resolution", r.resolution);
+  r.flip = f.boolean("flip", r.flip);
+  r.cache_latents = f.boolean("cache_latents", r.cache_latents);
+  r.noise_offset = f.number("noise_offset", r.noise_offset);
+  r.prior_count = f.integer("prior_count", r.prior_count);
+  r.prior_weight = f.number("prior_weight", r.prior_weight);
+  r.class_images_dir = f.text("class_images_dir", "");
+  r.mixed_precision = f.text("mixed_precision", r.mixed_precision);
+  r.gradient_checkpointing = f.boolean("gradient_checkpointing", r.gradient_checkpointing);
+  r.ema = f.boolean("ema", r.ema);
+  r.ema_decay = f.number("ema_decay", r.ema_decay);
+  r.device = f.text("device", r.device);
+  r.seed = static_cast<std::uint64_t>(f.integer("seed", 0));
+  r.validate_every = f.integer("validate_every", r.validate_every);
+  r.preview_every = f.integer("preview_every", r.preview_every);
+  r.preview_steps = f.integer("preview_steps", r.preview_steps);
+  r.checkpoint_every = f.integer("checkpoint_every", r.checkpoint_every);
+  return r;
+}
+
+}  // namespace pawtrait::training

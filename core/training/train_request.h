@@ -1,0 +1,74 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace pawtrait::training {
+
+// Everything that decides a DreamBooth run on a Stable Diffusion model (DESIGN.md §3). Saved
+// as the run folder's config.json; `--resume` reads it back, so a run continues with its own
+// settings.
+struct TrainRequest {
+  std::vector<std::filesystem::path> photos;  // files or folders
+  std::filesystem::path model;                // diffusers folder or single .safetensors file
+  std::filesystem::path model_config;         // configs for a single file ("" = detect)
+  std::filesystem::path run_dir;
+
+  // Prompts: instance "a photo of <token> <class>", class "a photo of a <class>".
+  std::string token = "sks";
+  std::string class_name = "dog";
+
+  std::string mode = "lora";  // lora | full
+  std::int64_t rank = 16;
+  double alpha = 16;
+  std::vector<std::string> lora_targets = {"to_q", "to_k", "to_v", "to_out.0"};
+
+  double learning_rate = 0;              // 0: 1e-4 for LoRA, 5e-6 for full fine-tuning
+  std::string lr_schedule = "constant";  // constant | cosine (after the warm-up)
+  std::int64_t warmup_steps = 0;
+  double weight_decay = 1e-2;
+  double max_grad_norm = 1.0;  // 0 = no clipping
+  std::int64_t steps = 400;    // optimizer steps
+  std::int64_t batch_size = 1;
+  std::int64_t grad_accum = 1;
+  std::int64_t resolution = 0;  // 0: the model's own image size
+  bool flip = true;             // random horizontal flips
+  // Encode each photo once and sample its latent from the cached posterior (the default);
+  // off, the VAE encodes the step's photos every step, as diffusers' DreamBooth script does.
+  bool cache_latents = true;
+  double noise_offset = 0;  // 0 = off; ~0.05 helps very dark or bright pictures
+
+  std::int64_t prior_count = 0;  // class images for prior preservation; 0 = off
+  double prior_weight = 1.0;
+  std::filesystem::path class_images_dir;  // "" = the shared cache
+
+  std::string mixed_precision = "auto";  // auto | no | fp16 | bf16 (CUDA only)
+  bool gradient_checkpointing = false;
+  bool ema = false;
+  double ema_decay = 0.999;
+  std::string device = "auto";  // auto | cpu | cuda
+  std::uint64_t seed = 0;
+
+  std::int64_t validate_every = 50;  // 0 = never
+  std::int64_t preview_every = 100;  // 0 = never
+  std::int64_t preview_steps = 25;
+  std::int64_t checkpoint_every = 100;  // 0 = only at the end and on cancel
+
+  // Continue the run in run_dir from its newest checkpoint (not saved in config.json).
+  bool resume = false;
+
+  std::string instance_prompt() const { return "a photo of " + token + " " + class_name; }
+  std::string class_prompt() const { return "a photo of a " + class_name; }
+  double effective_learning_rate() const;
+  // Throws pawtrait::Error naming the setting for values that cannot work.
+  void validate() const;
+
+  nlohmann::json to_json() const;
+  // Missing keys keep their defaults; wrong types throw pawtrait::Error naming the key.
+  static TrainRequest from_json(const nlohmann::json& json, const std::string& source);
+};
+
+}  // namespace pawtrait::training

@@ -1,0 +1,103 @@
+// The trainer's small parts: the learning-rate schedule, the float16 loss scaler, and the
+// request's JSON form and checks.
+#include <ATen/ATen.h>
+
+#include <cmath>
+#include <limits>
+
+#include "common/error.h"
+#include "test_support.h"
+#include "training/loss_scaler.h"
+#include "training/lr_schedule.h"
+#include "training/train_request.h"
+
+namespace pawtrait::training {
+namespace {
+
+TEST(LearningRate, WarmsUpLinearlyThenHoldsOrFollowsACosine) {
+  // Step k uses k - 1 finished steps, as diffusers' LambdaLR does: the first step is at 0.
+  EXPECT_DOUBLE_EQ(learning_rate_at(1, 1e-4, "constant", 10, 100), 0.0);
+  EXPECT_DOUBLE_EQ(learning_rate_at(6, 1e-4, "constant", 10, 100), 0.5e-4);
+  EXPECT_DOUBLE_EQ(learning_rate_at(11, 1e-4, "constant", 10, 100), 1e-4);
+  EXPECT_DOUBLE_EQ(learning_rate_at(100, 1e-4, "constant", 10, 100), 1e-4);
+  EXPECT_DOUBLE_EQ(learning_rate_at(1, 1e-4, "constant", 0, 100), 1e-4);
+  EXPECT_DOUBLE_EQ(learning_rate_at(11, 1e-4, "cosine", 10, 110), 1e-4);
+  EXPECT_NEAR(learning_rate_at(61, 1e-4, "cosine", 10, 110), 0.5e-4, 1e-12);  // half way
+  EXPECT_NEAR(learning_rate_at(111, 1e-4, "cosine", 10, 110), 0.0, 1e-12);
+}
+
+TEST(LossScaler, SkipsOverflowedStepsAndGrowsAfterGoodOnes) {
+  DynamicLossScaler scaler(1024.0, /*growth_interval=*/3);
+  at::Tensor p = at::zeros({3}).requires_grad_(true);
+  scaler.scale((p * 2).sum()).backward();
+  EXPECT_TRUE(scaler.unscale({p}));
+  EXPECT_TRUE(at::allclose(p.grad(), at::full({3}, 2.0)));  // the scale divided back out
+  scaler.update(true);
+  scaler.update(true);
+  EXPECT_EQ(scaler.current_scale(), 1024.0);
+  scaler.update(true);
+  EXPECT_EQ(scaler.current_scale(), 2048.0);
+
+  p.mutable_grad() = at::tensor({1.0f, std::numeric_limits<float>::infinity(), 0.0f});
+  EXPECT_FALSE(scaler.unscale({p}));
+  scaler.update(false);
+  EXPECT_EQ(scaler.current_scale(), 1024.0);
+  EXPECT_EQ(scaler.good_steps(), 0);
+}
+
+TEST(TrainRequestJson, RoundTripsAndNamesBadKeys) {
+  TrainRequest r;
+  r.photos = {"a.jpg", "photos"};
+  r.model = "models/sd15";
+  r.token = "zwx";
+  r.class_name = "cat";
+  r.mode = "full";
+  r.rank = 8;
+  r.prior_count = 50;
+  r.lr_schedule = "cosine";
+  r.gradient_checkpointing = true;
+  r.seed = 1234;
+  const TrainRequest back = TrainRequest::from_json(r.to_json(), "config.json");
+  EXPECT_EQ(back.to_json(), r.to_json());
+  EXPECT_EQ(back.instance_prompt(), "a photo of zwx cat");
+  EXPECT_EQ(back.class_prompt(), "a photo of a cat");
+  EXPECT_DOUBLE_EQ(back.effective_learning_rate(), 5e-6);
+
+  nlohmann::json bad = r.to_json();
+  bad["rank"] = "sixteen";
+  try {
+    TrainRequest::from_json(bad, "config.json");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("rank"), std::string::npos) << e.what();
+  }
+}
+
+TEST(TrainRequestChecks, RefuseSettingsThatCannotWork) {
+  TrainRequest r;
+  EXPECT_NO_THROW(r.validate());
+  EXPECT_DOUBLE_EQ(r.effective_learning_rate(), 1e-4);
+  auto refused = [](TrainRequest bad, const std::string& word) {
+    try {
+      bad.validate();
+      return std::string("accepted");
+    } catch (const Error& e) {
+      return std::string(e.what()).find(word) != std::string::npos ? std::string("ok") : std::string(e.what());
+    }
+  };
+  TrainRequest t = r;
+  t.mode = "dora";
+  EXPECT_EQ(refused(t, "mode"), "ok");
+  t = r;
+  t.resolution = 500;
+  EXPECT_EQ(refused(t, "multiple of 8"), "ok");
+  t = r;
+  t.mixed_precision = "fp8";
+  EXPECT_EQ(refused(t, "mixed precision"), "ok");
+  t = r;
+  t.grad_accum = 0;
+  EXPECT_EQ(refused(t, "accumulation"), "ok");
+}
+
+}  // namespace
+}  // namespace pawtrait::training
