@@ -198,7 +198,13 @@ void add_train_command(CLI::App& app) {
       ->group(sd);
   cmd->add_option("--rank", r.rank, "LoRA rank")->capture_default_str()->group(sd);
   cmd->add_option("--alpha", r.alpha, "LoRA alpha (scale = alpha / rank)")->capture_default_str()->group(sd);
-  cmd->add_option("--lora-targets", r.lora_targets, "Module names that get adapters")->group(sd);
+  cmd->add_option(
+         "--lora-targets", r.lora_targets,
+         "UNet modules that get adapters (to_q to_k to_v to_out.0; also ff.net.0.proj ff.net.2 proj_in proj_out)")
+      ->group(sd);
+  cmd->add_flag("--train-text-encoder", r.train_text_encoder, "LoRA on the text encoder too")->group(sd);
+  cmd->add_option("--text-encoder-targets", r.text_encoder_targets, "Text-encoder modules that get adapters")
+      ->group(sd);
   cmd->add_option("--lr-schedule", r.lr_schedule, "constant or cosine after the warm-up")
       ->check(CLI::IsMember({"constant", "cosine"}))
       ->capture_default_str()

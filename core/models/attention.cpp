@@ -74,7 +74,7 @@ at::Tensor AttentionImpl::forward(const at::Tensor& input, const at::Tensor& enc
 }
 
 GEGLUImpl::GEGLUImpl(std::int64_t dim_in, std::int64_t dim_out) {
-  proj = register_module("proj", torch::nn::Linear(dim_in, dim_out * 2));
+  proj = register_module("proj", LoraLinear(dim_in, dim_out * 2));
 }
 
 at::Tensor GEGLUImpl::forward(const at::Tensor& x) {
@@ -84,12 +84,12 @@ at::Tensor GEGLUImpl::forward(const at::Tensor& x) {
 
 FeedForwardImpl::FeedForwardImpl(std::int64_t dim) {
   const std::int64_t inner = dim * 4;
-  net = register_module(
-      "net", torch::nn::ModuleList(GEGLU(dim, inner), torch::nn::Dropout(0.0), torch::nn::Linear(inner, dim)));
+  net =
+      register_module("net", torch::nn::ModuleList(GEGLU(dim, inner), torch::nn::Dropout(0.0), LoraLinear(inner, dim)));
 }
 
 at::Tensor FeedForwardImpl::forward(const at::Tensor& x) {
-  return net[2]->as<torch::nn::Linear>()->forward(net[0]->as<GEGLU>()->forward(x));
+  return net[2]->as<LoraLinear>()->forward(net[0]->as<GEGLU>()->forward(x));
 }
 
 BasicTransformerBlockImpl::BasicTransformerBlockImpl(std::int64_t dim, std::int64_t heads, std::int64_t dim_head,
@@ -130,7 +130,7 @@ Transformer2DModelImpl::Transformer2DModelImpl(const Options& o) : options(o) {
   const std::int64_t inner = o.heads * o.dim_head;
   norm = register_module("norm", group_norm(o.norm_groups, o.in_channels, 1e-6));
   if (o.use_linear_projection) {
-    proj_in_linear = register_module("proj_in", torch::nn::Linear(o.in_channels, inner));
+    proj_in_linear = register_module("proj_in", LoraLinear(o.in_channels, inner));
   } else {
     proj_in_conv = register_module("proj_in", conv2d(o.in_channels, inner, 1));
   }
@@ -140,7 +140,7 @@ Transformer2DModelImpl::Transformer2DModelImpl(const Options& o) : options(o) {
                                                         o.upcast_attention, o.only_cross_attention));
   }
   if (o.use_linear_projection) {
-    proj_out_linear = register_module("proj_out", torch::nn::Linear(inner, o.in_channels));
+    proj_out_linear = register_module("proj_out", LoraLinear(inner, o.in_channels));
   } else {
     proj_out_conv = register_module("proj_out", conv2d(inner, o.in_channels, 1));
   }

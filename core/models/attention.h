@@ -58,11 +58,11 @@ TORCH_MODULE(Attention);
 struct GEGLUImpl : torch::nn::Module {
   GEGLUImpl(std::int64_t dim_in, std::int64_t dim_out);
   at::Tensor forward(const at::Tensor& x);
-  torch::nn::Linear proj{nullptr};
+  LoraLinear proj{nullptr};
 };
 TORCH_MODULE(GEGLU);
 
-// net.0 = GEGLU(dim → 4·dim), net.1 = Dropout (no parameters), net.2 = Linear(4·dim → dim).
+// net.0 = GEGLU(dim → 4·dim), net.1 = Dropout (no parameters), net.2 = LoraLinear(4·dim → dim).
 struct FeedForwardImpl : torch::nn::Module {
   explicit FeedForwardImpl(std::int64_t dim);
   at::Tensor forward(const at::Tensor& x);
@@ -107,7 +107,7 @@ struct Transformer2DModelImpl : torch::nn::Module {
   torch::nn::GroupNorm norm{nullptr};
   // Registered as "proj_in"/"proj_out": 1×1 convolutions, or Linear with use_linear_projection.
   torch::nn::Conv2d proj_in_conv{nullptr}, proj_out_conv{nullptr};
-  torch::nn::Linear proj_in_linear{nullptr}, proj_out_linear{nullptr};
+  LoraLinear proj_in_linear{nullptr}, proj_out_linear{nullptr};
   torch::nn::ModuleList transformer_blocks;
 };
 TORCH_MODULE(Transformer2DModel);

@@ -36,10 +36,10 @@ CLIPTextConfig CLIPTextConfig::load(const std::filesystem::path& file) {
 }
 
 CLIPAttentionImpl::CLIPAttentionImpl(std::int64_t hidden, std::int64_t heads) : heads(heads) {
-  k_proj = register_module("k_proj", torch::nn::Linear(hidden, hidden));
-  v_proj = register_module("v_proj", torch::nn::Linear(hidden, hidden));
-  q_proj = register_module("q_proj", torch::nn::Linear(hidden, hidden));
-  out_proj = register_module("out_proj", torch::nn::Linear(hidden, hidden));
+  k_proj = register_module("k_proj", LoraLinear(hidden, hidden));
+  v_proj = register_module("v_proj", LoraLinear(hidden, hidden));
+  q_proj = register_module("q_proj", LoraLinear(hidden, hidden));
+  out_proj = register_module("out_proj", LoraLinear(hidden, hidden));
 }
 
 at::Tensor CLIPAttentionImpl::forward(const at::Tensor& x) {
@@ -52,8 +52,8 @@ at::Tensor CLIPAttentionImpl::forward(const at::Tensor& x) {
 }
 
 CLIPMLPImpl::CLIPMLPImpl(std::int64_t hidden, std::int64_t intermediate, std::string act) : act(std::move(act)) {
-  fc1 = register_module("fc1", torch::nn::Linear(hidden, intermediate));
-  fc2 = register_module("fc2", torch::nn::Linear(intermediate, hidden));
+  fc1 = register_module("fc1", LoraLinear(hidden, intermediate));
+  fc2 = register_module("fc2", LoraLinear(intermediate, hidden));
 }
 
 at::Tensor CLIPMLPImpl::forward(const at::Tensor& x) {

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "models/lora_linear.h"
+
 namespace pawtrait::models {
 
 // transformers' CLIPTextConfig as SD uses it. num_hidden_layers is read, not assumed: SD 2.x
@@ -40,7 +42,7 @@ struct CLIPTextOutput {
 struct CLIPAttentionImpl : torch::nn::Module {
   CLIPAttentionImpl(std::int64_t hidden, std::int64_t heads);
   at::Tensor forward(const at::Tensor& x);  // causal self-attention
-  torch::nn::Linear k_proj{nullptr}, v_proj{nullptr}, q_proj{nullptr}, out_proj{nullptr};
+  LoraLinear k_proj{nullptr}, v_proj{nullptr}, q_proj{nullptr}, out_proj{nullptr};
   std::int64_t heads;
 };
 TORCH_MODULE(CLIPAttention);
@@ -48,7 +50,7 @@ TORCH_MODULE(CLIPAttention);
 struct CLIPMLPImpl : torch::nn::Module {
   CLIPMLPImpl(std::int64_t hidden, std::int64_t intermediate, std::string act);
   at::Tensor forward(const at::Tensor& x);
-  torch::nn::Linear fc1{nullptr}, fc2{nullptr};
+  LoraLinear fc1{nullptr}, fc2{nullptr};
   std::string act;
 };
 TORCH_MODULE(CLIPMLP);

@@ -70,6 +70,9 @@ class TextToImage {
   // The prompt embeddings (1, 77, d) the UNet sees; cached per prompt for this object.
   at::Tensor encode_prompt(const std::string& prompt, std::int64_t clip_skip, const LogSink& log = {});
 
+  // Drops the cached embeddings: the text encoder's weights changed (training it).
+  void forget_prompts() { prompt_cache_.clear(); }
+
   void validate(const GenerateRequest& request) const;
   const GenerateTimings& last_timings() const { return timings_; }
 

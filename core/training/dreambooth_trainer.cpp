@@ -278,13 +278,25 @@ TrainResult train_dreambooth(const TrainRequest& request, const TrainCallbacks& 
     for (const auto& p : preview_prompts) sampler.encode_prompt(p, 0);
     sampler.encode_prompt("", 0);
   }
-  model.text_encoder = nullptr;
+  const bool train_te = request.train_text_encoder;
+  if (!train_te) model.text_encoder = nullptr;
   if (request.cache_latents) {  // the previews only decode
     model.vae->unregister_module("encoder");
     model.vae->unregister_module("quant_conv");
     model.vae->encoder = nullptr;
     model.vae->quant_conv = nullptr;
   }
+
+  // With a trained text encoder the prompts go through it at every step.
+  const models::ClipTokenizer tokenizer = models::ClipTokenizer::load(*model.tokenizer_dir);
+  auto token_ids = [&](const std::string& prompt) {
+    return at::tensor(tokenizer(prompt), at::kLong).view({1, -1}).to(device);
+  };
+  const at::Tensor instance_ids = token_ids(request.instance_prompt()), class_ids = token_ids(request.class_prompt());
+  auto prompt_embeddings = [&](bool for_class) {
+    if (!train_te) return for_class ? class_embeds : instance_embeds;
+    return model.text_encoder->forward(for_class ? class_ids : instance_ids).last_hidden_state.to(at::kFloat);
+  };
 
   // 4. What is trained: LoRA adapters (float32) or every UNet weight.
   models::UNet2DConditionModel& unet = model.unet;
@@ -307,6 +319,17 @@ TrainResult train_dreambooth(const TrainRequest& request, const TrainCallbacks& 
     }
     for (const auto& item : unet->named_parameters()) {
       if (item.value().requires_grad()) trained.emplace_back(item.key(), item.value());
+    }
+    if (train_te) {
+      for (auto& p : model.text_encoder->parameters()) p.set_requires_grad(false);
+      if (models::add_lora_adapters(*model.text_encoder, request.text_encoder_targets, request.rank, request.alpha,
+                                    models::LoraInit::Kaiming, init)
+              .empty()) {
+        throw Error("none of the text-encoder LoRA target modules exist in this text encoder");
+      }
+      for (const auto& item : model.text_encoder->named_parameters()) {
+        if (item.value().requires_grad()) trained.emplace_back("text_encoder." + item.key(), item.value());
+      }
     }
   }
   std::vector<at::Tensor> params;
@@ -391,7 +414,7 @@ TrainResult train_dreambooth(const TrainRequest& request, const TrainCallbacks& 
     for (std::int64_t i = 0; i < val_xt.size(0); i += n_val) {
       const at::Tensor x = val_xt.slice(0, i, i + n_val);
       const at::Tensor pred = unet->forward(x.to(frozen), val_t.slice(0, i, i + n_val).to(device),
-                                            instance_embeds.expand({x.size(0), -1, -1}).to(frozen));
+                                            prompt_embeddings(false).expand({x.size(0), -1, -1}).to(frozen));
       sum += (pred.to(at::kFloat) - val_target.slice(0, i, i + n_val)).pow(2).mean().item<double>();
     }
     return sum / 5.0;
@@ -402,6 +425,7 @@ TrainResult train_dreambooth(const TrainRequest& request, const TrainCallbacks& 
     preview.step = step;
     std::vector<std::uint8_t> strip(static_cast<std::size_t>(resolution * resolution * 3 * preview_prompts.size()));
     unet->eval();
+    if (train_te) sampler.forget_prompts();  // made with older text-encoder weights
     try {
       with_ema_weights([&] {
         for (std::size_t k = 0; k < preview_prompts.size(); ++k) {
@@ -463,12 +487,11 @@ TrainResult train_dreambooth(const TrainRequest& request, const TrainCallbacks& 
       noise = noise.to(device);
       const at::Tensor noisy = schedule.add_noise(latents, noise, t);
       const at::Tensor target = schedule.training_target(latents, noise, t);
-      at::Tensor context = instance_embeds.expand({B, -1, -1});
-      if (prior) context = at::cat({context, class_embeds.expand({B, -1, -1})});
-
       at::Tensor loss;
       {
         CudaAutocast autocast(!device.is_cpu() && precision != at::kFloat, precision);
+        at::Tensor context = prompt_embeddings(false).expand({B, -1, -1});
+        if (prior) context = at::cat({context, prompt_embeddings(true).expand({B, -1, -1})});
         const at::Tensor pred = unet->forward(noisy.to(frozen), t, context.to(frozen)).to(at::kFloat);
         loss = (pred.slice(0, 0, B) - target.slice(0, 0, B)).pow(2).mean();
         if (prior) loss = loss + request.prior_weight * (pred.slice(0, B) - target.slice(0, B)).pow(2).mean();
@@ -546,7 +569,12 @@ TrainResult train_dreambooth(const TrainRequest& request, const TrainCallbacks& 
       tensors::write_safetensors(out / "diffusion_pytorch_model.safetensors", weights);
       result.model_dir = request.run_dir / "model";
     } else {
-      const auto layers = models::collect_lora_layers(*unet, "unet");
+      auto layers = models::collect_lora_layers(*unet, "unet");
+      if (train_te) {
+        for (auto& layer : models::collect_lora_layers(*model.text_encoder, "text_encoder")) {
+          layers.push_back(std::move(layer));
+        }
+      }
       const std::map<std::string, std::string> metadata = {
           {"ss_base_model", request.model.filename().string()},
           {"ss_training_comment", "Pawtrait DreamBooth LoRA: " + request.instance_prompt()},

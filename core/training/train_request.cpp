@@ -25,6 +25,9 @@ void TrainRequest::validate() const {
   require(rank >= 1, "the LoRA rank must be at least 1; got " + std::to_string(rank));
   require(alpha > 0, "the LoRA alpha must be positive");
   require(!lora_targets.empty(), "no LoRA target modules given");
+  require(!(train_text_encoder && mode == "full"),
+          "training the text encoder goes with LoRA mode; for full fine-tuning leave it off");
+  require(!train_text_encoder || !text_encoder_targets.empty(), "no text-encoder LoRA target modules given");
   require(learning_rate >= 0 && learning_rate < 1, "the learning rate must be between 0 and 1");
   require(lr_schedule == "constant" || lr_schedule == "cosine",
           "the learning-rate schedule must be constant or cosine; got \"" + lr_schedule + "\"");
@@ -59,6 +62,8 @@ nlohmann::json TrainRequest::to_json() const {
           {"rank", rank},
           {"alpha", alpha},
           {"lora_targets", lora_targets},
+          {"train_text_encoder", train_text_encoder},
+          {"text_encoder_targets", text_encoder_targets},
           {"learning_rate", learning_rate},
           {"lr_schedule", lr_schedule},
           {"warmup_steps", warmup_steps},
@@ -99,6 +104,8 @@ TrainRequest TrainRequest::from_json(const nlohmann::json& json, const std::stri
   r.rank = f.integer("rank", r.rank);
   r.alpha = f.number("alpha", r.alpha);
   r.lora_targets = f.texts("lora_targets", r.lora_targets);
+  r.train_text_encoder = f.boolean("train_text_encoder", r.train_text_encoder);
+  r.text_encoder_targets = f.texts("text_encoder_targets", r.text_encoder_targets);
   r.learning_rate = f.number("learning_rate", r.learning_rate);
   r.lr_schedule = f.text("lr_schedule", r.lr_schedule);
   r.warmup_steps = f.integer("warmup_steps", r.warmup_steps);

@@ -25,6 +25,9 @@ struct TrainRequest {
   std::int64_t rank = 16;
   double alpha = 16;
   std::vector<std::string> lora_targets = {"to_q", "to_k", "to_v", "to_out.0"};
+  // LoRA on the text encoder too (its embeddings are then computed every step).
+  bool train_text_encoder = false;
+  std::vector<std::string> text_encoder_targets = {"q_proj", "k_proj", "v_proj", "out_proj"};
 
   double learning_rate = 0;              // 0: 1e-4 for LoRA, 5e-6 for full fine-tuning
   std::string lr_schedule = "constant";  // constant | cosine (after the warm-up)

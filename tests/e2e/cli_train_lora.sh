@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # pawtrait-cli train on a Stable Diffusion model (the tiny one): a LoRA run, stopped and
-# resumed, whose two exported files make the same pictures through `generate --lora`.
+# resumed, with adapters on the UNet and the text encoder, whose two exported files make the
+# same pictures through `generate --lora`.
 set -euo pipefail
 cli=$1
 testdata=$2
 photos=$3
 source "$(dirname "$0")/lib.sh"
 model="$testdata/sd-tiny"
-common=(--model "$model" --photos "$photos" --token sks --class cat --rank 4 --alpha 8 --lr 1e-3 --device cpu
+common=(--model "$model" --photos "$photos" --token sks --class cat --rank 4 --alpha 8 --lr 1e-3 --device cpu --train-text-encoder
         --preview-every 0 --validate-every 2 --seed 7)
 
 "$cli" train -q "${common[@]}" --steps 4 --out "$work/whole" > "$work/whole.txt"

@@ -252,6 +252,32 @@ TEST_F(DreamBoothTrainer, UncachedLatentsTrainToo) {
   EXPECT_TRUE(std::isfinite(validation));
 }
 
+TEST_F(DreamBoothTrainer, TextEncoderAndFeedForwardAdaptersAreTrainedAndExported) {
+  TrainRequest r = tiny_request(path("run"));
+  r.steps = 2;
+  r.learning_rate = 1e-3;
+  r.train_text_encoder = true;
+  r.lora_targets = {"to_q", "to_k", "to_v", "to_out.0", "ff.net.0.proj", "ff.net.2"};
+  r.validate_every = 2;
+  r.preview_every = 2;
+  r.preview_steps = 2;
+  const TrainResult result = train_dreambooth(r);
+  const auto kohya = tensors::SafetensorsFile::open(result.lora_kohya);
+  EXPECT_TRUE(kohya.contains("lora_te_text_model_encoder_layers_0_self_attn_q_proj.lora_down.weight"));
+  EXPECT_TRUE(kohya.contains("lora_unet_mid_block_attentions_0_transformer_blocks_0_ff_net_2.lora_up.weight"));
+  EXPECT_TRUE(kohya.contains("lora_unet_mid_block_attentions_0_transformer_blocks_0_ff_net_0_proj.alpha"));
+  const models::LoraFile peft = models::load_lora(result.lora_peft);
+  std::size_t text_layers = 0;
+  double text_up = 0;
+  for (const auto& layer : peft.layers) {
+    if (layer.component != "text_encoder") continue;
+    ++text_layers;
+    text_up = std::max(text_up, layer.up.abs().max().item<double>());
+  }
+  EXPECT_EQ(text_layers, 4u * 5u);  // q, k, v, out in each of the tiny encoder's 5 layers
+  EXPECT_GT(text_up, 0.0);          // it learned something
+}
+
 TEST_F(DreamBoothTrainer, ARunFolderIsNotOverwrittenByANewRun) {
   TrainRequest r = tiny_request(path("run"));
   r.steps = 1;
