@@ -14,6 +14,7 @@
 #include "runtime/runtime_info.h"
 #include "training/dreambooth_trainer.h"
 #include "training/pixel_trainer.h"
+#include "training/train_checkpoint.h"
 
 namespace pawtrait::cli {
 namespace {
@@ -77,8 +78,24 @@ training::TrainCallbacks make_callbacks(const TrainOptions& o, bool terminal) {
   return callbacks;
 }
 
+int finish_builtin(const TrainOptions& o, const training::PixelTrainResult& result, bool terminal) {
+  if (terminal) std::cerr << '\n';
+  std::cout << result.weights.string() << std::endl;
+  if (!o.quiet) {
+    std::cerr << "trained " << result.steps_done
+              << " steps; generate with:\n  pawtrait-cli generate --model builtin:" << o.out << " -n 4 --out " << o.out
+              << "/samples\n";
+  }
+  return 0;
+}
+
 int run_builtin(const TrainOptions& o, const training::TrainCallbacks& callbacks, bool terminal) {
   training::PixelTrainRequest request;
+  if (o.sd.resume) {  // the run's own settings; only the total step count may change
+    request = training::read_pixel_run_request(o.out);
+    apply(o.common.steps, request.steps);
+    return finish_builtin(o, training::train_pixel_model(request, callbacks), terminal);
+  }
   for (const auto& p : o.photos) request.photos.emplace_back(p);
   request.run_dir = o.out;
   apply(o.common.steps, request.steps);
@@ -92,15 +109,7 @@ int run_builtin(const TrainOptions& o, const training::TrainCallbacks& callbacks
   if (request.model.resolution != 64 && request.model.resolution != 32) {
     throw Error("the built-in model trains at --resolution 64 or 32; got " + std::to_string(request.model.resolution));
   }
-  const auto result = training::train_pixel_model(request, callbacks);
-  if (terminal) std::cerr << '\n';
-  std::cout << result.weights.string() << std::endl;
-  if (!o.quiet) {
-    std::cerr << "trained " << result.steps_done
-              << " steps; generate with:\n  pawtrait-cli generate --model builtin:" << o.out << " -n 4 --out " << o.out
-              << "/samples\n";
-  }
-  return 0;
+  return finish_builtin(o, training::train_pixel_model(request, callbacks), terminal);
 }
 
 int run_stable_diffusion(const TrainOptions& o, training::TrainRequest request,
@@ -154,16 +163,16 @@ int run_stable_diffusion(const TrainOptions& o, training::TrainRequest request,
 int run_train(const TrainOptions& o) {
   if (o.out.empty()) throw Error("no run folder given: pass --out RUN_DIR");
   if (!o.sd.resume && o.photos.empty()) throw Error("no photos given: pass --photos with photo files or a folder");
-  if (o.sd.resume && o.model == "builtin" && o.photos.empty() == false) {
-    throw Error("--resume continues a Stable Diffusion run with its own photos and model; drop --photos");
+  if (o.sd.resume && !o.photos.empty()) {
+    throw Error("--resume continues the run in --out with its own photos and settings; drop --photos");
   }
+  const bool builtin = o.sd.resume ? training::run_kind(o.out) == "builtin" : o.model == "builtin";
   const int threads = runtime::configure_cpu_threads();
   const bool terminal = !o.quiet && ::isatty(STDERR_FILENO) != 0;
   const training::TrainCallbacks callbacks = make_callbacks(o, terminal);
   if (!o.quiet) std::cerr << "CPU threads: " << threads << "\n";
   std::signal(SIGINT, on_train_interrupt);
-  const int code = (o.model == "builtin" && !o.sd.resume) ? run_builtin(o, callbacks, terminal)
-                                                          : run_stable_diffusion(o, o.sd, callbacks, terminal);
+  const int code = builtin ? run_builtin(o, callbacks, terminal) : run_stable_diffusion(o, o.sd, callbacks, terminal);
   std::signal(SIGINT, SIG_DFL);
   return g_stop ? 130 : code;
 }

@@ -205,6 +205,10 @@ std::vector<GeneratedImage> TextToImage::generate(const GenerateRequest& request
     const auto vae_start = Clock::now();
     const at::Tensor decoded = model_.vae->decode(latents / arch.vae.scaling_factor);
     timings_.vae += since(vae_start);
+    // A float16 VAE can overflow to NaN: caught here rather than saved as a black picture.
+    if (!at::isfinite(decoded).all().item<bool>()) {
+      throw Error("the VAE decoded non-finite values (an overflow, usual with float16 VAEs); use --dtype fp32 or bf16");
+    }
     const at::Tensor pixels = (decoded.to(at::kFloat) / 2 + 0.5)
                                   .clamp(0, 1)
                                   .mul(255)

@@ -171,32 +171,14 @@ std::string file_safe(const std::string& text) {
   return out;
 }
 
-// loss.csv keeps the rows up to `step` (a resumed run rewrites what came after).
-void trim_loss_csv(const fs::path& file, std::int64_t step) {
-  std::ifstream in(file);
-  std::string line, kept = "step,loss,smoothed_loss,validation_loss,lr\n";
-  std::getline(in, line);  // header
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    if (std::stoll(line.substr(0, line.find(','))) > step) break;
-    kept += line + "\n";
-  }
-  write_file_atomically(file, kept);
-}
-
 }  // namespace
 
 TrainRequest read_run_request(const fs::path& run_dir) {
   const fs::path file = run_dir / "config.json";
-  if (!fs::exists(file)) {
-    throw Error(run_dir.string() + " has no config.json, so it is not a training run that can be resumed; " +
-                "start a new run with --out " + run_dir.string());
+  if (const std::string kind = run_kind(run_dir); kind != "dreambooth") {
+    throw Error(file.string() + " is not a Stable Diffusion training run (kind \"" + kind + "\")");
   }
-  const nlohmann::json json = read_json_file(file);
-  if (json.value("kind", "") != "dreambooth") {
-    throw Error(file.string() + " is not a Stable Diffusion training run (kind \"" + json.value("kind", "") + "\")");
-  }
-  TrainRequest request = TrainRequest::from_json(json, file.string());
+  TrainRequest request = TrainRequest::from_json(read_json_file(file), file.string());
   request.run_dir = run_dir;
   return request;
 }
@@ -366,7 +348,7 @@ TrainResult train_dreambooth(const TrainRequest& request, const TrainCallbacks& 
     if (use_scaler && state.loss_scale > 0) scaler.restore(state.loss_scale, state.scaler_good_steps);
     result.checkpoint = *file;
     log_to(log, LogLevel::Info, "resuming from step " + std::to_string(state.step) + " (" + file->string() + ")");
-    trim_loss_csv(request.run_dir / "loss.csv", state.step);
+    rewind_loss_csv(request.run_dir / "loss.csv", state.step);
   }
   result.steps_done = state.step;
   std::ofstream loss_csv(request.run_dir / "loss.csv", std::ios::app);

@@ -23,6 +23,7 @@
 #include "tensors/safetensors_writer.h"
 #include "tensors/state_dict_loader.h"
 #include "training/photo_dataset.h"
+#include "training/train_checkpoint.h"
 
 namespace pawtrait::training {
 namespace {
@@ -106,9 +107,13 @@ PixelTrainResult train_pixel_model(const PixelTrainRequest& request, const Train
   const at::Tensor images = photos_to_tensor(usable, r + margin);
 
   fs::create_directories(request.run_dir / "previews");
-  write_file_atomically(request.run_dir / "config.json", request.to_json().dump(2) + "\n");
-  std::ofstream loss_csv(request.run_dir / "loss.csv", std::ios::app);
-  loss_csv << "step,loss,smoothed_loss,validation_loss,lr\n";
+  if (!request.resume) {
+    if (latest_checkpoint(request.run_dir)) {
+      throw Error(request.run_dir.string() +
+                  " already holds a training run; resume it with --resume, or choose a new --out folder");
+    }
+    write_file_atomically(request.run_dir / "config.json", request.to_json().dump(2) + "\n");
+  }
 
   // 2. Model, schedule, optimizer; everything random comes from one seeded generator.
   at::manual_seed(request.seed);
@@ -147,10 +152,32 @@ PixelTrainResult train_pixel_model(const PixelTrainRequest& request, const Train
     for (std::size_t i = 0; i < target.size(); ++i) target[i].mul_(decay).add_(source[i], 1.0 - decay);
   };
 
+  // Resuming: weights, optimizer, averages, generator and loss statistics from the checkpoint.
+  NamedParameters trained;
+  for (const auto& item : unet->named_parameters()) trained.emplace_back(item.key(), item.value());
+  const std::vector<at::Tensor> averaged = ema->parameters();
+  TrainState state;
+  if (request.resume) {
+    const auto file = latest_checkpoint(request.run_dir);
+    if (!file) throw Error(request.run_dir.string() + " has no checkpoint to resume from; start it again");
+    state = load_train_checkpoint(*file, trained, optimizer, averaged);
+    gen.set_state(state.rng_state);
+    rewind_loss_csv(request.run_dir / "loss.csv", state.step);
+    log_to(callbacks.log, LogLevel::Info, "resuming from step " + std::to_string(state.step));
+  }
+  std::ofstream loss_csv(request.run_dir / "loss.csv", std::ios::app);
+  if (!request.resume) loss_csv << "step,loss,smoothed_loss,validation_loss,lr\n";
+  result.steps_done = state.step;
+
   const auto start = Clock::now();
-  double smoothed = 0, smoothing_weight = 0;
-  auto checkpoint = [&](std::int64_t step) { save_weights(ema, request, step, request.run_dir / "model.safetensors"); };
-  for (std::int64_t step = 1; step <= request.steps; ++step) {
+  const std::int64_t first_step = state.step;
+  auto checkpoint = [&](std::int64_t step) {
+    save_weights(ema, request, step, request.run_dir / "model.safetensors");
+    state.step = step;
+    state.rng_state = gen.get_state();
+    save_train_checkpoint(request.run_dir, trained, optimizer, averaged, state);
+  };
+  for (std::int64_t step = state.step + 1; step <= request.steps; ++step) {
     while (callbacks.pause != nullptr && callbacks.pause->load() &&
            !(callbacks.cancel != nullptr && callbacks.cancel->load())) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -193,16 +220,16 @@ PixelTrainResult train_pixel_model(const PixelTrainRequest& request, const Train
     update_ema(step);
 
     // 5. Progress, validation, previews, checkpoints.
-    smoothing_weight = 0.98 * smoothing_weight + 0.02;
-    smoothed = 0.98 * smoothed + 0.02 * loss_value;
+    state.smoothing_weight = 0.98 * state.smoothing_weight + 0.02;
+    state.smoothed_loss_sum = 0.98 * state.smoothed_loss_sum + 0.02 * loss_value;
     TrainProgress p;
     p.step = step;
     p.steps = request.steps;
     p.loss = loss_value;
-    p.smoothed_loss = smoothed / smoothing_weight;
+    p.smoothed_loss = state.smoothed_loss_sum / state.smoothing_weight;
     p.lr = lr;
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-    p.it_per_s = step / elapsed;
+    p.it_per_s = static_cast<double>(step - first_step) / elapsed;
     p.eta_seconds = (request.steps - step) / p.it_per_s;
     if (request.validate_every > 0 && (step % request.validate_every == 0 || step == request.steps)) {
       at::NoGradGuard no_grad;
@@ -237,6 +264,17 @@ PixelTrainResult train_pixel_model(const PixelTrainRequest& request, const Train
   checkpoint(result.steps_done);
   result.weights = request.run_dir / "model.safetensors";
   return result;
+}
+
+PixelTrainRequest read_pixel_run_request(const fs::path& run_dir) {
+  const fs::path file = run_dir / "config.json";
+  if (const std::string kind = run_kind(run_dir); kind != "builtin") {
+    throw Error(file.string() + " is not a built-in model run (kind \"" + kind + "\")");
+  }
+  PixelTrainRequest request = PixelTrainRequest::from_json(read_json_file(file), file.string());
+  request.run_dir = run_dir;
+  request.resume = true;
+  return request;
 }
 
 PixelModel load_pixel_model(const fs::path& path) {

@@ -33,6 +33,8 @@ struct PixelTrainRequest {
   // Previews and the saved model use an exponential moving average of the weights (as DDPM
   // does): it smooths out the step-to-step jitter that otherwise shows as noise in samples.
   double ema_decay = 0.995;
+  // Continue the run in run_dir from its newest checkpoint (not saved in config.json).
+  bool resume = false;
 
   nlohmann::json to_json() const;
   static PixelTrainRequest from_json(const nlohmann::json& json, const std::string& source);
@@ -45,10 +47,15 @@ struct PixelTrainResult {
   std::vector<std::string> skipped_photos;  // "<file>: <reason>"
 };
 
-// Trains, writing into run_dir: config.json (the request), model.safetensors (weights, written
-// atomically at each checkpoint and at the end or on cancel), previews/step-NNNNNN.png,
-// loss.csv. Throws pawtrait::Error when no photo is usable.
+// Trains, writing into run_dir: config.json (the request), model.safetensors (the averaged
+// weights, written atomically at each checkpoint and at the end or on cancel), checkpoints/
+// (what resuming needs), previews/step-NNNNNN.png, loss.csv. With `resume`, continues the run
+// from its newest checkpoint up to request.steps; the result equals an uninterrupted run.
+// Throws pawtrait::Error when no photo is usable.
 PixelTrainResult train_pixel_model(const PixelTrainRequest& request, const TrainCallbacks& callbacks = {});
+
+// The request a built-in run folder was made with (its config.json), for --resume.
+PixelTrainRequest read_pixel_run_request(const std::filesystem::path& run_dir);
 
 // A trained built-in model, ready to sample.
 struct PixelModel {

@@ -5,8 +5,11 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <fstream>
 
+#include "common/atomic_file.h"
 #include "common/error.h"
+#include "common/json_file.h"
 #include "tensors/safetensors_reader.h"
 #include "tensors/safetensors_writer.h"
 
@@ -129,6 +132,33 @@ TrainState load_train_checkpoint(const fs::path& file, const NamedParameters& pa
   state.scaler_good_steps = static_cast<std::int64_t>(number("pawtrait.scaler_good_steps"));
   state.rng_state = checkpoint.tensor("rng_state").clone();
   return state;
+}
+
+void rewind_loss_csv(const fs::path& file, std::int64_t step) {
+  std::ifstream in(file);
+  std::string line, kept = "step,loss,smoothed_loss,validation_loss,lr\n";
+  std::getline(in, line);  // the header
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    long long row_step = 0;
+    std::from_chars(line.data(), line.data() + line.size(), row_step);
+    if (row_step > step) break;
+    kept += line + "\n";
+  }
+  write_file_atomically(file, kept);
+}
+
+std::string run_kind(const fs::path& run_dir) {
+  const fs::path file = run_dir / "config.json";
+  if (!fs::exists(file)) {
+    throw Error(run_dir.string() + " has no config.json, so it is not a training run that can be resumed; start a " +
+                "new run with --out " + run_dir.string());
+  }
+  const nlohmann::json json = read_json_file(file);
+  if (!json.is_object() || !json.contains("kind") || !json["kind"].is_string()) {
+    throw Error(file.string() + " does not say what kind of run it is (no \"kind\"); it was not written by Pawtrait");
+  }
+  return json["kind"].get<std::string>();
 }
 
 }  // namespace pawtrait::training

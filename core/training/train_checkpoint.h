@@ -38,4 +38,12 @@ std::optional<std::filesystem::path> latest_checkpoint(const std::filesystem::pa
 TrainState load_train_checkpoint(const std::filesystem::path& file, const NamedParameters& params,
                                  torch::optim::AdamW& optimizer, const std::vector<at::Tensor>& ema);
 
+// A resumed run's loss.csv keeps its header and the rows up to `step`; later rows (from after
+// the checkpoint) are dropped, to be written again.
+void rewind_loss_csv(const std::filesystem::path& file, std::int64_t step);
+
+// The "kind" of the run in run_dir ("dreambooth" or "builtin"), from its config.json. Throws
+// pawtrait::Error when the folder holds no run.
+std::string run_kind(const std::filesystem::path& run_dir);
+
 }  // namespace pawtrait::training

@@ -10,6 +10,9 @@ check "model written"   test -s "$work/run/model.safetensors"
 check "config written"  test -s "$work/run/config.json"
 check "previews"        test -s "$work/run/previews/step-000006.png"
 check "loss.csv rows"   test "$(wc -l < "$work/run/loss.csv")" -eq 7
+"$cli" train -q --model builtin --photos "$photos" --steps 3 --resolution 32 --preview-every 3 --out "$work/split" > /dev/null
+"$cli" train -q --out "$work/split" --resume --steps 6 > /dev/null
+check "resume is exact"  cmp -s "$work/run/model.safetensors" "$work/split/model.safetensors"
 "$cli" generate -q --model "builtin:$work/run" -n 2 --steps 5 --sampler ddim --seed 3 --out "$work/samples" > "$work/gen.txt"
 check "two pictures"    test "$(wc -l < "$work/gen.txt")" -eq 2
 check "seeded names"    test "$(head -1 "$work/gen.txt")" = "$work/samples/00000-3.png"

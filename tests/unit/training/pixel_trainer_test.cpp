@@ -4,7 +4,10 @@
 
 #include <ATen/ATen.h>
 
+#include <fstream>
+
 #include "common/error.h"
+#include "tensors/safetensors_reader.h"
 #include "test_support.h"
 
 namespace pawtrait::training {
@@ -72,6 +75,26 @@ TEST_F(PixelTrainer, CancelKeepsTheModel) {
   const PixelTrainResult result = train_pixel_model(small_request(path("run")), callbacks);
   EXPECT_EQ(result.steps_done, 3);
   EXPECT_EQ(load_pixel_model(path("run")).config.resolution, 32);
+}
+
+TEST_F(PixelTrainer, ResumedRunEqualsAnUninterruptedOne) {
+  PixelTrainRequest whole = small_request(path("whole"));
+  whole.steps = 6;
+  whole.validate_every = 3;  // at step 3 in both runs: the split run validates at its end too
+  train_pixel_model(whole);
+  PixelTrainRequest first = whole;
+  first.run_dir = path("split");
+  first.steps = 3;
+  train_pixel_model(first);
+  PixelTrainRequest rest = read_pixel_run_request(path("split"));
+  rest.steps = 6;
+  EXPECT_EQ(train_pixel_model(rest).steps_done, 6);
+  const auto a = tensors::SafetensorsFile::open(path("whole") / "model.safetensors");
+  const auto b = tensors::SafetensorsFile::open(path("split") / "model.safetensors");
+  ASSERT_EQ(a.entries().size(), b.entries().size());
+  for (const auto& entry : a.entries()) EXPECT_TRUE(at::equal(a.tensor(entry), b.tensor(entry.name))) << entry.name;
+  std::ifstream ca(path("whole") / "loss.csv"), cb(path("split") / "loss.csv");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(ca), {}), std::string(std::istreambuf_iterator<char>(cb), {}));
 }
 
 TEST_F(PixelTrainer, NoUsablePhotoIsAnError) {
