@@ -235,8 +235,8 @@ TrainResult train_dreambooth(const TrainRequest& request, const TrainCallbacks& 
   }
 
   pipeline::TextToImage sampler(model, models::ClipTokenizer::load(*model.tokenizer_dir));
-  const LatentCache instance = encode_latents(model.vae, photos_to_tensor(photos.usable, resolution), request.flip,
-                                              frozen, request.cache_latents);
+  const LatentCache instance = encode_latents(model.vae, photos_to_tensor(photos.usable, resolution, request.crops),
+                                              request.flip, frozen, request.cache_latents);
   std::optional<LatentCache> prior;
   if (request.prior_count > 0) {
     at::NoGradGuard no_grad;

@@ -29,10 +29,13 @@ PhotoSelection select_photos(const std::vector<std::filesystem::path>& files_or_
   return selection;
 }
 
-at::Tensor photos_to_tensor(const std::vector<std::filesystem::path>& files, std::int64_t size) {
+at::Tensor photos_to_tensor(const std::vector<std::filesystem::path>& files, std::int64_t size,
+                            const PhotoCrops& crops) {
   std::vector<at::Tensor> images;
   for (const auto& file : files) {
-    const imaging::RgbImage square = imaging::square_crop(imaging::load_photo(file), size);
+    std::optional<imaging::CropBox> box;
+    if (auto it = crops.find(file); it != crops.end()) box = it->second;
+    const imaging::RgbImage square = imaging::square_crop(imaging::load_photo(file), size, box);
     at::Tensor t = at::from_blob(const_cast<std::uint8_t*>(square.rgb.data()), {size, size, 3}, at::kByte).clone();
     images.push_back(t.permute({2, 0, 1}).to(at::kFloat) / 127.5 - 1.0);
   }

@@ -51,8 +51,11 @@ void TrainRequest::validate() const {
 nlohmann::json TrainRequest::to_json() const {
   std::vector<std::string> photo_list;
   for (const auto& p : photos) photo_list.push_back(p.string());
+  nlohmann::json crop_list = nlohmann::json::object();
+  for (const auto& [file, box] : crops) crop_list[file.string()] = {box.x, box.y, box.size};
   return {{"kind", "dreambooth"},
           {"photos", photo_list},
+          {"crops", crop_list},
           {"model", model.string()},
           {"model_config", model_config.string()},
           {"run_dir", run_dir.string()},
@@ -95,6 +98,17 @@ TrainRequest TrainRequest::from_json(const nlohmann::json& json, const std::stri
   const models::ConfigFields f(json, source);
   TrainRequest r;
   for (const auto& p : f.texts("photos", {})) r.photos.emplace_back(p);
+  if (json.contains("crops")) {
+    const auto& crops = json["crops"];
+    if (!crops.is_object()) throw Error(source + ": \"crops\" must map photo files to [x, y, size]");
+    for (const auto& [file, box] : crops.items()) {
+      if (!box.is_array() || box.size() != 3 || !box[0].is_number_integer() || !box[1].is_number_integer() ||
+          !box[2].is_number_integer() || box[2].get<std::int64_t>() < 1) {
+        throw Error(source + ": the crop of " + file + " must be [x, y, size] in whole pixels");
+      }
+      r.crops[file] = {box[0].get<std::int64_t>(), box[1].get<std::int64_t>(), box[2].get<std::int64_t>()};
+    }
+  }
   r.model = f.text("model", "");
   r.model_config = f.text("model_config", "");
   r.run_dir = f.text("run_dir", "");

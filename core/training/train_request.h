@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "training/photo_dataset.h"
+
 namespace pawtrait::training {
 
 // Everything that decides a DreamBooth run on a Stable Diffusion model (DESIGN.md §3). Saved
@@ -13,6 +15,7 @@ namespace pawtrait::training {
 // settings.
 struct TrainRequest {
   std::vector<std::filesystem::path> photos;  // files or folders
+  PhotoCrops crops;                           // square crops chosen per photo (else the centre)
   std::filesystem::path model;                // diffusers folder or single .safetensors file
   std::filesystem::path model_config;         // configs for a single file ("" = detect)
   std::filesystem::path run_dir;

@@ -278,6 +278,29 @@ TEST_F(DreamBoothTrainer, TextEncoderAndFeedForwardAdaptersAreTrainedAndExported
   EXPECT_GT(text_up, 0.0);          // it learned something
 }
 
+TEST_F(DreamBoothTrainer, AChosenCropIsWhatTrains) {
+  auto first_validation = [&](const fs::path& run, const PhotoCrops& crops) {
+    TrainRequest r = tiny_request(run);
+    r.photos = {testing::testdata() / "photos" / "chelsea.png"};
+    r.crops = crops;
+    r.steps = 1;
+    r.validate_every = 1;
+    double loss = -1;
+    TrainCallbacks callbacks;
+    callbacks.on_progress = [&](const TrainProgress& p) { loss = p.validation_loss; };
+    train_dreambooth(r, callbacks);
+    return loss;
+  };
+  const double centre = first_validation(path("centre"), {});
+  const double corner =
+      first_validation(path("corner"), {{testing::testdata() / "photos" / "chelsea.png", {0, 0, 128}}});
+  EXPECT_NE(centre, corner);  // the validation latents come from the crop
+  TrainRequest bad = tiny_request(path("bad"));
+  bad.crops = {{testing::testdata() / "photos" / "chelsea.png", {0, 0, 100000}}};
+  bad.photos = {testing::testdata() / "photos" / "chelsea.png"};
+  EXPECT_THROW(train_dreambooth(bad), Error);
+}
+
 TEST_F(DreamBoothTrainer, ARunFolderIsNotOverwrittenByANewRun) {
   TrainRequest r = tiny_request(path("run"));
   r.steps = 1;

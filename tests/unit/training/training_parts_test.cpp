@@ -57,11 +57,14 @@ TEST(TrainRequestJson, RoundTripsAndNamesBadKeys) {
   r.lr_schedule = "cosine";
   r.gradient_checkpointing = true;
   r.seed = 1234;
+  r.crops["a.jpg"] = {10, 20, 300};
   const TrainRequest back = TrainRequest::from_json(r.to_json(), "config.json");
   EXPECT_EQ(back.to_json(), r.to_json());
   EXPECT_EQ(back.instance_prompt(), "a photo of zwx cat");
   EXPECT_EQ(back.class_prompt(), "a photo of a cat");
   EXPECT_DOUBLE_EQ(back.effective_learning_rate(), 5e-6);
+  ASSERT_EQ(back.crops.size(), 1u);
+  EXPECT_EQ(back.crops.at("a.jpg").size, 300);
 
   nlohmann::json bad = r.to_json();
   bad["rank"] = "sixteen";
