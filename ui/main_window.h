@@ -1,23 +1,146 @@
 #pragma once
 
 #include <QMainWindow>
+#include <QStringList>
+#include <QThread>
 
+#include "engine_worker.h"
+
+class QCheckBox;
+class QComboBox;
+class QDoubleSpinBox;
 class QLabel;
+class QLineEdit;
+class QPlainTextEdit;
+class QProgressBar;
 class QPushButton;
+class QSpinBox;
+class QSplitter;
+class QTabWidget;
+class QToolButton;
+class GalleryView;
+class LabeledSlider;
+class LossPlot;
 class PhotoListView;
+class PhotoModel;
+class PreviewStrip;
 
-// Pawtrait's window: the pet's photos on the left, training on the right.
+// Pawtrait's window: the pet's photos, who it is and which model learns it on the left;
+// training (loss plot, previews) and generating (settings, gallery) on the right. Work lives
+// in a project folder: project.json (photos and settings), runs/ (training runs), gallery/.
 class MainWindow : public QMainWindow {
   Q_OBJECT
 
  public:
   explicit MainWindow(QWidget* parent = nullptr);
+  ~MainWindow() override;
+
+  // Opens (or creates) a project folder and shows what it holds.
+  void openProject(const QString& folder);
+  QString projectFolder() const { return m_project; }
+  bool saveProject();
+  // Files and folders, as if dropped: photos join the photo list; a PNG made by Pawtrait
+  // restores its generation settings instead.
+  void addFiles(const QStringList& paths);
+  bool isTraining() const { return m_training; }
+  bool isGenerating() const { return m_generating; }
+  // Puts every generation setting of `request` into the controls.
+  void useSettings(const pawtrait::pipeline::GenerateRequest& request);
+  pawtrait::pipeline::GenerateRequest currentGenerateRequest() const;
+
+ Q_SIGNALS:
+  void requestTrain(const TrainJob& job);
+  void requestGenerate(const GenerateJob& job);
+  void requestDescribe(const QString& path);
+
+ protected:
+  void dragEnterEvent(QDragEnterEvent* event) override;
+  void dropEvent(QDropEvent* event) override;
+  void closeEvent(QCloseEvent* event) override;
 
  private:
+  QWidget* buildPhotosBox();
+  QWidget* buildSubjectBox();
+  QWidget* buildModelBox();
+  QWidget* buildTrainBox();
+  QWidget* buildTrainingTab();
+  QWidget* buildGenerateTab();
   void buildMenus();
   void showAbout();
+  void showLog();
+  void appendLog(int level, const QString& text);
 
+  void chooseModel();
+  void applyPreset();
+  void updateInstancePrompt();
+  void updateActions();
+  void startTraining();
+  void stopTraining();
+  void togglePause();
+  void onProgress(const pawtrait::training::TrainProgress& progress);
+  void onPreview(int step, const QList<QImage>& images);
+  void onTrainFinished(const QString& result, bool stopped);
+  void startGenerating();
+  void onImageGenerated(const QImage& image, const QString& path);
+  void onGenerateFinished(bool stopped);
+  void onFailed(const QString& message);
+  void showPicture(int row);
+  void saveSelected();
+  void saveAll();
+  void newRandomSeed();
+  bool builtinModel() const;
+  void loadProjectFile();
+  void restoreWindowState();
+
+  QThread m_engineThread;
+  EngineWorker* m_worker = nullptr;
+  QString m_project;
+  QString m_modelPath;     // a Stable Diffusion model; empty: the built-in one
+  QString m_trainedModel;  // builtin:<run> or a LoRA file, from the last finished run
+  bool m_training = false, m_generating = false, m_paused = false, m_closeAfterStop = false;
+  QStringList m_logLines;
+
+  PhotoModel* m_photoModel = nullptr;
   PhotoListView* m_photos = nullptr;
   QLabel* m_photoCount = nullptr;
+  QLineEdit* m_token = nullptr;
+  QComboBox* m_class = nullptr;
+  QLabel* m_instancePrompt = nullptr;
+  QComboBox* m_modelChoice = nullptr;
+  QLabel* m_modelInfo = nullptr;
+  QComboBox* m_preset = nullptr;
+  QToolButton* m_advancedToggle = nullptr;
+  QWidget* m_advanced = nullptr;
+  QSpinBox* m_steps = nullptr;
+  QDoubleSpinBox* m_learningRate = nullptr;
+  QSpinBox* m_rank = nullptr;
+  QComboBox* m_resolution = nullptr;
+  QCheckBox* m_prior = nullptr;
+  QSpinBox* m_priorCount = nullptr;
+  QComboBox* m_precision = nullptr;
+  QCheckBox* m_checkpointing = nullptr;
   QPushButton* m_trainButton = nullptr;
+  QPushButton* m_pauseButton = nullptr;
+  QPushButton* m_stopButton = nullptr;
+  QProgressBar* m_trainProgress = nullptr;
+  QLabel* m_trainStatus = nullptr;
+
+  QTabWidget* m_tabs = nullptr;
+  QSplitter* m_splitter = nullptr;
+  LossPlot* m_lossPlot = nullptr;
+  PreviewStrip* m_previews = nullptr;
+  QLineEdit* m_prompt = nullptr;
+  QLineEdit* m_negative = nullptr;
+  LabeledSlider* m_sampleSteps = nullptr;
+  LabeledSlider* m_guidance = nullptr;
+  LabeledSlider* m_loraStrength = nullptr;
+  QComboBox* m_sampler = nullptr;
+  QSpinBox* m_seed = nullptr;
+  QCheckBox* m_randomSeed = nullptr;
+  QComboBox* m_size = nullptr;
+  QSpinBox* m_count = nullptr;
+  QPushButton* m_generateButton = nullptr;
+  QPushButton* m_stopGenerateButton = nullptr;
+  QProgressBar* m_generateProgress = nullptr;
+  GalleryView* m_gallery = nullptr;
 };

@@ -1,6 +1,10 @@
 #include "photo_list_view.h"
 
+#include <QKeyEvent>
 #include <QPainter>
+#include <algorithm>
+
+#include "photo_model.h"
 
 PhotoListView::PhotoListView(QWidget* parent) : QListView(parent) {
   setViewMode(QListView::IconMode);
@@ -10,6 +14,9 @@ PhotoListView::PhotoListView(QWidget* parent) : QListView(parent) {
   setMovement(QListView::Static);
   setIconSize(QSize(128, 128));
   setSpacing(8);
+  setAccessibleName(tr("Your pet's photos"));
+  setAccessibleDescription(tr("Photos used for training. Select photos and press Delete to remove them."));
+  setToolTip(tr("Drop photos or folders of your pet here.\nSelect photos and press Delete to remove them."));
 }
 
 void PhotoListView::setEmptyText(const QString& text) {
@@ -32,4 +39,32 @@ void PhotoListView::paintEvent(QPaintEvent* event) {
   font.setPointSizeF(font.pointSizeF() * 1.3);
   painter.setFont(font);
   painter.drawText(area, Qt::AlignCenter | Qt::TextWordWrap, m_emptyText);
+}
+
+void PhotoListView::keyPressEvent(QKeyEvent* event) {
+  const bool remove = event->matches(QKeySequence::Delete) ||
+                      (event->key() == Qt::Key_Backspace && event->modifiers() == Qt::NoModifier);
+  if (remove && state() != EditingState && selectionModel() != nullptr && selectionModel()->hasSelection()) {
+    removeSelected();
+    event->accept();
+    return;
+  }
+  QListView::keyPressEvent(event);
+}
+
+void PhotoListView::removeSelected() {
+  const QModelIndexList selected = selectionModel()->selectedIndexes();
+  auto* photos = qobject_cast<PhotoModel*>(model());
+  if (photos == nullptr) {
+    emit removeRequested(selected);
+    return;
+  }
+  // Select the photo that moves into the first removed place, so Delete can be pressed again.
+  int next = photos->rowCount();
+  for (const QModelIndex& index : selected) next = std::min(next, index.row());
+  photos->removePhotos(selected);
+  const int rows = photos->rowCount(rootIndex());
+  if (rows == 0) return;
+  const QModelIndex current = photos->index(std::min(next, rows - 1), 0, rootIndex());
+  selectionModel()->setCurrentIndex(current, QItemSelectionModel::ClearAndSelect);
 }

@@ -11,16 +11,17 @@
 #include <iostream>
 #include <memory>
 #include <random>
-#include <regex>
 
 #include "common/error.h"
 #include "imaging/png_text.h"
 #include "pipeline/image_metadata.h"
+#include "pipeline/picture_files.h"
 #include "pipeline/text_to_image.h"
 #include "runtime/runtime_info.h"
 #include "schedulers/sampler_registry.h"
 #include "tensors/safetensors_reader.h"
 #include "tensors/safetensors_writer.h"
+#include "training/pixel_model.h"
 #include "training/pixel_trainer.h"
 
 namespace pawtrait::cli {
@@ -66,31 +67,6 @@ c10::Device parse_device(const std::string& name) {
     return at::kCUDA;
   }
   throw Error("unknown device \"" + name + "\"; use cpu or cuda");
-}
-
-// The next free "NNNNN-" index in the output folder, so runs never overwrite each other.
-int next_index(const fs::path& folder) {
-  static const std::regex pattern(R"(^(\d{5})-.*\.png$)");
-  int next = 0;
-  for (const auto& entry : fs::directory_iterator(folder)) {
-    std::smatch m;
-    const std::string name = entry.path().filename().string();
-    if (std::regex_match(name, m, pattern)) next = std::max(next, std::stoi(m[1]) + 1);
-  }
-  return next;
-}
-
-// Writes one picture as <out>/NNNNN-<seed>.png at the next free index; returns its path.
-fs::path write_picture(const fs::path& out, int& index, const std::vector<std::uint8_t>& rgb, std::int64_t width,
-                       std::int64_t height, const pipeline::GenerateRequest& request) {
-  char name[64];
-  fs::path target;
-  do {
-    std::snprintf(name, sizeof name, "%05d-%llu.png", index++, static_cast<unsigned long long>(request.seed));
-    target = out / name;
-  } while (fs::exists(target));
-  imaging::write_png(target, rgb, width, height, pipeline::png_metadata(request));
-  return target;
 }
 
 std::string format_seconds(double seconds) {
@@ -143,14 +119,14 @@ int run_builtin(pipeline::GenerateRequest request, const GenerateOptions& o) {
   if (request.steps < 1 || request.steps > 1000) throw Error("steps must be between 1 and 1000");
   schedulers::sampler_info(request.sampler);
   fs::create_directories(o.out);
-  int index = next_index(o.out);
+  int index = pipeline::next_picture_index(o.out);
   for (std::int64_t i = 0; i < request.count; ++i) {
     if (g_cancel) break;
     pipeline::GenerateRequest one = request;
     one.seed = request.seed + static_cast<std::uint64_t>(i);
     one.count = 1;
     const auto rgb = training::sample_pixel_model(model, one.sampler, one.steps, one.seed, 1);
-    std::cout << write_picture(o.out, index, rgb[0], one.width, one.height, one).string() << std::endl;
+    std::cout << pipeline::write_picture(o.out, index, rgb[0], one.width, one.height, one).string() << std::endl;
   }
   return g_cancel ? 130 : 0;
 }
@@ -207,13 +183,13 @@ int run_generate(GenerateOptions o) {
 
   Progress progress(o.quiet);
   std::vector<at::Tensor> latents;
-  int index = next_index(o.out);
+  int index = pipeline::next_picture_index(o.out);
   pipeline::GenerateCallbacks callbacks;
   callbacks.log = log;
   callbacks.cancel = &g_cancel;
   callbacks.on_step = [&](const pipeline::StepProgress& p) { progress.step(p); };
   callbacks.on_image = [&](const pipeline::GeneratedImage& image) {
-    const fs::path target = write_picture(o.out, index, image.rgb, image.width, image.height, image.request);
+    const fs::path target = pipeline::write_picture(o.out, index, image.rgb, image.width, image.height, image.request);
     latents.push_back(image.latents);
     progress.done(target.string());
     std::cout << target.string() << std::endl;

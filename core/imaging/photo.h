@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +26,9 @@ RgbImage load_photo(const std::filesystem::path& file);
 struct CropBox {
   std::int64_t x = 0, y = 0, size = 0;
 };
+
+// Square crops chosen by the user, by photo file; photos without one use their centre square.
+using PhotoCrops = std::map<std::filesystem::path, CropBox>;
 
 // The crop (default: the centred largest square) resized to resolution² with area
 // interpolation, which averages instead of aliasing when shrinking.

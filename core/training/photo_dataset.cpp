@@ -30,7 +30,7 @@ PhotoSelection select_photos(const std::vector<std::filesystem::path>& files_or_
 }
 
 at::Tensor photos_to_tensor(const std::vector<std::filesystem::path>& files, std::int64_t size,
-                            const PhotoCrops& crops) {
+                            const imaging::PhotoCrops& crops) {
   std::vector<at::Tensor> images;
   for (const auto& file : files) {
     std::optional<imaging::CropBox> box;

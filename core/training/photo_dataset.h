@@ -24,11 +24,8 @@ struct PhotoSelection {
 PhotoSelection select_photos(const std::vector<std::filesystem::path>& files_or_folders, std::int64_t resolution,
                              const LogSink& log);
 
-// Square crops chosen by the user, by photo file; photos without one use their centre square.
-using PhotoCrops = std::map<std::filesystem::path, imaging::CropBox>;
-
 // The photos' squares at `size` × `size`, as one (n, 3, size, size) float tensor in [-1, 1].
 at::Tensor photos_to_tensor(const std::vector<std::filesystem::path>& files, std::int64_t size,
-                            const PhotoCrops& crops = {});
+                            const imaging::PhotoCrops& crops = {});
 
 }  // namespace pawtrait::training

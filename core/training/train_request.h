@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "training/photo_dataset.h"
+#include "imaging/photo.h"
 
 namespace pawtrait::training {
 
@@ -15,7 +15,7 @@ namespace pawtrait::training {
 // settings.
 struct TrainRequest {
   std::vector<std::filesystem::path> photos;  // files or folders
-  PhotoCrops crops;                           // square crops chosen per photo (else the centre)
+  imaging::PhotoCrops crops;                  // square crops chosen per photo (else the centre)
   std::filesystem::path model;                // diffusers folder or single .safetensors file
   std::filesystem::path model_config;         // configs for a single file ("" = detect)
   std::filesystem::path run_dir;

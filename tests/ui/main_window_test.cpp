@@ -1,44 +1,170 @@
+// The whole flow with the built-in model, as a pet owner goes through it: photos dropped on the
+// window, a bad one marked, Train with live loss points and previews, Stop, Generate into the
+// gallery, the pictures' settings written and restored, and the project reopened.
+#include <QComboBox>
+#include <QDir>
 #include <QLabel>
+#include <QLineEdit>
+#include <QMimeData>
 #include <QPushButton>
+#include <QSpinBox>
+#include <QStandardPaths>
+#include <QTemporaryDir>
 #include <QtTest>
 
+#include "gallery_view.h"
+#include "labeled_slider.h"
+#include "loss_plot.h"
 #include "main_window.h"
 #include "photo_list_view.h"
+#include "photo_model.h"
+#include "pipeline/image_metadata.h"
+#include "preview_strip.h"
+
+namespace {
+
+const QString kDemoPhoto = QStringLiteral(PAWTRAIT_TESTDATA "/photos/chelsea.png");
+
+template <typename T>
+T* child(QObject& parent, const char* name) {
+  T* found = parent.findChild<T*>(QString::fromLatin1(name));
+  if (found == nullptr) qFatal("no %s named %s", T::staticMetaObject.className(), name);
+  return found;
+}
+
+void drop(QWidget& window, const QStringList& files) {
+  auto* data = new QMimeData;
+  QList<QUrl> urls;
+  for (const auto& f : files) urls.append(QUrl::fromLocalFile(f));
+  data->setUrls(urls);
+  QDragEnterEvent enter(QPoint(10, 10), Qt::CopyAction, data, Qt::LeftButton, Qt::NoModifier);
+  QApplication::sendEvent(&window, &enter);
+  QDropEvent event(QPointF(10, 10), Qt::CopyAction, data, Qt::LeftButton, Qt::NoModifier);
+  QApplication::sendEvent(&window, &event);
+  delete data;
+}
+
+}  // namespace
 
 class MainWindowTest : public QObject {
   Q_OBJECT
 
  private slots:
+  void initTestCase() {
+    QVERIFY(m_home.isValid());
+    qputenv("XDG_CONFIG_HOME", m_home.filePath(QStringLiteral("config")).toUtf8());
+    qputenv("XDG_DATA_HOME", m_home.filePath(QStringLiteral("data")).toUtf8());
+    QCoreApplication::setOrganizationName(QStringLiteral("PawtraitTest"));
+  }
+
   void startsEmptyWithTrainingDisabled() {
     MainWindow window;
     window.show();
     QVERIFY(QTest::qWaitForWindowExposed(&window));
-    QCOMPARE(window.windowTitle(), QStringLiteral("Pawtrait"));
-
-    auto* photos = window.findChild<PhotoListView*>(QStringLiteral("photoArea"));
-    QVERIFY(photos != nullptr);
-    QVERIFY(photos->isVisible());
+    auto* photos = child<PhotoListView>(window, "photoArea");
     QVERIFY(photos->emptyText().contains(QStringLiteral("Drag photos")));
-
-    auto* train = window.findChild<QPushButton*>(QStringLiteral("trainButton"));
-    QVERIFY(train != nullptr);
+    auto* train = child<QPushButton>(window, "trainButton");
     QVERIFY(!train->isEnabled());
     QVERIFY(!train->toolTip().isEmpty());
+    QVERIFY(!child<QPushButton>(window, "generateButton")->isEnabled());  // nothing trained yet
+    QCOMPARE(child<QLabel>(window, "instancePrompt")->text(), QStringLiteral("“a photo of sks dog”"));
+    child<QLineEdit>(window, "token")->setText(QStringLiteral("zwx"));
+    child<QComboBox>(window, "petClass")->setCurrentText(QStringLiteral("cat"));
+    QCOMPARE(child<QLabel>(window, "instancePrompt")->text(), QStringLiteral("“a photo of zwx cat”"));
+    QCOMPARE(child<QLineEdit>(window, "prompt")->text(), QStringLiteral("a photo of zwx cat"));
   }
 
-  void emptyPhotoAreaPaintsItsHint() {
-    PhotoListView view;
-    view.setEmptyText(QStringLiteral("Drag photos of your pet here"));
-    view.resize(400, 300);
-    const QImage blank = [&] {
-      PhotoListView plain;
-      plain.resize(400, 300);
-      return plain.grab().toImage();
-    }();
-    const QImage withHint = view.grab().toImage();
-    QCOMPARE(withHint.size(), blank.size());
-    QVERIFY(withHint != blank);  // the dashed frame and text are drawn
+  void trainGenerateSaveRestoreReopen() {
+    const QString project = m_home.filePath(QStringLiteral("project"));
+    const QString bad = m_home.filePath(QStringLiteral("broken.jpg"));
+    {
+      QFile f(bad);
+      QVERIFY(f.open(QIODevice::WriteOnly));
+      f.write("not a photo at all");
+    }
+    MainWindow window;
+    window.openProject(project);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+
+    // 1. Photos dropped onto the window: thumbnails, and a verdict on the broken one.
+    drop(window, {kDemoPhoto, bad});
+    auto* model = qobject_cast<PhotoModel*>(child<PhotoListView>(window, "photoArea")->model());
+    QVERIFY(model != nullptr);
+    QCOMPARE(model->rowCount(), 2);
+    QTRY_VERIFY_WITH_TIMEOUT(!model->checking(), 20000);
+    QCOMPARE(model->usableCount(), 1);
+    QVERIFY(child<QLabel>(window, "photoCount")->text().contains(QStringLiteral("1 of 2")));
+    auto* train = child<QPushButton>(window, "trainButton");
+    QVERIFY(train->isEnabled());
+
+    // 2. Train a few steps at 32×32: loss points and a preview arrive live.
+    child<QSpinBox>(window, "steps")->setValue(12);
+    auto* resolution = child<QComboBox>(window, "resolution");
+    resolution->setCurrentIndex(resolution->findData(32));
+    QTest::mouseClick(train, Qt::LeftButton);
+    QVERIFY(window.isTraining());
+    QVERIFY(child<QPushButton>(window, "stopButton")->isEnabled());
+    auto* plot = child<LossPlot>(window, "lossPlot");
+    auto* previews = child<PreviewStrip>(window, "previews");
+    QTRY_VERIFY_WITH_TIMEOUT(!window.isTraining(), 120000);
+    QCOMPARE(plot->pointCount(), 12);
+    QVERIFY(plot->validationCount() >= 1);
+    QVERIFY(previews->count() >= 1);
+    QVERIFY(child<QLabel>(window, "trainStatus")->text().contains(QStringLiteral("Done")));
+
+    // 3. Stop: a long run stops between steps and keeps what it learned.
+    child<QSpinBox>(window, "steps")->setValue(5000);
+    QTest::mouseClick(train, Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(plot->pointCount() >= 3, 60000);
+    QTest::mouseClick(child<QPushButton>(window, "stopButton"), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(!window.isTraining(), 60000);
+    QVERIFY(plot->pointCount() < 5000);
+    QVERIFY(child<QLabel>(window, "trainStatus")->text().contains(QStringLiteral("Stopped")));
+
+    // 4. Generate two pictures with chosen settings: they fill the gallery.
+    auto* generate = child<QPushButton>(window, "generateButton");
+    QVERIFY(generate->isEnabled());
+    child<LabeledSlider>(window, "sampleSteps")->setValue(7);
+    child<QComboBox>(window, "sampler")->setCurrentIndex(child<QComboBox>(window, "sampler")->findData("ddim"));
+    child<QSpinBox>(window, "count")->setValue(2);
+    QTest::mouseClick(generate, Qt::LeftButton);
+    auto* gallery = child<GalleryView>(window, "gallery");
+    QTRY_VERIFY_WITH_TIMEOUT(!window.isGenerating(), 60000);
+    QCOMPARE(gallery->count(), 2);
+
+    // 5. The saved PNG carries the settings of the sliders.
+    const QString picture = gallery->pathAt(0);
+    QVERIFY(QFileInfo::exists(picture));
+    const auto saved = pawtrait::pipeline::request_from_png(picture.toStdString());
+    QCOMPARE(saved.steps, 7);
+    QCOMPARE(QString::fromStdString(saved.sampler), QStringLiteral("ddim"));
+    QCOMPARE(static_cast<int>(saved.seed), child<QSpinBox>(window, "seed")->value() + 1);  // newest first
+
+    // 6. "Use these settings" — also by dropping the picture on the window — restores them.
+    child<LabeledSlider>(window, "sampleSteps")->setValue(42);
+    child<QComboBox>(window, "sampler")->setCurrentIndex(0);
+    drop(window, {picture});
+    QCOMPARE(child<LabeledSlider>(window, "sampleSteps")->value(), 7.0);
+    QCOMPARE(child<QComboBox>(window, "sampler")->currentData().toString(), QStringLiteral("ddim"));
+    QCOMPARE(child<QSpinBox>(window, "seed")->value(), static_cast<int>(saved.seed));
+    QCOMPARE(model->rowCount(), 2);  // a Pawtrait picture is settings, not a photo of the pet
+    QVERIFY(window.saveProject());
   }
+
+  void projectReopens() {
+    const QString project = m_home.filePath(QStringLiteral("project"));
+    MainWindow window;
+    window.openProject(project);
+    auto* model = qobject_cast<PhotoModel*>(child<PhotoListView>(window, "photoArea")->model());
+    QCOMPARE(model->rowCount(), 2);
+    QCOMPARE(child<GalleryView>(window, "gallery")->count(), 2);
+    QCOMPARE(child<LabeledSlider>(window, "sampleSteps")->value(), 7.0);
+    QVERIFY(child<QPushButton>(window, "generateButton")->isEnabled());  // the trained model is remembered
+  }
+
+ private:
+  QTemporaryDir m_home;
 };
 
 QTEST_MAIN(MainWindowTest)

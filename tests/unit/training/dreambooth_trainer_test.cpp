@@ -279,7 +279,7 @@ TEST_F(DreamBoothTrainer, TextEncoderAndFeedForwardAdaptersAreTrainedAndExported
 }
 
 TEST_F(DreamBoothTrainer, AChosenCropIsWhatTrains) {
-  auto first_validation = [&](const fs::path& run, const PhotoCrops& crops) {
+  auto first_validation = [&](const fs::path& run, const imaging::PhotoCrops& crops) {
     TrainRequest r = tiny_request(run);
     r.photos = {testing::testdata() / "photos" / "chelsea.png"};
     r.crops = crops;
