@@ -24,7 +24,7 @@ void GalleryView::addPicture(const QImage& image, const QString& path) {
   item->setData(Qt::UserRole, path);
   item->setToolTip(path);
   insertItem(0, item);
-  setCurrentRow(0);
+  setCurrentRow(0, QItemSelectionModel::ClearAndSelect);
 }
 
 QString GalleryView::pathAt(int row) const {

@@ -42,6 +42,7 @@
 #include <QVBoxLayout>
 
 #include "gallery_view.h"
+#include "imaging/photo.h"
 #include "labeled_slider.h"
 #include "loss_plot.h"
 #include "photo_list_view.h"
@@ -582,6 +583,12 @@ void MainWindow::applyPreset() {
   m_guidance->setEnabled(!builtin);
   m_loraStrength->setEnabled(!builtin);
   m_size->setEnabled(!builtin);
+  // The built-in model is unconditional: it draws the pet it learned, whatever the prompt.
+  m_prompt->setEnabled(!builtin);
+  m_negative->setEnabled(!builtin);
+  m_prompt->setToolTip(builtin
+                           ? tr("The built-in model draws the pet it learned; prompts need a Stable Diffusion model")
+                           : tr("Describe the picture; your pet's name word makes it your pet"));
   m_resolution->clear();
   if (builtin) {
     m_resolution->addItem(QStringLiteral("64×64"), 64);
@@ -894,10 +901,47 @@ void MainWindow::addFiles(const QStringList& paths) {
     }
   }
   if (!photos.isEmpty()) {
-    const int added = m_photoModel->addPaths(photos);
+    const int added = m_photoModel->addPaths(copyIntoProject(photos));
     if (added == 0) statusBar()->showMessage(tr("No new photos there"), 5000);
   }
   updateActions();
+}
+
+QStringList MainWindow::copyIntoProject(const QStringList& paths) {
+  if (m_project.isEmpty()) return paths;
+  const QDir folder(QDir(m_project).filePath(QStringLiteral("photos")));
+  QDir().mkpath(folder.path());
+  std::vector<std::filesystem::path> items;
+  for (const QString& p : paths) items.emplace_back(QFile::encodeName(p).toStdString());
+  QStringList copies;
+  QStringList failed;
+  std::error_code ec;
+  for (const auto& file : pawtrait::imaging::find_photos(items)) {
+    const QString source = QFile::decodeName(file.c_str());
+    const QFileInfo info(source);
+    if (!info.exists() || info.absolutePath() == folder.absolutePath()) {
+      copies.append(source);  // already ours, or missing (the photo list says so)
+      continue;
+    }
+    // The same name with the same size is taken to be the same photo, copied before.
+    QString target = folder.filePath(info.fileName());
+    for (int n = 2; QFileInfo::exists(target) && QFileInfo(target).size() != info.size(); ++n) {
+      target = folder.filePath(QStringLiteral("%1-%2.%3").arg(info.completeBaseName()).arg(n).arg(info.suffix()));
+    }
+    if (QFileInfo::exists(target) || QFile::copy(source, target)) {
+      copies.append(target);
+    } else {
+      failed.append(source);
+      copies.append(source);
+    }
+  }
+  if (!failed.isEmpty()) {
+    QMessageBox::warning(this, tr("Photos not copied into the project"),
+                         tr("These photos are used from where they are, because they could not be copied into %1 "
+                            "(is the disk full?):\n%2")
+                             .arg(folder.path(), failed.join(QLatin1Char('\n'))));
+  }
+  return copies;
 }
 
 void MainWindow::dragEnterEvent(QDragEnterEvent* event) {

@@ -90,6 +90,9 @@ class MainWindow : public QMainWindow {
   void newRandomSeed();
   bool builtinModel() const;
   void loadProjectFile();
+  // Copies photos (files, or the photos in folders) into the project's photos/ folder, so the
+  // project keeps working when the originals move; returns the copies.
+  QStringList copyIntoProject(const QStringList& paths);
   void restoreWindowState();
 
   QThread m_engineThread;

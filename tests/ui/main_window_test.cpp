@@ -92,6 +92,9 @@ class MainWindowTest : public QObject {
     auto* model = qobject_cast<PhotoModel*>(child<PhotoListView>(window, "photoArea")->model());
     QVERIFY(model != nullptr);
     QCOMPARE(model->rowCount(), 2);
+    // Copied into the project, so it keeps working when the originals move.
+    QCOMPARE(QFileInfo(model->paths().front()).absolutePath(), QDir(project).filePath(QStringLiteral("photos")));
+    QVERIFY(QFileInfo::exists(QDir(project).filePath(QStringLiteral("photos/chelsea.png"))));
     QTRY_VERIFY_WITH_TIMEOUT(!model->checking(), 20000);
     QCOMPARE(model->usableCount(), 1);
     QVERIFY(child<QLabel>(window, "photoCount")->text().contains(QStringLiteral("1 of 2")));
