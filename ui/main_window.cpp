@@ -970,6 +970,14 @@ void MainWindow::openProject(const QString& folder) {
   updateActions();
 }
 
+void MainWindow::openLastProject() {
+  const QString last = QSettings().value(QStringLiteral("lastProject")).toString();
+  openProject(!last.isEmpty() && QFileInfo(last).isDir()
+                  ? last
+                  : QDir(QStandardPaths::writableLocation(QStandardPaths::AppDataLocation))
+                        .filePath(QStringLiteral("projects/My pet")));
+}
+
 void MainWindow::loadProjectFile() {
   QFile file(QDir(m_project).filePath(QStringLiteral("project.json")));
   if (file.open(QIODevice::ReadOnly)) {

@@ -37,6 +37,8 @@ class MainWindow : public QMainWindow {
 
   // Opens (or creates) a project folder and shows what it holds.
   void openProject(const QString& folder);
+  // The project open when the app last closed, or "My pet" in the app's data folder.
+  void openLastProject();
   QString projectFolder() const { return m_project; }
   bool saveProject();
   // Files and folders, as if dropped: photos join the photo list; a PNG made by Pawtrait

@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   QApplication::setApplicationVersion(QStringLiteral(PAWTRAIT_VERSION));
   QApplication::setDesktopFileName(QStringLiteral("io.github.pawtrait.Pawtrait"));
   MainWindow window;
+  window.openLastProject();
   window.show();
   return QApplication::exec();
 }

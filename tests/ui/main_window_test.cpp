@@ -158,7 +158,8 @@ class MainWindowTest : public QObject {
   void projectReopens() {
     const QString project = m_home.filePath(QStringLiteral("project"));
     MainWindow window;
-    window.openProject(project);
+    window.openLastProject();  // the one the previous window had open
+    QCOMPARE(window.projectFolder(), project);
     auto* model = qobject_cast<PhotoModel*>(child<PhotoListView>(window, "photoArea")->model());
     QCOMPARE(model->rowCount(), 2);
     QCOMPARE(child<GalleryView>(window, "gallery")->count(), 2);
