@@ -31,7 +31,6 @@
 #include <QRandomGenerator>
 #include <QSaveFile>
 #include <QScrollArea>
-#include <QSettings>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QStandardPaths>
@@ -41,6 +40,7 @@
 #include <QUrl>
 #include <QVBoxLayout>
 
+#include "app_settings.h"
 #include "gallery_view.h"
 #include "imaging/photo.h"
 #include "labeled_slider.h"
@@ -681,6 +681,7 @@ void MainWindow::startTraining() {
     r.validate_every = std::max(5, steps / 40);
     r.checkpoint_every = std::max(50, steps / 4);
   }
+  m_lastRun = run;
   saveProject();
   m_lossPlot->clear();
   m_previews->clear();
@@ -962,16 +963,19 @@ void MainWindow::openProject(const QString& folder) {
   QDir().mkpath(folder);
   m_project = QDir(folder).absolutePath();
   setWindowTitle(tr("%1 – Pawtrait").arg(QFileInfo(m_project).fileName()));
-  QSettings().setValue(QStringLiteral("lastProject"), m_project);
+  app_settings::setLastProject(m_project);
   m_photoModel->clear();
   m_gallery->clear();
+  m_lossPlot->clear();
+  m_previews->clear();
   m_trainedModel.clear();
+  m_lastRun.clear();
   loadProjectFile();
   updateActions();
 }
 
 void MainWindow::openLastProject() {
-  const QString last = QSettings().value(QStringLiteral("lastProject")).toString();
+  const QString last = app_settings::lastProject();
   openProject(!last.isEmpty() && QFileInfo(last).isDir()
                   ? last
                   : QDir(QStandardPaths::writableLocation(QStandardPaths::AppDataLocation))
@@ -1000,6 +1004,8 @@ void MainWindow::loadProjectFile() {
       m_preset->setCurrentIndex(o.value(QStringLiteral("preset")).toInt(1));
       applyPreset();
       m_trainedModel = o.value(QStringLiteral("trained")).toString();
+      m_lastRun = o.value(QStringLiteral("last_run")).toString();
+      if (!m_lastRun.isEmpty()) showRun(m_lastRun);
       QStringList photos;
       for (const auto& p : o.value(QStringLiteral("photos")).toArray()) photos.append(p.toString());
       if (!photos.isEmpty()) m_photoModel->addPaths(photos);
@@ -1031,6 +1037,7 @@ bool MainWindow::saveProject() {
   o[QStringLiteral("model")] = m_modelPath;
   o[QStringLiteral("preset")] = m_preset->currentIndex();
   o[QStringLiteral("trained")] = m_trainedModel;
+  o[QStringLiteral("last_run")] = m_lastRun;
   o[QStringLiteral("photos")] = QJsonArray::fromStringList(m_photoModel->paths());
   o[QStringLiteral("generate")] =
       QJsonDocument::fromJson(QByteArray::fromStdString(currentGenerateRequest().to_json().dump())).object();
@@ -1044,9 +1051,29 @@ bool MainWindow::saveProject() {
 }
 
 void MainWindow::restoreWindowState() {
-  QSettings settings;
-  restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
-  m_splitter->restoreState(settings.value(QStringLiteral("window/splitter")).toByteArray());
+  restoreGeometry(app_settings::windowGeometry());
+  m_splitter->restoreState(app_settings::splitterState());
+}
+
+void MainWindow::showRun(const QString& run) {
+  QFile csv(QDir(run).filePath(QStringLiteral("loss.csv")));
+  if (csv.open(QIODevice::ReadOnly | QIODevice::Text)) {
+    csv.readLine();  // the header: step,loss,smoothed_loss,validation_loss,lr
+    while (!csv.atEnd()) {
+      const QList<QByteArray> fields = csv.readLine().trimmed().split(',');
+      if (fields.size() < 4) continue;
+      bool ok = false;
+      const int step = fields[0].toInt(&ok);
+      if (!ok) continue;
+      const double validation = fields[3].isEmpty() ? -1.0 : fields[3].toDouble();
+      m_lossPlot->addPoint(step, fields[1].toDouble(), fields[2].toDouble(), validation);
+    }
+  }
+  const QDir previews(QDir(run).filePath(QStringLiteral("previews")));
+  for (const QString& name : previews.entryList({QStringLiteral("step-*.png")}, QDir::Files, QDir::Name)) {
+    const int step = name.mid(5, 6).toInt();
+    m_previews->addPreview(step, {QImage(previews.filePath(name))});
+  }
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
@@ -1066,8 +1093,7 @@ void MainWindow::closeEvent(QCloseEvent* event) {
   }
   if (m_generating) m_worker->cancel();
   saveProject();
-  QSettings settings;
-  settings.setValue(QStringLiteral("window/geometry"), saveGeometry());
-  settings.setValue(QStringLiteral("window/splitter"), m_splitter->saveState());
+  app_settings::setWindowGeometry(saveGeometry());
+  app_settings::setSplitterState(m_splitter->saveState());
   event->accept();
 }

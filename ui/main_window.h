@@ -96,12 +96,15 @@ class MainWindow : public QMainWindow {
   // project keeps working when the originals move; returns the copies.
   QStringList copyIntoProject(const QStringList& paths);
   void restoreWindowState();
+  // Shows a finished run's loss curve and previews again (a reopened project).
+  void showRun(const QString& run);
 
   QThread m_engineThread;
   EngineWorker* m_worker = nullptr;
   QString m_project;
   QString m_modelPath;     // a Stable Diffusion model; empty: the built-in one
   QString m_trainedModel;  // builtin:<run> or a LoRA file, from the last finished run
+  QString m_lastRun;       // the run folder of the last training
   bool m_training = false, m_generating = false, m_paused = false, m_closeAfterStop = false;
   QStringList m_logLines;
 

@@ -4,6 +4,7 @@
 #include <exception>
 #include <iostream>
 
+#include "cli/download_command.h"
 #include "cli/generate_command.h"
 #include "cli/info_command.h"
 #include "cli/train_command.h"
@@ -17,6 +18,7 @@ int main(int argc, char** argv) {
   pawtrait::cli::add_info_command(app);
   pawtrait::cli::add_generate_command(app);
   pawtrait::cli::add_train_command(app);
+  pawtrait::cli::add_download_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -163,6 +163,8 @@ class MainWindowTest : public QObject {
     auto* model = qobject_cast<PhotoModel*>(child<PhotoListView>(window, "photoArea")->model());
     QCOMPARE(model->rowCount(), 2);
     QCOMPARE(child<GalleryView>(window, "gallery")->count(), 2);
+    // The last run's loss curve is shown again (it was stopped after a few steps, before any preview).
+    QVERIFY(child<LossPlot>(window, "lossPlot")->pointCount() >= 3);
     QCOMPARE(child<LabeledSlider>(window, "sampleSteps")->value(), 7.0);
     QVERIFY(child<QPushButton>(window, "generateButton")->isEnabled());  // the trained model is remembered
   }

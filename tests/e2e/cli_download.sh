@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# pawtrait-cli download against a local stand-in for the hub (fake_hub.py on 127.0.0.1):
+# the model folder printed at the end, the files equal to the source, the completion marker,
+# a second run that fetches nothing, and a one-line error with exit code 1 for a missing repo.
+set -euo pipefail
+cli=$1
+data=$2
+source "$(dirname "$0")/lib.sh"
+
+python3 "$(dirname "$0")/fake_hub.py" "$data/sd-tiny" pawtrait-test/sd-tiny 0123456789abcdef0123456789abcdef01234567 \
+  "$work/port" &
+server=$!
+trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
+export HF_ENDPOINT="http://127.0.0.1:$(cat "$work/port")"
+unset HF_TOKEN
+export XDG_DATA_HOME="$work/data"
+
+"$cli" download pawtrait-test/sd-tiny > "$work/out.txt" 2> "$work/err.txt"
+folder="$work/data/pawtrait/models/pawtrait-test--sd-tiny"
+check "prints the model folder" test "$(cat "$work/out.txt")" = "$folder"
+check "unet weights equal the source" cmp "$folder/unet/diffusion_pytorch_model.safetensors" \
+  "$data/sd-tiny/unet/diffusion_pytorch_model.safetensors"
+check "tokenizer equals the source" cmp "$folder/tokenizer/vocab.json" "$data/sd-tiny/tokenizer/vocab.json"
+check "completion marker" test -f "$folder/.pawtrait-complete"
+check "no partial files left" test -z "$(find "$folder" -name '*.part')"
+check "the folder opens as a model" "$cli" info "$folder"
+
+"$cli" download pawtrait-test/sd-tiny --dest "$folder" > "$work/out2.txt" 2> "$work/err2.txt"
+check "second run finds it complete" grep -q "already downloaded" "$work/err2.txt"
+
+set +e
+"$cli" download pawtrait-test/no-such-model --dest "$work/x" > /dev/null 2> "$work/err3.txt"
+rc=$?
+set -e
+check "missing repo exits 1" test "$rc" -eq 1
+check "missing repo says so in one line" test "$(wc -l < "$work/err3.txt")" -eq 1
+check "missing repo names it" grep -q "no model pawtrait-test/no-such-model" "$work/err3.txt"
+check "download help" "$cli" download --help
+
+finish cli_download
