@@ -41,6 +41,7 @@
 #include <QVBoxLayout>
 
 #include "app_settings.h"
+#include "download_dialog.h"
 #include "gallery_view.h"
 #include "imaging/photo.h"
 #include "labeled_slider.h"
@@ -232,6 +233,7 @@ QWidget* MainWindow::buildModelBox() {
   m_modelChoice->setObjectName(QStringLiteral("modelChoice"));
   m_modelChoice->addItem(tr("Built-in (no download, trains on the CPU)"));
   m_modelChoice->addItem(tr("Stable Diffusion model on this computer…"));
+  m_modelChoice->addItem(tr("Download a Stable Diffusion model…"));
   m_modelChoice->setToolTip(
       tr("The built-in model is small and quick; Stable Diffusion makes far better pictures "
          "but wants an NVIDIA GPU"));
@@ -243,6 +245,8 @@ QWidget* MainWindow::buildModelBox() {
   connect(m_modelChoice, &QComboBox::activated, this, [this](int index) {
     if (index == 1) {
       chooseModel();
+    } else if (index == 2) {
+      downloadModel();
     } else {
       m_modelPath.clear();
       m_modelInfo->setText(tr("64×64 pixel pictures, about 10 minutes of training on two CPU cores"));
@@ -567,6 +571,20 @@ void MainWindow::chooseModel() {
   Q_EMIT requestDescribe(path);
   applyPreset();
   updateActions();
+}
+
+void MainWindow::downloadModel() {
+  DownloadDialog dialog(this);
+  connect(&dialog, &DownloadDialog::modelReady, this, [this](const QString& folder) {
+    m_modelPath = folder;
+    m_modelChoice->setItemText(1, QFileInfo(folder).fileName());
+    m_modelInfo->setText(tr("Reading the model…"));
+    Q_EMIT requestDescribe(folder);
+    applyPreset();
+    updateActions();
+  });
+  dialog.exec();
+  m_modelChoice->setCurrentIndex(builtinModel() ? 0 : 1);
 }
 
 void MainWindow::applyPreset() {

@@ -73,6 +73,7 @@ class MainWindow : public QMainWindow {
   void appendLog(int level, const QString& text);
 
   void chooseModel();
+  void downloadModel();
   void applyPreset();
   void updateInstancePrompt();
   void updateActions();
