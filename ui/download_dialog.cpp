@@ -1,5 +1,7 @@
 #include "download_dialog.h"
 
+#include <algorithm>
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDialogButtonBox>
@@ -91,8 +93,7 @@ DownloadDialog::DownloadDialog(QWidget* parent) : QDialog(parent) {
   m_cached->setObjectName(QStringLiteral("cachedModels"));
   m_cached->setAccessibleName(tr("Downloaded models"));
   m_cached->setToolTip(tr("Models downloaded before; double-click one to use it"));
-  m_cached->setMaximumHeight(110);
-  layout->addWidget(m_cached);
+  layout->addWidget(m_cached, 1);
 
   auto* buttons = new QDialogButtonBox;
   m_download = buttons->addButton(tr("&Download"), QDialogButtonBox::AcceptRole);
@@ -131,8 +132,10 @@ void DownloadDialog::setRepoId(const QString& repo) {
 void DownloadDialog::refreshCached() {
   m_cached->clear();
   for (const auto& model : pawtrait::hub::list_cached_models()) {
-    auto* item = new QListWidgetItem(QString::fromStdString(model.repo_id) +
-                                     (model.variant.empty() ? QString() : QStringLiteral(" (fp16)")));
+    // The variant asked for may not exist for every component: say fp16 only when files are.
+    const bool half = std::any_of(model.files.begin(), model.files.end(),
+                                  [](const std::string& f) { return f.find(".fp16.") != std::string::npos; });
+    auto* item = new QListWidgetItem(QString::fromStdString(model.repo_id) + (half ? tr(" (fp16)") : QString()));
     item->setData(Qt::UserRole, QString::fromStdString(model.folder.string()));
     item->setToolTip(QString::fromStdString(model.folder.string()));
     m_cached->addItem(item);

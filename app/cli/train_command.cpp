@@ -207,9 +207,9 @@ void add_train_command(CLI::App& app) {
       ->group(sd);
   cmd->add_option("--rank", r.rank, "LoRA rank")->capture_default_str()->group(sd);
   cmd->add_option("--alpha", r.alpha, "LoRA alpha (scale = alpha / rank)")->capture_default_str()->group(sd);
-  cmd->add_option(
-         "--lora-targets", r.lora_targets,
-         "UNet modules that get adapters (to_q to_k to_v to_out.0; also ff.net.0.proj ff.net.2 proj_in proj_out)")
+  cmd->add_option("--lora-targets", r.lora_targets,
+                  "UNet modules that get adapters (to_q to_k to_v to_out.0; also ff.net.0.proj ff.net.2, and proj_in "
+                  "proj_out on SD 2.x)")
       ->group(sd);
   cmd->add_flag("--train-text-encoder", r.train_text_encoder, "LoRA on the text encoder too")->group(sd);
   cmd->add_option("--text-encoder-targets", r.text_encoder_targets, "Text-encoder modules that get adapters")
@@ -236,7 +236,9 @@ void add_train_command(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "no", "fp16", "bf16"}))
       ->capture_default_str()
       ->group(sd);
-  cmd->add_flag("--gradient-checkpointing", r.gradient_checkpointing, "Less GPU memory, ~30% slower")->group(sd);
+  cmd->add_flag("--gradient-checkpointing", r.gradient_checkpointing,
+                "Recompute activations in the backward pass: less memory, slower (1.4x on the CPU)")
+      ->group(sd);
   cmd->add_flag("--ema", r.ema, "Keep an exponential moving average of the trained weights")->group(sd);
   cmd->add_option("--device", r.device, "auto, cpu or cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))

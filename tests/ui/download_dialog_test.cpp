@@ -40,6 +40,11 @@ class DownloadDialogTest : public QObject {
     auto* cached = again.findChild<QListWidget*>(QStringLiteral("cachedModels"));
     QCOMPARE(cached->count(), 1);
     QVERIFY(cached->item(0)->text().contains(QStringLiteral("pawtrait-test/sd-tiny")));
+    if (qEnvironmentVariableIsSet("PAWTRAIT_SCREENSHOT_DIR")) {
+      again.show();
+      QVERIFY(QTest::qWaitForWindowExposed(&again));
+      again.grab().save(qEnvironmentVariable("PAWTRAIT_SCREENSHOT_DIR") + QStringLiteral("/download-dialog.png"));
+    }
   }
 
   void aMissingRepoSaysSo() {
