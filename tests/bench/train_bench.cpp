@@ -2,7 +2,7 @@
 // trainer, in its own process so that its peak RSS is its own. tests/bench/run-train-bench
 // runs it for the tiny model and an SD-1.5-shaped one, with latents cached and not, with
 // gradient checkpointing on and off, and prints the ratios.
-//   train_bench MODEL_DIR PHOTOS STEPS RESOLUTION cached|uncached [checkpointing]
+//   train_bench MODEL_DIR PHOTOS STEPS RESOLUTION cached|uncached [checkpointing|plain] [cpu|cuda]
 // prints one JSON line: the median seconds per step after the first, peak RSS, weights' size.
 #include <unistd.h>
 
@@ -43,7 +43,7 @@ double weights_mib(const fs::path& model) {
 
 int main(int argc, char** argv) {
   if (argc < 6) {
-    std::cerr << "usage: train_bench MODEL_DIR PHOTOS STEPS RESOLUTION cached|uncached [checkpointing]\n";
+    std::cerr << "usage: train_bench MODEL_DIR PHOTOS STEPS RESOLUTION cached|uncached [checkpointing|plain] [cpu|cuda]\n";
     return 2;
   }
   pawtrait::runtime::configure_cpu_threads();
@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
   r.cache_latents = std::string(argv[5]) == "cached";
   r.gradient_checkpointing = argc > 6 && std::string(argv[6]) == "checkpointing";
   r.run_dir = run;
-  r.device = "cpu";
+  r.device = argc > 7 ? argv[7] : "cpu";  // cuda: bf16 autocast where the GPU has it
   r.preview_every = 0;
   r.validate_every = 0;
   r.checkpoint_every = 0;
