@@ -43,7 +43,8 @@ double weights_mib(const fs::path& model) {
 
 int main(int argc, char** argv) {
   if (argc < 6) {
-    std::cerr << "usage: train_bench MODEL_DIR PHOTOS STEPS RESOLUTION cached|uncached [checkpointing|plain] [cpu|cuda]\n";
+    std::cerr
+        << "usage: train_bench MODEL_DIR PHOTOS STEPS RESOLUTION cached|uncached [checkpointing|plain] [cpu|cuda]\n";
     return 2;
   }
   pawtrait::runtime::configure_cpu_threads();
