@@ -160,8 +160,8 @@ void EngineWorker::describeModel(const QString& path) {
             .arg(arch.image_size)
             .arg(describe_size(size_on_disk(model)),
                  runtime.cuda_available ? tr("GPU (CUDA, mixed precision)") : tr("CPU (float32, slow)"));
-    Q_EMIT modelDescribed(path, text, true);
+    Q_EMIT modelDescribed(path, text, true, static_cast<int>(arch.image_size));
   } catch (const std::exception& e) {
-    Q_EMIT modelDescribed(path, QString::fromStdString(e.what()), false);
+    Q_EMIT modelDescribed(path, QString::fromStdString(e.what()), false, 0);
   }
 }

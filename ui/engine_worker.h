@@ -54,7 +54,8 @@ class EngineWorker : public QObject {
   void generateProgress(int image, int images, int step, int steps);
   void imageGenerated(const QImage& image, const QString& path);
   void generateFinished(bool stopped);
-  void modelDescribed(const QString& path, const QString& description, bool usable);
+  // image_size: the model's native picture size (0 when it can't be used).
+  void modelDescribed(const QString& path, const QString& description, bool usable, int image_size);
   void failed(const QString& message);
   void logLine(int level, const QString& text);
 

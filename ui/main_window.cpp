@@ -109,16 +109,25 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_generateProgress->setMaximum(std::max(1, images * std::max(steps, 1)));
     m_generateProgress->setValue(image * std::max(steps, 1) + step);
   });
-  connect(m_worker, &EngineWorker::modelDescribed, this, [this](const QString& path, const QString& text, bool usable) {
-    if (path != m_modelPath) return;
-    m_modelInfo->setText(text);
-    if (!usable) {
-      m_modelPath.clear();
-      m_modelChoice->setCurrentIndex(0);
-      QMessageBox::warning(this, tr("This model can't be used"), text);
-    }
-    updateActions();
-  });
+  connect(m_worker, &EngineWorker::modelDescribed, this,
+          [this](const QString& path, const QString& text, bool usable, int imageSize) {
+            if (path != m_modelPath) return;
+            m_modelInfo->setText(text);
+            if (usable && imageSize > 0) {  // pictures at the model's own size by default
+              int index = m_size->findData(imageSize);
+              if (index < 0) {
+                m_size->insertItem(0, QStringLiteral("%1×%1").arg(imageSize), imageSize);
+                index = 0;
+              }
+              m_size->setCurrentIndex(index);
+            }
+            if (!usable) {
+              m_modelPath.clear();
+              m_modelChoice->setCurrentIndex(0);
+              QMessageBox::warning(this, tr("This model can't be used"), text);
+            }
+            updateActions();
+          });
   m_engineThread.setObjectName(QStringLiteral("engine"));
   m_engineThread.start();
 
@@ -248,10 +257,7 @@ QWidget* MainWindow::buildModelBox() {
     } else if (index == 2) {
       downloadModel();
     } else {
-      m_modelPath.clear();
-      m_modelInfo->setText(tr("64×64 pixel pictures, about 10 minutes of training on two CPU cores"));
-      applyPreset();
-      updateActions();
+      setBaseModel(QString());
     }
   });
   return box;
@@ -424,6 +430,7 @@ QWidget* MainWindow::buildGenerateTab() {
   dice->setToolTip(tr("Pick a new random seed"));
   connect(dice, &QToolButton::clicked, this, &MainWindow::newRandomSeed);
   m_size = new QComboBox;
+  m_size->setObjectName(QStringLiteral("size"));
   m_size->setToolTip(tr("Picture size (Stable Diffusion)"));
   for (int s : {512, 576, 640, 768}) m_size->addItem(QStringLiteral("%1×%1").arg(s), s);
   m_count = new QSpinBox;
@@ -565,24 +572,26 @@ void MainWindow::chooseModel() {
     m_modelChoice->setCurrentIndex(builtinModel() ? 0 : 1);
     return;
   }
+  setBaseModel(path);
+}
+
+void MainWindow::setBaseModel(const QString& path) {
   m_modelPath = path;
-  m_modelChoice->setItemText(1, QFileInfo(path).fileName());
-  m_modelInfo->setText(tr("Reading the model…"));
-  Q_EMIT requestDescribe(path);
+  m_modelChoice->setCurrentIndex(path.isEmpty() ? 0 : 1);
+  if (path.isEmpty()) {
+    m_modelInfo->setText(tr("64×64 pixel pictures, about 10 minutes of training on two CPU cores"));
+  } else {
+    m_modelChoice->setItemText(1, QFileInfo(path).fileName());
+    m_modelInfo->setText(tr("Reading the model…"));
+    Q_EMIT requestDescribe(path);
+  }
   applyPreset();
   updateActions();
 }
 
 void MainWindow::downloadModel() {
   DownloadDialog dialog(this);
-  connect(&dialog, &DownloadDialog::modelReady, this, [this](const QString& folder) {
-    m_modelPath = folder;
-    m_modelChoice->setItemText(1, QFileInfo(folder).fileName());
-    m_modelInfo->setText(tr("Reading the model…"));
-    Q_EMIT requestDescribe(folder);
-    applyPreset();
-    updateActions();
-  });
+  connect(&dialog, &DownloadDialog::modelReady, this, &MainWindow::setBaseModel);
   dialog.exec();
   m_modelChoice->setCurrentIndex(builtinModel() ? 0 : 1);
 }

@@ -44,6 +44,8 @@ class MainWindow : public QMainWindow {
   // Files and folders, as if dropped: photos join the photo list; a PNG made by Pawtrait
   // restores its generation settings instead.
   void addFiles(const QStringList& paths);
+  // A Stable Diffusion model folder or file as the base (empty: the built-in model).
+  void setBaseModel(const QString& path);
   bool isTraining() const { return m_training; }
   bool isGenerating() const { return m_generating; }
   // Puts every generation setting of `request` into the controls.

@@ -169,6 +169,44 @@ class MainWindowTest : public QObject {
     QVERIFY(child<QPushButton>(window, "generateButton")->isEnabled());  // the trained model is remembered
   }
 
+  // After projectReopens, which reopens the last project: this one opens another.
+  void stableDiffusionLoraFromTheWindow() {
+    // The tiny Stable Diffusion model as the base: a LoRA trains, then pictures use it.
+    MainWindow window;
+    window.openProject(m_home.filePath(QStringLiteral("sd-project")));
+    window.setBaseModel(QStringLiteral(PAWTRAIT_TESTDATA "/sd-tiny"));
+    QTRY_VERIFY_WITH_TIMEOUT(
+        child<QLabel>(window, "modelInfo")->text().contains(QStringLiteral("custom")) ||
+            child<QLabel>(window, "modelInfo")->text().contains(QStringLiteral("Stable Diffusion")),
+        30000);
+    window.addFiles({kDemoPhoto});
+    auto* model = qobject_cast<PhotoModel*>(child<PhotoListView>(window, "photoArea")->model());
+    QTRY_VERIFY_WITH_TIMEOUT(!model->checking(), 20000);
+    child<QSpinBox>(window, "steps")->setValue(3);
+    QTest::mouseClick(child<QPushButton>(window, "trainButton"), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(!window.isTraining(), 120000);
+    QVERIFY2(child<QLabel>(window, "trainStatus")->text().contains(QStringLiteral("Done")),
+             qPrintable(child<QLabel>(window, "trainStatus")->text()));
+    QCOMPARE(child<LossPlot>(window, "lossPlot")->pointCount(), 3);
+
+    const auto request = window.currentGenerateRequest();
+    QCOMPARE(request.loras.size(), std::size_t{1});  // the LoRA just trained
+    QVERIFY(QString::fromStdString(request.loras.front().path).endsWith(QStringLiteral("sks_dog.safetensors")));
+    child<LabeledSlider>(window, "sampleSteps")->setValue(3);
+    child<QSpinBox>(window, "count")->setValue(1);
+    auto* size = child<QComboBox>(window, "size");
+    QVERIFY(size->isEnabled());
+    QCOMPARE(size->currentData().toInt(), 64);  // the tiny model's own size, from its configs
+    QTest::mouseClick(child<QPushButton>(window, "generateButton"), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(!window.isGenerating(), 120000);
+    QCOMPARE(child<GalleryView>(window, "gallery")->count(), 1);
+    const auto saved =
+        pawtrait::pipeline::request_from_png(child<GalleryView>(window, "gallery")->pathAt(0).toStdString());
+    QCOMPARE(saved.loras.size(), std::size_t{1});
+    QCOMPARE(QString::fromStdString(saved.prompt), QStringLiteral("a photo of sks dog"));
+    QCOMPARE(saved.width, 64);
+  }
+
  private:
   QTemporaryDir m_home;
 };
