@@ -669,9 +669,11 @@ void MainWindow::updateActions() {
 }
 
 void MainWindow::startTraining() {
-  if (m_project.isEmpty())
-    openProject(QDir(QStandardPaths::writableLocation(QStandardPaths::AppDataLocation))
-                    .filePath(QStringLiteral("projects/My pet")));
+  if (m_project.isEmpty()) {  // no project open yet: a default one, keeping the photos on screen
+    m_project = QDir(QStandardPaths::writableLocation(QStandardPaths::AppDataLocation))
+                    .filePath(QStringLiteral("projects/My pet"));
+    QDir().mkpath(m_project);
+  }
   const QString run = QDir(m_project).filePath(
       QStringLiteral("runs/") + QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss")));
   TrainJob job;
