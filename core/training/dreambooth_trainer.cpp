@@ -11,7 +11,6 @@
 #include <cmath>
 #include <fstream>
 #include <optional>
-#include <sstream>
 #include <thread>
 
 #include "common/atomic_file.h"
@@ -31,6 +30,7 @@
 #include "training/lr_schedule.h"
 #include "training/photo_dataset.h"
 #include "training/train_checkpoint.h"
+#include "training/train_report.h"
 
 namespace pawtrait::training {
 namespace {
@@ -158,12 +158,6 @@ class CudaAutocast {
   bool previous_enabled_ = false;
   c10::ScalarType previous_dtype_ = at::kHalf;
 };
-
-std::string step_name(std::int64_t step) {
-  char name[48];
-  std::snprintf(name, sizeof name, "step-%06lld", static_cast<long long>(step));
-  return name;
-}
 
 std::string file_safe(const std::string& text) {
   std::string out;
@@ -405,7 +399,6 @@ TrainResult train_dreambooth(const TrainRequest& request, const TrainCallbacks& 
   auto make_preview = [&](std::int64_t step) {
     TrainPreview preview;
     preview.step = step;
-    std::vector<std::uint8_t> strip(static_cast<std::size_t>(resolution * resolution * 3 * preview_prompts.size()));
     unet->eval();
     if (train_te) sampler.forget_prompts();  // made with older text-encoder weights
     try {
@@ -420,12 +413,6 @@ TrainResult train_dreambooth(const TrainRequest& request, const TrainCallbacks& 
           const auto images = sampler.generate(r);
           const auto& rgb = images.at(0).rgb;
           preview.images.push_back({r.seed, resolution, resolution, rgb});
-          for (std::int64_t y = 0; y < resolution; ++y) {
-            std::copy_n(rgb.data() + y * resolution * 3, resolution * 3,
-                        strip.data() + (y * resolution * static_cast<std::int64_t>(preview_prompts.size()) +
-                                        static_cast<std::int64_t>(k) * resolution) *
-                                           3);
-          }
         }
       });
     } catch (const Error& e) {  // a broken preview (NaN) must not end the run, nor pass silently
@@ -434,9 +421,8 @@ TrainResult train_dreambooth(const TrainRequest& request, const TrainCallbacks& 
       return;
     }
     unet->train();
-    imaging::write_png(request.run_dir / "previews" / (step_name(step) + ".png"), strip,
-                       resolution * static_cast<std::int64_t>(preview_prompts.size()), resolution,
-                       {{"prompts", preview_prompts[0] + " | " + preview_prompts[1] + " | " + preview_prompts[2]}});
+    save_preview(request.run_dir, preview,
+                 {{"prompts", preview_prompts[0] + " | " + preview_prompts[1] + " | " + preview_prompts[2]}});
     if (callbacks.on_preview) callbacks.on_preview(preview);
   };
 
@@ -507,29 +493,14 @@ TrainResult train_dreambooth(const TrainRequest& request, const TrainCallbacks& 
              "float16 gradients overflowed at step " + std::to_string(step) + "; step skipped, loss scale lowered");
     }
     if (use_scaler) scaler.update(finite);
-    state.step = step;
 
     // 8. Progress, validation, previews, checkpoints.
-    state.smoothing_weight = 0.98 * state.smoothing_weight + 0.02;
-    state.smoothed_loss_sum = 0.98 * state.smoothed_loss_sum + 0.02 * loss_value;
-    TrainProgress p;
-    p.step = step;
-    p.steps = request.steps;
-    p.loss = loss_value;
-    p.smoothed_loss = state.smoothed_loss_sum / state.smoothing_weight;
-    p.lr = lr;
-    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-    p.it_per_s = static_cast<double>(step - first_step) / std::max(elapsed, 1e-9);
-    p.eta_seconds = static_cast<double>(request.steps - step) / std::max(p.it_per_s, 1e-9);
+    TrainProgress p = record_step(state, step, request.steps, loss_value, lr, first_step,
+                                  std::chrono::duration<double>(Clock::now() - start).count());
     if (request.validate_every > 0 && (step % request.validate_every == 0 || step == request.steps)) {
       p.validation_loss = validation_loss();
     }
-    std::ostringstream row;
-    row.precision(9);
-    row << step << ',' << p.loss << ',' << p.smoothed_loss << ',';
-    if (p.validation_loss >= 0) row << p.validation_loss;
-    row << ',' << lr << '\n';
-    loss_csv << row.str() << std::flush;
+    loss_csv << loss_csv_row(p) << std::flush;
     if (callbacks.on_progress) callbacks.on_progress(p);
     result.steps_done = step;
     result.final_smoothed_loss = p.smoothed_loss;

@@ -26,6 +26,7 @@
 #include "tensors/state_dict_loader.h"
 #include "training/photo_dataset.h"
 #include "training/train_checkpoint.h"
+#include "training/train_report.h"
 
 namespace pawtrait::training {
 namespace {
@@ -179,7 +180,6 @@ PixelTrainResult train_pixel_model(const PixelTrainRequest& request, const Train
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     if (callbacks.cancel != nullptr && callbacks.cancel->load()) {
-      checkpoint(step - 1);
       log_to(callbacks.log, LogLevel::Info, "stopped at step " + std::to_string(step - 1) + "; the model is saved");
       break;
     }
@@ -216,23 +216,13 @@ PixelTrainResult train_pixel_model(const PixelTrainRequest& request, const Train
     update_ema(step);
 
     // 5. Progress, validation, previews, checkpoints.
-    state.smoothing_weight = 0.98 * state.smoothing_weight + 0.02;
-    state.smoothed_loss_sum = 0.98 * state.smoothed_loss_sum + 0.02 * loss_value;
-    TrainProgress p;
-    p.step = step;
-    p.steps = request.steps;
-    p.loss = loss_value;
-    p.smoothed_loss = state.smoothed_loss_sum / state.smoothing_weight;
-    p.lr = lr;
-    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-    p.it_per_s = static_cast<double>(step - first_step) / elapsed;
-    p.eta_seconds = (request.steps - step) / p.it_per_s;
+    TrainProgress p = record_step(state, step, request.steps, loss_value, lr, first_step,
+                                  std::chrono::duration<double>(Clock::now() - start).count());
     if (request.validate_every > 0 && (step % request.validate_every == 0 || step == request.steps)) {
       at::NoGradGuard no_grad;
       p.validation_loss = (ema->forward(val_xt, val_t) - val_noise).pow(2).mean().item<double>();
     }
-    loss_csv << step << ',' << p.loss << ',' << p.smoothed_loss << ','
-             << (p.validation_loss >= 0 ? std::to_string(p.validation_loss) : "") << ',' << lr << '\n';
+    loss_csv << loss_csv_row(p);
     if (callbacks.on_progress) callbacks.on_progress(p);
     result.steps_done = step;
     result.final_smoothed_loss = p.smoothed_loss;
@@ -242,18 +232,8 @@ PixelTrainResult train_pixel_model(const PixelTrainRequest& request, const Train
       const auto rgb = sample_pixel_model(model, "ddpm", request.preview_steps, /*seed=*/0, request.preview_count);
       TrainPreview preview;
       preview.step = step;
-      // One strip, newest last in the GUI; a file per checkpoint of the run.
-      std::vector<std::uint8_t> strip(static_cast<std::size_t>(r * r * 3 * rgb.size()));
-      for (std::size_t k = 0; k < rgb.size(); ++k) {
-        preview.images.push_back({k, r, r, rgb[k]});
-        for (std::int64_t y = 0; y < r; ++y) {
-          std::copy_n(rgb[k].data() + y * r * 3, r * 3,
-                      strip.data() + (y * r * static_cast<std::int64_t>(rgb.size()) + k * r) * 3);
-        }
-      }
-      char name[64];
-      std::snprintf(name, sizeof name, "step-%06lld.png", static_cast<long long>(step));
-      imaging::write_png(request.run_dir / "previews" / name, strip, r * static_cast<std::int64_t>(rgb.size()), r);
+      for (std::size_t k = 0; k < rgb.size(); ++k) preview.images.push_back({k, r, r, rgb[k]});
+      save_preview(request.run_dir, preview);
       if (callbacks.on_preview) callbacks.on_preview(preview);
     }
   }

@@ -20,6 +20,7 @@
 #include "models/autoencoder_kl.h"
 #include "models/clip_text.h"
 #include "models/component_loader.h"
+#include "peak_rss.h"
 #include "runtime/runtime_info.h"
 #include "tensors/safetensors_writer.h"
 
@@ -29,16 +30,6 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
-// Peak resident set of this process, in MiB (Linux).
-double peak_rss_mib() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  }
-  return -1;
-}
 
 nlohmann::json sd15_unet_config() {
   return {{"_class_name", "UNet2DConditionModel"},

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "peak_rss.h"
 #include "runtime/runtime_info.h"
 #include "training/dreambooth_trainer.h"
 
@@ -21,15 +22,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-double peak_rss_mib() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  }
-  return -1;
-}
 
 double weights_mib(const fs::path& model) {
   std::uintmax_t bytes = 0;
