@@ -16,13 +16,11 @@
 
 #include "peak_rss.h"
 #include "runtime/runtime_info.h"
-#include "training/dreambooth_trainer.h"
+#include "train_timing.h"
 
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
-
 double weights_mib(const fs::path& model) {
   std::uintmax_t bytes = 0;
   for (const auto& entry : fs::recursive_directory_iterator(model)) {
@@ -55,20 +53,9 @@ int main(int argc, char** argv) {
   r.validate_every = 0;
   r.checkpoint_every = 0;
 
-  std::vector<double> step_seconds;
-  auto last = Clock::now();
-  pawtrait::training::TrainCallbacks callbacks;
-  callbacks.on_progress = [&](const pawtrait::training::TrainProgress&) {
-    const auto now = Clock::now();
-    step_seconds.push_back(std::chrono::duration<double>(now - last).count());
-    last = now;
-  };
-  const auto start = Clock::now();
-  callbacks.log = [&](pawtrait::LogLevel, const std::string& line) {
-    if (line.rfind("training ", 0) == 0) last = Clock::now();  // the loop starts after this line
-  };
-  pawtrait::training::train_dreambooth(r, callbacks);
-  const double total = std::chrono::duration<double>(Clock::now() - start).count();
+  const TrainTiming timing = time_training(r);
+  const std::vector<double>& step_seconds = timing.step_seconds;
+  const double total = timing.total_seconds;
   fs::remove_all(run);
   std::vector<double> after_first(step_seconds.begin() + (step_seconds.size() > 1 ? 1 : 0), step_seconds.end());
   std::sort(after_first.begin(), after_first.end());

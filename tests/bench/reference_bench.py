@@ -1,0 +1,200 @@
+"""The reference side of the side-by-side benchmarks: the same workloads as
+side_by_side_bench, done the way the Python tools do them (diffusers, transformers, peft).
+
+Run by tests/bench/side_by_side.py in the reference virtual environment, one workload per
+process so that each peak RSS (measured by the driver) is its own. Every workload prints
+one JSON line: {"seconds": [one per timed repetition], ...}
+
+  reference_bench.py load MODEL
+  reference_bench.py unet_forward MODEL INPUTS REPS OUT
+  reference_bench.py train MODEL PHOTOS lora|full STEPS RESOLUTION
+  reference_bench.py sample MODEL INPUTS STEPS REPS OUT
+
+The DreamBooth step follows diffusers' examples/dreambooth/train_dreambooth_lora.py (and
+train_dreambooth.py for full fine-tuning) with pre-computed text embeddings and, as kohya's
+--cache_latents does, the photos encoded once and a latent drawn from the cached posterior
+each step.
+"""
+
+import json
+import math
+import os
+import random
+import sys
+import time
+
+
+def configure_threads(torch):
+    threads = int(os.environ.get("PAWTRAIT_BENCH_THREADS", os.cpu_count() or 1))
+    torch.set_num_threads(threads)
+
+
+def emit(**fields):
+    print(json.dumps(fields), flush=True)
+
+
+def load(model):
+    import torch
+    from diffusers import StableDiffusionPipeline
+
+    configure_threads(torch)
+    start = time.perf_counter()
+    pipe = StableDiffusionPipeline.from_pretrained(model, safety_checker=None, requires_safety_checker=False,
+                                                   torch_dtype=torch.float32)
+    pipe.set_progress_bar_config(disable=True)
+    emit(seconds=[time.perf_counter() - start])
+
+
+def unet_forward(model, inputs, reps, out):
+    import torch
+    from diffusers import UNet2DConditionModel
+    from safetensors.torch import load_file, save_file
+
+    configure_threads(torch)
+    unet = UNet2DConditionModel.from_pretrained(model, subfolder="unet", torch_dtype=torch.float32).eval()
+    x = load_file(inputs)
+    sample, context, t = x["sample"], x["encoder_hidden_states"], x["timestep"]
+    seconds = []
+    with torch.inference_mode():
+        unet(sample, t, context, return_dict=False)  # warm-up, not timed
+        for _ in range(reps):
+            start = time.perf_counter()
+            result = unet(sample, t, context, return_dict=False)[0]
+            seconds.append(time.perf_counter() - start)
+    save_file({"out": result.contiguous()}, out)
+    emit(seconds=seconds)
+
+
+def photo_tensor(path, resolution, torch):
+    """Shorter side to `resolution` (bicubic), centre crop, [-1, 1], as the DreamBooth
+    scripts' transforms do."""
+    import numpy as np
+    from PIL import Image
+
+    image = Image.open(path).convert("RGB")
+    scale = resolution / min(image.size)
+    size = (max(resolution, round(image.size[0] * scale)), max(resolution, round(image.size[1] * scale)))
+    image = image.resize(size, Image.BICUBIC)
+    left, top = (size[0] - resolution) // 2, (size[1] - resolution) // 2
+    image = image.crop((left, top, left + resolution, top + resolution))
+    array = np.asarray(image, dtype=np.float32) / 127.5 - 1.0
+    return torch.from_numpy(array).permute(2, 0, 1).unsqueeze(0)
+
+
+def train(model, photos, mode, steps, resolution):
+    import torch
+    import torch.nn.functional as F
+    from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
+    from diffusers.optimization import get_scheduler
+    from transformers import CLIPTextModel, CLIPTokenizer
+
+    configure_threads(torch)
+    torch.manual_seed(0)
+    random.seed(0)
+    start = time.perf_counter()
+    tokenizer = CLIPTokenizer.from_pretrained(model, subfolder="tokenizer")
+    text_encoder = CLIPTextModel.from_pretrained(model, subfolder="text_encoder")
+    vae = AutoencoderKL.from_pretrained(model, subfolder="vae")
+    unet = UNet2DConditionModel.from_pretrained(model, subfolder="unet")
+    noise_scheduler = DDPMScheduler.from_pretrained(model, subfolder="scheduler")
+    text_encoder.requires_grad_(False)
+    vae.requires_grad_(False)
+
+    if mode == "lora":
+        from peft import LoraConfig
+
+        unet.requires_grad_(False)
+        unet.add_adapter(LoraConfig(r=16, lora_alpha=16, init_lora_weights="gaussian",
+                                    target_modules=["to_k", "to_q", "to_v", "to_out.0"]))
+        learning_rate = 1e-4
+    else:
+        unet.requires_grad_(True)
+        learning_rate = 5e-6
+    params = [p for p in unet.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=learning_rate, betas=(0.9, 0.999), weight_decay=1e-2, eps=1e-8)
+    lr_scheduler = get_scheduler("constant", optimizer=optimizer, num_warmup_steps=0, num_training_steps=steps)
+
+    # --pre_compute_text_embeddings: the prompt once, then the text encoder is dropped.
+    with torch.no_grad():
+        ids = tokenizer("a photo of sks dog", padding="max_length", max_length=tokenizer.model_max_length,
+                        truncation=True, return_tensors="pt").input_ids
+        encoder_hidden_states = text_encoder(ids)[0]
+    del text_encoder, tokenizer
+
+    # Cached latents: each photo and its mirror image encoded once.
+    files = sorted(os.path.join(photos, f) for f in os.listdir(photos)) if os.path.isdir(photos) else [photos]
+    posteriors = []
+    with torch.no_grad():
+        for f in files:
+            pixels = photo_tensor(f, resolution, torch)
+            for p in (pixels, torch.flip(pixels, dims=[3])):
+                posteriors.append(vae.encode(p).latent_dist)
+
+    unet.train()
+    seconds = []
+    last_loss = None
+    setup = time.perf_counter() - start
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        latents = random.choice(posteriors).sample() * vae.config.scaling_factor
+        noise = torch.randn_like(latents)
+        timesteps = torch.randint(0, noise_scheduler.config.num_train_timesteps, (latents.shape[0],)).long()
+        noisy = noise_scheduler.add_noise(latents, noise, timesteps)
+        model_pred = unet(noisy, timesteps, encoder_hidden_states, return_dict=False)[0]
+        target = noise if noise_scheduler.config.prediction_type == "epsilon" else \
+            noise_scheduler.get_velocity(latents, noise, timesteps)
+        loss = F.mse_loss(model_pred.float(), target.float(), reduction="mean")
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        lr_scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        last_loss = loss.detach().item()  # the scripts log it every step
+        seconds.append(time.perf_counter() - t0)
+    emit(seconds=seconds[1:] if len(seconds) > 1 else seconds, setup_seconds=setup,
+         final_loss=last_loss if last_loss is not None and math.isfinite(last_loss) else None)
+
+
+def sample(model, inputs, steps, reps, out):
+    import torch
+    from diffusers import DPMSolverMultistepScheduler, StableDiffusionPipeline
+    from safetensors.torch import load_file, save_file
+
+    configure_threads(torch)
+    pipe = StableDiffusionPipeline.from_pretrained(model, safety_checker=None, requires_safety_checker=False,
+                                                   torch_dtype=torch.float32)
+    pipe.scheduler = DPMSolverMultistepScheduler.from_config(pipe.scheduler.config, algorithm_type="dpmsolver++",
+                                                             solver_order=2, use_karras_sigmas=False)
+    pipe.set_progress_bar_config(disable=True)
+    latents = load_file(inputs)["sample_noise"]
+    scale = pipe.vae_scale_factor
+    kwargs = dict(prompt="a photo of sks dog in the snow", negative_prompt="blurry", num_inference_steps=steps,
+                  guidance_scale=7.5, height=latents.shape[2] * scale, width=latents.shape[3] * scale,
+                  latents=latents.clone(), output_type="np")
+    pipe(**kwargs)  # warm-up, not timed
+    seconds = []
+    for _ in range(reps):
+        kwargs["latents"] = latents.clone()
+        start = time.perf_counter()
+        image = pipe(**kwargs).images[0]
+        seconds.append(time.perf_counter() - start)
+    save_file({"out": torch.from_numpy(image.copy()).contiguous()}, out)
+    emit(seconds=seconds)
+
+
+def main(argv):
+    workload, args = argv[1], argv[2:]
+    if workload == "load":
+        load(args[0])
+    elif workload == "unet_forward":
+        unet_forward(args[0], args[1], int(args[2]), args[3])
+    elif workload == "train":
+        train(args[0], args[1], args[2], int(args[3]), int(args[4]))
+    elif workload == "sample":
+        sample(args[0], args[1], int(args[2]), int(args[3]), args[4])
+    else:
+        sys.exit(f"unknown workload {workload}")
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,158 @@
+// Pawtrait's side of the side-by-side benchmarks (tests/bench/run): the workloads of
+// reference_bench.py, through the engine's own code paths, one workload per process. Each
+// prints one JSON line, {"seconds": [one per timed repetition], ...}; the driver measures
+// peak RSS of the whole process from outside, the same way for both sides.
+//   side_by_side_bench load MODEL
+//   side_by_side_bench unet_forward MODEL INPUTS REPS OUT
+//   side_by_side_bench train MODEL PHOTOS lora|full STEPS RESOLUTION
+//   side_by_side_bench sample MODEL INPUTS STEPS REPS OUT
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "models/clip_tokenizer.h"
+#include "models/component_loader.h"
+#include "models/stable_diffusion.h"
+#include "pipeline/text_to_image.h"
+#include "runtime/runtime_info.h"
+#include "tensors/safetensors_reader.h"
+#include "tensors/safetensors_writer.h"
+#include "train_timing.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+std::string json_list(const std::vector<double>& values) {
+  std::ostringstream out;
+  out.precision(9);
+  out << '[';
+  for (std::size_t i = 0; i < values.size(); ++i) out << (i ? ", " : "") << values[i];
+  out << ']';
+  return out.str();
+}
+
+int load(const fs::path& model) {
+  const auto start = Clock::now();
+  pawtrait::models::StableDiffusion sd = pawtrait::models::load_stable_diffusion(model);
+  const auto tokenizer = pawtrait::models::ClipTokenizer::load(*sd.tokenizer_dir);
+  std::cout << "{\"seconds\": " << json_list({seconds_since(start)}) << "}" << std::endl;
+  return 0;
+}
+
+int unet_forward(const fs::path& model, const fs::path& inputs, int reps, const fs::path& out) {
+  pawtrait::models::UNet2DConditionModel unet = pawtrait::models::load_unet(model / "unet");
+  const auto file = pawtrait::tensors::SafetensorsFile::open(inputs);
+  const at::Tensor sample = file.tensor("sample").clone();
+  const at::Tensor context = file.tensor("encoder_hidden_states").clone();
+  const at::Tensor t = file.tensor("timestep").clone();
+  std::vector<double> seconds;
+  at::Tensor result;
+  {
+    c10::InferenceMode inference;
+    unet->forward(sample, t, context);  // warm-up, not timed
+    for (int i = 0; i < reps; ++i) {
+      const auto start = Clock::now();
+      result = unet->forward(sample, t, context);
+      seconds.push_back(seconds_since(start));
+    }
+  }
+  pawtrait::tensors::write_safetensors(out, {{"out", result.contiguous()}});
+  std::cout << "{\"seconds\": " << json_list(seconds) << "}" << std::endl;
+  return 0;
+}
+
+int train(const fs::path& model, const fs::path& photos, const std::string& mode, std::int64_t steps,
+          std::int64_t resolution) {
+  const fs::path run = fs::temp_directory_path() / ("pawtrait-side-by-side-" + std::to_string(::getpid()));
+  fs::remove_all(run);
+  pawtrait::training::TrainRequest r;
+  r.model = model;
+  r.photos = {photos};
+  r.mode = mode;
+  r.steps = steps;
+  r.resolution = resolution;
+  r.run_dir = run;
+  r.device = "cpu";
+  r.preview_every = 0;
+  r.validate_every = 0;
+  r.checkpoint_every = 0;
+  const TrainTiming timing = time_training(r);
+  fs::remove_all(run);
+  std::vector<double> after_first(timing.step_seconds.begin() + (timing.step_seconds.size() > 1 ? 1 : 0),
+                                  timing.step_seconds.end());
+  std::cout << "{\"seconds\": " << json_list(after_first) << ", \"total_seconds\": " << timing.total_seconds << "}"
+            << std::endl;
+  return 0;
+}
+
+int sample(const fs::path& model, const fs::path& inputs, std::int64_t steps, int reps, const fs::path& out) {
+  pawtrait::models::StableDiffusion sd = pawtrait::models::load_stable_diffusion(model);
+  pawtrait::pipeline::TextToImage t2i(sd, pawtrait::models::ClipTokenizer::load(*sd.tokenizer_dir));
+  const at::Tensor noise = pawtrait::tensors::SafetensorsFile::open(inputs).tensor("sample_noise").clone();
+  const std::int64_t scale = sd.architecture.vae.downscale_factor();
+  pawtrait::pipeline::GenerateRequest r;
+  r.model = model.string();
+  r.prompt = "a photo of sks dog in the snow";
+  r.negative_prompt = "blurry";
+  r.sampler = "dpmpp_2m";
+  r.steps = steps;
+  r.guidance = 7.5;
+  r.height = noise.size(2) * scale;
+  r.width = noise.size(3) * scale;
+  t2i.generate(r, {}, noise);  // warm-up, not timed
+  std::vector<double> seconds;
+  std::vector<pawtrait::pipeline::GeneratedImage> images;
+  for (int i = 0; i < reps; ++i) {
+    t2i.forget_prompts();  // each run encodes its prompts, as the reference's does
+    const auto start = Clock::now();
+    images = t2i.generate(r, {}, noise);
+    seconds.push_back(seconds_since(start));
+  }
+  const auto& image = images.at(0);
+  at::Tensor rgb = at::from_blob(const_cast<std::uint8_t*>(image.rgb.data()), {image.height, image.width, 3}, at::kByte)
+                       .to(at::kFloat)
+                       .div(255.0);
+  pawtrait::tensors::write_safetensors(out, {{"out", rgb.contiguous()}});
+  std::cout << "{\"seconds\": " << json_list(seconds) << "}" << std::endl;
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string usage =
+      "usage: side_by_side_bench load MODEL | unet_forward MODEL INPUTS REPS OUT |"
+      " train MODEL PHOTOS lora|full STEPS RESOLUTION | sample MODEL INPUTS STEPS REPS OUT\n";
+  if (argc < 3) {
+    std::cerr << usage;
+    return 2;
+  }
+  const char* threads = std::getenv("PAWTRAIT_BENCH_THREADS");
+  pawtrait::runtime::configure_cpu_threads(threads ? std::atoi(threads) : 0);
+  const std::string workload = argv[1];
+  try {
+    if (workload == "load") return load(argv[2]);
+    if (workload == "unet_forward" && argc == 6) return unet_forward(argv[2], argv[3], std::atoi(argv[4]), argv[5]);
+    if (workload == "train" && argc == 7)
+      return train(argv[2], argv[3], argv[4], std::stoll(argv[5]), std::stoll(argv[6]));
+    if (workload == "sample" && argc == 7)
+      return sample(argv[2], argv[3], std::stoll(argv[4]), std::atoi(argv[5]), argv[6]);
+  } catch (const std::exception& e) {
+    std::cerr << "side_by_side_bench " << workload << ": " << e.what() << "\n";
+    return 1;
+  }
+  std::cerr << usage;
+  return 2;
+}
