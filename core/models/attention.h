@@ -2,13 +2,13 @@
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 
 #include <cstdint>
 #include <optional>
 
+#include "models/conv2d.h"
 #include "models/lora_linear.h"
 
 namespace pawtrait::models {
@@ -106,7 +106,7 @@ struct Transformer2DModelImpl : torch::nn::Module {
   Options options;
   torch::nn::GroupNorm norm{nullptr};
   // Registered as "proj_in"/"proj_out": 1×1 convolutions, or Linear with use_linear_projection.
-  torch::nn::Conv2d proj_in_conv{nullptr}, proj_out_conv{nullptr};
+  Conv2d proj_in_conv{nullptr}, proj_out_conv{nullptr};
   LoraLinear proj_in_linear{nullptr}, proj_out_linear{nullptr};
   torch::nn::ModuleList transformer_blocks;
 };

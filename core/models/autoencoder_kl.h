@@ -3,7 +3,6 @@
 #include <ATen/core/Generator.h>
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/normalization.h>
 
 #include <cstdint>
@@ -63,7 +62,7 @@ TORCH_MODULE(VaeMidBlock);
 struct VaeEncoderImpl : torch::nn::Module {
   explicit VaeEncoderImpl(const AutoencoderKLConfig& c);
   at::Tensor forward(const at::Tensor& image, const AttentionOptions& options);
-  torch::nn::Conv2d conv_in{nullptr}, conv_out{nullptr};
+  Conv2d conv_in{nullptr}, conv_out{nullptr};
   torch::nn::ModuleList down_blocks;
   VaeMidBlock mid_block{nullptr};
   torch::nn::GroupNorm conv_norm_out{nullptr};
@@ -73,7 +72,7 @@ TORCH_MODULE(VaeEncoder);
 struct VaeDecoderImpl : torch::nn::Module {
   explicit VaeDecoderImpl(const AutoencoderKLConfig& c);
   at::Tensor forward(const at::Tensor& latents, const AttentionOptions& options);
-  torch::nn::Conv2d conv_in{nullptr}, conv_out{nullptr};
+  Conv2d conv_in{nullptr}, conv_out{nullptr};
   torch::nn::ModuleList up_blocks;
   VaeMidBlock mid_block{nullptr};
   torch::nn::GroupNorm conv_norm_out{nullptr};
@@ -95,7 +94,7 @@ struct AutoencoderKLImpl : torch::nn::Module {
   AttentionOptions attention_options;
   VaeEncoder encoder{nullptr};
   VaeDecoder decoder{nullptr};
-  torch::nn::Conv2d quant_conv{nullptr}, post_quant_conv{nullptr};
+  Conv2d quant_conv{nullptr}, post_quant_conv{nullptr};
 };
 TORCH_MODULE(AutoencoderKL);
 

@@ -11,9 +11,8 @@ namespace pawtrait::models {
 
 namespace F = torch::nn::functional;
 
-torch::nn::Conv2d conv2d(std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t stride,
-                         std::int64_t padding) {
-  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, kernel).stride(stride).padding(padding));
+Conv2d conv2d(std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t stride, std::int64_t padding) {
+  return Conv2d(in, out, kernel, stride, padding);
 }
 
 torch::nn::GroupNorm group_norm(std::int64_t groups, std::int64_t channels, double eps) {
@@ -33,8 +32,8 @@ at::Tensor timestep_embedding(const at::Tensor& timesteps, std::int64_t dim, boo
 }
 
 TimestepEmbeddingImpl::TimestepEmbeddingImpl(std::int64_t in_channels, std::int64_t time_embed_dim) {
-  linear_1 = register_module("linear_1", torch::nn::Linear(in_channels, time_embed_dim));
-  linear_2 = register_module("linear_2", torch::nn::Linear(time_embed_dim, time_embed_dim));
+  linear_1 = register_module("linear_1", LoraLinear(in_channels, time_embed_dim));
+  linear_2 = register_module("linear_2", LoraLinear(time_embed_dim, time_embed_dim));
 }
 
 at::Tensor TimestepEmbeddingImpl::forward(const at::Tensor& sample) {
@@ -47,7 +46,7 @@ ResnetBlock2DImpl::ResnetBlock2DImpl(std::int64_t in_channels, std::int64_t out_
     : output_scale_factor(output_scale_factor) {
   norm1 = register_module("norm1", group_norm(groups, in_channels, eps));
   conv1 = register_module("conv1", conv2d(in_channels, out_channels, 3, 1, 1));
-  if (temb_channels) time_emb_proj = register_module("time_emb_proj", torch::nn::Linear(*temb_channels, out_channels));
+  if (temb_channels) time_emb_proj = register_module("time_emb_proj", LoraLinear(*temb_channels, out_channels));
   norm2 = register_module("norm2", group_norm(groups, out_channels, eps));
   conv2 = register_module("conv2", conv2d(out_channels, out_channels, 3, 1, 1));
   if (in_channels != out_channels)

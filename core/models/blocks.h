@@ -2,12 +2,13 @@
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/conv.h>
-#include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 
 #include <optional>
 #include <vector>
+
+#include "models/conv2d.h"
+#include "models/lora_linear.h"
 
 // Building blocks shared by the UNet and the VAE, named and laid out as diffusers' so that
 // registered module paths are the checkpoint keys.
@@ -22,7 +23,7 @@ at::Tensor timestep_embedding(const at::Tensor& timesteps, std::int64_t dim, boo
 struct TimestepEmbeddingImpl : torch::nn::Module {
   TimestepEmbeddingImpl(std::int64_t in_channels, std::int64_t time_embed_dim);
   at::Tensor forward(const at::Tensor& sample);
-  torch::nn::Linear linear_1{nullptr}, linear_2{nullptr};
+  LoraLinear linear_1{nullptr}, linear_2{nullptr};
 };
 TORCH_MODULE(TimestepEmbedding);
 
@@ -34,8 +35,8 @@ struct ResnetBlock2DImpl : torch::nn::Module {
   at::Tensor forward(const at::Tensor& input, const at::Tensor& temb = {});
 
   torch::nn::GroupNorm norm1{nullptr}, norm2{nullptr};
-  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv_shortcut{nullptr};
-  torch::nn::Linear time_emb_proj{nullptr};
+  Conv2d conv1{nullptr}, conv2{nullptr}, conv_shortcut{nullptr};
+  LoraLinear time_emb_proj{nullptr};
   double output_scale_factor;
 };
 TORCH_MODULE(ResnetBlock2D);
@@ -44,7 +45,7 @@ TORCH_MODULE(ResnetBlock2D);
 struct Downsample2DImpl : torch::nn::Module {
   Downsample2DImpl(std::int64_t channels, std::int64_t padding);
   at::Tensor forward(const at::Tensor& x);
-  torch::nn::Conv2d conv{nullptr};
+  Conv2d conv{nullptr};
   std::int64_t padding;
 };
 TORCH_MODULE(Downsample2D);
@@ -53,12 +54,12 @@ TORCH_MODULE(Downsample2D);
 struct Upsample2DImpl : torch::nn::Module {
   explicit Upsample2DImpl(std::int64_t channels);
   at::Tensor forward(const at::Tensor& x, std::optional<std::vector<std::int64_t>> size = std::nullopt);
-  torch::nn::Conv2d conv{nullptr};
+  Conv2d conv{nullptr};
 };
 TORCH_MODULE(Upsample2D);
 
-torch::nn::Conv2d conv2d(std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t stride = 1,
-                         std::int64_t padding = 0);
+Conv2d conv2d(std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t stride = 1,
+              std::int64_t padding = 0);
 torch::nn::GroupNorm group_norm(std::int64_t groups, std::int64_t channels, double eps);
 
 }  // namespace pawtrait::models

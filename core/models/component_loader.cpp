@@ -1,6 +1,7 @@
 #include "models/component_loader.h"
 
 #include "common/error.h"
+#include "models/weight_init.h"
 #include "tensors/state_dict_loader.h"
 #include "tensors/weight_files.h"
 
@@ -37,22 +38,38 @@ void fill(torch::nn::Module& module, const fs::path& dir, const ComponentLoadOpt
 
 }  // namespace
 
+// Every weight comes from the files (the load is strict): none is initialised first.
 UNet2DConditionModel load_unet(const fs::path& dir, const ComponentLoadOptions& options) {
-  UNet2DConditionModel unet(UNet2DConditionConfig::load(config_of(dir)));
+  const auto config = UNet2DConditionConfig::load(config_of(dir));
+  UNet2DConditionModel unet{nullptr};
+  {
+    SkipWeightInit loaded_next;
+    unet = UNet2DConditionModel(config);
+  }
   fill(*unet, dir, options);
   unet->eval();
   return unet;
 }
 
 AutoencoderKL load_vae(const fs::path& dir, const ComponentLoadOptions& options) {
-  AutoencoderKL vae(AutoencoderKLConfig::load(config_of(dir)));
+  const auto config = AutoencoderKLConfig::load(config_of(dir));
+  AutoencoderKL vae{nullptr};
+  {
+    SkipWeightInit loaded_next;
+    vae = AutoencoderKL(config);
+  }
   fill(*vae, dir, options);
   vae->eval();
   return vae;
 }
 
 CLIPTextModel load_text_encoder(const fs::path& dir, const ComponentLoadOptions& options) {
-  CLIPTextModel text(CLIPTextConfig::load(config_of(dir)));
+  const auto config = CLIPTextConfig::load(config_of(dir));
+  CLIPTextModel text{nullptr};
+  {
+    SkipWeightInit loaded_next;
+    text = CLIPTextModel(config);
+  }
   fill(*text, dir, options);
   text->eval();
   return text;

@@ -5,17 +5,14 @@
 
 #include <cmath>
 
+#include "models/weight_init.h"
+
 namespace pawtrait::models {
 
 LoraLinearImpl::LoraLinearImpl(std::int64_t in, std::int64_t out, bool with_bias) : in_features(in), out_features(out) {
-  // PyTorch's nn.Linear initialisation, for models built from scratch; loading overwrites it.
   weight = register_parameter("weight", at::empty({out, in}));
-  torch::nn::init::kaiming_uniform_(weight, std::sqrt(5.0));
-  if (with_bias) {
-    const double bound = 1.0 / std::sqrt(static_cast<double>(in));
-    bias = register_parameter("bias", at::empty({out}));
-    torch::nn::init::uniform_(bias, -bound, bound);
-  }
+  if (with_bias) bias = register_parameter("bias", at::empty({out}));
+  init_like_pytorch(weight, bias);
 }
 
 at::Tensor LoraLinearImpl::forward(const at::Tensor& x) {

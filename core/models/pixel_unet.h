@@ -2,7 +2,6 @@
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/normalization.h>
 
 #include <cstdint>
@@ -25,7 +24,7 @@ struct PixelUNetImpl : torch::nn::Module {
 
   PixelUNetConfig config;
   TimestepEmbedding time_embedding{nullptr};
-  torch::nn::Conv2d conv_in{nullptr}, conv_out{nullptr};
+  Conv2d conv_in{nullptr}, conv_out{nullptr};
   torch::nn::ModuleList down_resnets, down_attentions, downsamplers;
   torch::nn::ModuleList mid;
   torch::nn::ModuleList up_resnets, up_attentions, upsamplers;

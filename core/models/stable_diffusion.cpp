@@ -4,6 +4,7 @@
 #include "common/json_file.h"
 #include "models/checkpoint_keys.h"
 #include "models/component_loader.h"
+#include "models/weight_init.h"
 #include "tensors/safetensors_reader.h"
 #include "tensors/state_dict_loader.h"
 
@@ -199,6 +200,7 @@ StableDiffusion load_stable_diffusion(const fs::path& path, const StableDiffusio
     module.eval();
   };
 
+  SkipWeightInit loaded_next;  // every weight comes from the file (strict load)
   sd.unet = UNet2DConditionModel(a.unet);
   load(*sd.unet, "unet", kLdmUnetPrefix,
        [config = a.unet](const std::string& name) { return ldm_unet_source(name, config); });

@@ -2,7 +2,6 @@
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/normalization.h>
 
 #include <cstdint>
@@ -97,7 +96,7 @@ struct UNet2DConditionModelImpl : torch::nn::Module {
   UNet2DConditionConfig config;
   AttentionOptions attention_options;
   TimestepEmbedding time_embedding{nullptr};
-  torch::nn::Conv2d conv_in{nullptr}, conv_out{nullptr};
+  Conv2d conv_in{nullptr}, conv_out{nullptr};
   torch::nn::ModuleList down_blocks, up_blocks;
   UNetMidBlock mid_block{nullptr};
   torch::nn::GroupNorm conv_norm_out{nullptr};

@@ -134,17 +134,33 @@ LoadReport load_state_dict(torch::nn::Module& module, const std::vector<Safetens
   }
 
   at::NoGradGuard no_grad;
+  std::set<const TensorEntry*> viewed_whole;  // a module tensor views all of it: copy for a second one
+  std::set<const TensorEntry*> viewed;
+  std::vector<std::pair<const SafetensorsFile*, const TensorEntry*>> copied;
   for (Step& step : plan) {
     at::Tensor source = step.located.file->tensor(*step.located.entry);
-    if (step.source.rows_begin != 0 || step.source.rows_end != -1) {
+    const bool whole = step.source.rows_begin == 0 && step.source.rows_end == -1;
+    if (!whole) {
       source =
           source.slice(0, step.source.rows_begin, step.source.rows_end == -1 ? source.size(0) : step.source.rows_end);
     }
-    step.target.copy_(source.reshape(step.target.sizes()));
+    source = source.reshape(step.target.sizes());
+    if (options.share_file_memory && step.target.device().is_cpu() && source.dtype() == step.target.dtype() &&
+        source.is_contiguous() && (!whole || viewed_whole.insert(step.located.entry).second)) {
+      // The module's tensor becomes a view of the copy-on-write mapping: nothing is copied
+      // now, pages come from the page cache as they are used, and a write (training, merging
+      // a LoRA) makes a private copy of just that page. The freshly built tensor is freed.
+      step.target.set_data(source);
+      viewed.insert(step.located.entry);
+    } else {
+      step.target.copy_(source);
+      copied.emplace_back(step.located.file, step.located.entry);
+    }
     ++report.loaded;
-    // The copy is in the module now; the mapped pages need not stay resident (a fused q/k/v
-    // source read again later is simply paged back in).
-    step.located.file->release(*step.located.entry);
+  }
+  // What was copied need not stay resident in the mapping (unless a module tensor views it).
+  for (const auto& [file, entry] : copied) {
+    if (!viewed.contains(entry)) file->release(*entry);
   }
   return report;
 }

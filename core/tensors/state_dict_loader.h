@@ -58,10 +58,14 @@ struct LoadOptions {
   // Strict by default: a missing tensor or a shape mismatch throws after everything has
   // been checked (nothing is copied then). Unexpected tensors never throw; they are reported.
   bool strict = true;
+  // CPU tensors of the file's dtype become views of the (copy-on-write) mapping instead of
+  // copies, as the reference's safetensors loading does: loading reads nothing up front and
+  // the weights are not held twice. Off: everything is copied and the mapping released.
+  bool share_file_memory = true;
 };
 
-// Fills a module's parameters and buffers by their registered names, copying straight from
-// the memory-mapped files into the module's own storage: no second copy of the weights is
+// Fills a module's parameters and buffers by their registered names from the memory-mapped
+// files (viewing or copying them, see share_file_memory): no second copy of the weights is
 // held. Several files serve sharded weights; a name present in two of them is an error.
 LoadReport load_state_dict(torch::nn::Module& module, const std::vector<SafetensorsFile>& files,
                            const LoadOptions& options = {});

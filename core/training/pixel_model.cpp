@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "common/json_file.h"
+#include "models/weight_init.h"
 #include "schedulers/noise_source.h"
 #include "schedulers/sampler_registry.h"
 #include "tensors/safetensors_reader.h"
@@ -35,7 +36,10 @@ PixelModel load_pixel_model(const fs::path& path) {
   if (it == file.metadata().end()) throw Error(weights.string() + " is not a Pawtrait built-in model");
   PixelModel model;
   model.config = models::PixelUNetConfig::from_json(parse_python_json(it->second, weights.string()), weights.string());
-  model.unet = models::PixelUNet(model.config);
+  {
+    models::SkipWeightInit loaded_next;  // every weight comes from the file (strict load)
+    model.unet = models::PixelUNet(model.config);
+  }
   tensors::load_state_dict(*model.unet, std::vector<tensors::SafetensorsFile>{file});
   model.unet->eval();
   return model;

@@ -168,13 +168,19 @@ def main():
         agreement = None
         if workload in ("unet_forward", "sample"):
             agreement = relative_difference(outputs["pawtrait"], outputs["reference"], torch)
-        ours_s = median([median(x["seconds"]) for x in results["pawtrait"]])
-        ref_s = median([median(x["seconds"]) for x in results["reference"]])
         ours_rss = median([x["peak_rss_mib"] for x in results["pawtrait"]])
         ref_rss = median([x["peak_rss_mib"] for x in results["reference"]])
-        rows.append(dict(workload=workload, label=label, model=model_name, ours=ours_s, reference=ref_s,
-                         ratio=ref_s / ours_s, ours_rss=ours_rss, ref_rss=ref_rss, rss_ratio=ours_rss / ref_rss,
-                         rounds=n, agreement=agreement))
+        timings = [(label, lambda x: median(x["seconds"]))]
+        if workload.startswith("load"):
+            # What a user waits for: the whole process, from its start (Python's imports, the
+            # program's dynamic linking) to the model ready, not only the loading call.
+            timings.append((label + ", from process start", lambda x: x["wall"]))
+        for row_label, measure in timings:
+            ours_s = median([measure(x) for x in results["pawtrait"]])
+            ref_s = median([measure(x) for x in results["reference"]])
+            rows.append(dict(workload=workload, label=row_label, model=model_name, ours=ours_s, reference=ref_s,
+                             ratio=ref_s / ours_s, ours_rss=ours_rss, ref_rss=ref_rss, rss_ratio=ours_rss / ref_rss,
+                             rounds=n, agreement=agreement))
 
     header = ("| Workload | Model | Pawtrait (median s) | Reference (median s) | Speed-up (ref/ours) "
               "| Pawtrait peak RSS (MiB) | Reference peak RSS (MiB) | RSS (ours/ref) | Outputs agree to |")

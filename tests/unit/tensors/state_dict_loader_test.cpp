@@ -128,17 +128,43 @@ TEST_F(StateDictLoader, ShardedWeights) {
                        "b.safetensors", "c.safetensors");
 }
 
-TEST_F(StateDictLoader, LoadedParametersDoNotAliasTheFile) {
+TEST_F(StateDictLoader, ParametersViewTheFileCopyOnWrite) {
   write_safetensors(path("w.safetensors"), matching_weights());
   Tiny model;
+  const void* built = model->block->proj->weight.data_ptr();
   load_state_dict(*model, {path("w.safetensors")});
-  SafetensorsFile file = SafetensorsFile::open(path("w.safetensors"));
-  EXPECT_NE(model->scale.data_ptr(), file.tensor("scale").data_ptr());
+  EXPECT_NE(model->block->proj->weight.data_ptr(), built);  // the file's pages, not the built tensor
   {
     at::NoGradGuard no_grad;
-    model->scale.mul_(2);
+    model->scale.mul_(2);  // as training or merging a LoRA writes into the weights
   }
+  EXPECT_TRUE(at::equal(model->scale, at::tensor({1.f, 0.5f, 4.f})));
   EXPECT_TRUE(at::equal(SafetensorsFile::open(path("w.safetensors")).tensor("scale"), at::tensor({0.5f, 0.25f, 2.f})));
+  EXPECT_TRUE(model->scale.requires_grad());
+}
+
+TEST_F(StateDictLoader, CopiesWhenTheFileMemoryIsNotToBeShared) {
+  write_safetensors(path("w.safetensors"), matching_weights());
+  Tiny model;
+  const void* built = model->block->proj->weight.data_ptr();
+  LoadOptions options;
+  options.share_file_memory = false;
+  load_state_dict(*model, {path("w.safetensors")}, options);
+  EXPECT_EQ(model->block->proj->weight.data_ptr(), built);
+  EXPECT_TRUE(at::equal(model->block->proj->weight, at::arange(12, at::kFloat).reshape({3, 4})));
+}
+
+TEST_F(StateDictLoader, OneFileTensorFillingTwoModuleTensorsIsNotShared) {
+  write_safetensors(path("w.safetensors"), matching_weights());
+  Tiny model;
+  LoadOptions options;
+  options.source_for = [](const std::string& name) { return TensorSource{name == "running_mean" ? "scale" : name}; };
+  load_state_dict(*model, {path("w.safetensors")}, options);
+  {
+    at::NoGradGuard no_grad;
+    model->scale.fill_(3);
+  }
+  EXPECT_TRUE(at::equal(model->running_mean, at::tensor({0.5f, 0.25f, 2.f})));
 }
 
 }  // namespace
