@@ -111,7 +111,9 @@ int sample(const fs::path& model, const fs::path& inputs, std::int64_t steps, in
   r.guidance = 7.5;
   r.height = noise.size(2) * scale;
   r.width = noise.size(3) * scale;
-  t2i.generate(r, {}, noise);  // warm-up, not timed
+  pawtrait::pipeline::GenerateRequest warm_up = r;
+  warm_up.steps = 1;
+  t2i.generate(warm_up, {}, noise);  // warm-up (one step and the decode), not timed
   std::vector<double> seconds;
   std::vector<pawtrait::pipeline::GeneratedImage> images;
   for (int i = 0; i < reps; ++i) {
