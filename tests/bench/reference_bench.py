@@ -2,8 +2,8 @@
 side_by_side_bench, done the way the Python tools do them (diffusers, transformers, peft).
 
 Run by tests/bench/side_by_side.py in the reference virtual environment, one workload per
-process so that each peak RSS (measured by the driver) is its own. Every workload prints
-one JSON line: {"seconds": [one per timed repetition], ...}
+process so that each peak RSS is its own. Every workload prints one JSON line:
+  {"seconds": [one per timed repetition], "peak_rss_mib": ..., ...}
 
   reference_bench.py load MODEL
   reference_bench.py unet_forward MODEL INPUTS REPS OUT
@@ -29,7 +29,17 @@ def configure_threads(torch):
     torch.set_num_threads(threads)
 
 
+def peak_rss_mib():
+    """This process's own peak resident set (Linux's VmHWM, as Pawtrait's side reads it)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    return -1.0
+
+
 def emit(**fields):
+    fields["peak_rss_mib"] = peak_rss_mib()
     print(json.dumps(fields), flush=True)
 
 

@@ -3,8 +3,8 @@ prints (and optionally writes as Markdown) a table of medians and ratios.
 
 Run by tests/bench/run with the reference virtual environment's Python (it needs torch to
 make the shared inputs and to compare the two sides' outputs). Each workload runs in a
-fresh process per side and round; peak RSS is the child's ru_maxrss, taken the same way for
-both sides.
+fresh process per side and round; each reports its own peak RSS (VmHWM), read the same way
+on both sides.
 """
 
 import argparse
@@ -33,8 +33,7 @@ class Side:
         start = time.perf_counter()
         with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
             proc = subprocess.Popen(self.command + args, stdout=out, stderr=err, env=env, text=True)
-            _, status, usage = os.wait4(proc.pid, 0)
-            proc.returncode = os.waitstatus_to_exitcode(status)
+            proc.wait()
             out.seek(0)
             err.seek(0)
             out, err = out.read(), err.read()
@@ -45,7 +44,8 @@ class Side:
             raise SystemExit(f"{self.name} {' '.join(args)} printed no result:\n{out[-2000:]}\n{err[-2000:]}")
         result = json.loads(lines[-1])
         result["wall"] = time.perf_counter() - start
-        result["peak_rss_mib"] = usage.ru_maxrss / 1024.0  # Linux reports KiB
+        # Each side reports its own VmHWM: the child's ru_maxrss would start at this
+        # driver's RSS, which the kernel carries over through fork and exec.
         return result
 
 
@@ -93,7 +93,8 @@ def main():
     parser.add_argument("--work", required=True, help="folder for the SD-1.5-shaped model and outputs")
     parser.add_argument("--quick", action="store_true",
                         help="tiny model only, one round, and the two sides' outputs must agree (CI)")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5, help="rounds per workload on the tiny model")
+    parser.add_argument("--big-rounds", type=int, default=2, help="rounds per workload on the SD-1.5 shape")
     parser.add_argument("--markdown", help="write the table here")
     parser.add_argument("--command-line", default="tests/bench/run", help="recorded in the Markdown")
     args = parser.parse_args()
@@ -108,6 +109,7 @@ def main():
     ours = Side("pawtrait", [os.path.join(args.build, "tests", "bench", "side_by_side_bench")])
     reference = Side("reference", [sys.executable, os.path.join(HERE, "reference_bench.py")])
     rounds = 1 if args.quick else args.rounds
+    big_rounds = 1 if args.quick else args.big_rounds
 
     tiny = os.path.join(args.testdata, "sd-tiny")
     photos = os.path.join(args.testdata, "photos")
@@ -128,25 +130,25 @@ def main():
         make_inputs(inputs, dim, torch)
         big = name != "tiny"
         res = 512 if big else 64
+        n = big_rounds if big else rounds
         plan.append(("unet_forward", "UNet forward, batch 2, 64×64 latents", name,
-                     lambda out, p=path, i=inputs, big=big: ["unet_forward", p, i, "2" if big else "5", out], rounds))
+                     lambda out, p=path, i=inputs, big=big: ["unet_forward", p, i, "2" if big else "5", out], n))
         plan.append(("lora_step", "LoRA training step (rank 16, batch 1, cached latents)", name,
                      lambda out, p=path, r=res, big=big: ["train", p, photos, "lora", "4" if big else "21", str(r)],
-                     rounds))
+                     n))
         if not big:
             plan.append(("full_step", "Full fine-tuning step (batch 1, cached latents)", name,
-                         lambda out, p=path: ["train", p, photos, "full", "21", "64"], rounds))
+                         lambda out, p=path: ["train", p, photos, "full", "21", "64"], n))
         plan.append(("sample", "20-step DPM++ 2M sampling, guidance 7.5, 64×64 latents", name,
-                     lambda out, p=path, i=inputs, big=big: ["sample", p, i, "20", "1" if big else "3", out],
-                     min(rounds, 2) if big else rounds))
+                     lambda out, p=path, i=inputs, big=big: ["sample", p, i, "20", "1" if big else "3", out], n))
         if big or args.quick:
             plan.append(("load_warm", "Load the model folder to ready, page cache warm", name,
-                         lambda out, p=path: ["load", p], rounds))
+                         lambda out, p=path: ["load", p], n))
             plan.append(("load_cold", "Load the model folder to ready, page cache cold", name,
-                         lambda out, p=path: ["load", p], rounds))
+                         lambda out, p=path: ["load", p], n))
         if not big:
             plan.append(("lora_run", "50-step LoRA run (peak RSS)", name,
-                         lambda out, p=path: ["train", p, photos, "lora", "50", "64"], rounds))
+                         lambda out, p=path: ["train", p, photos, "lora", "50", "64"], n))
 
     rows = []
     for workload, label, model_name, make_args, n in plan:
@@ -211,20 +213,32 @@ def main():
         cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
                    platform.processor())
         memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+        marker = "<!-- Written by hand from here on; tests/bench/run keeps it. -->"
+        kept = ""
+        if os.path.exists(args.markdown):
+            previous = open(args.markdown).read()
+            if marker in previous:
+                kept = previous[previous.index(marker):]
         with open(args.markdown, "w") as f:
             f.write("# Benchmarks: Pawtrait and the reference side by side\n\n")
             f.write(f"Measured {datetime.date.today().isoformat()} with `{args.command_line}` "
-                    f"({rounds} round(s), sides alternating, each workload a fresh process per side and round).\n\n")
+                    f"({rounds} rounds on the tiny model, {big_rounds} on the SD-1.5 shape, sides alternating, "
+                    f"each workload a fresh process per side and round).\n\n")
             f.write(f"- Machine: {cpu}, {threads} CPU threads used by both sides, {memory_gib:.0f} GiB, "
                     f"{platform.system()} {platform.release()}; CPU, float32.\n")
             f.write(f"- Reference: {versions} (Python {platform.python_version()}), the same torch build "
                     f"Pawtrait links against.\n")
             f.write("- Times are medians over rounds of each process's median repetition; training steps leave out "
-                    "each run's first step; peak RSS is the whole process's (`ru_maxrss`), taken the same way for both.\n"
+                    "each run's first step; peak RSS is the whole process's (VmHWM at its end), read the same way on both sides.\n"
                     "- Speed-up > 1 means Pawtrait is faster; RSS ratio < 1 means Pawtrait needs less memory.\n"
                     "- \"Outputs agree to\": largest difference between the two sides' outputs on identical inputs, "
                     "relative to the largest value.\n\n")
+            f.write("- Repetitions per process: UNet forward 5 (tiny) / 2 (SD-1.5 shape) after a warm-up; training "
+                    "20 / 3 timed steps; sampling 3 / 1 runs after a one-step warm-up; the SD-1.5-shaped LoRA row's "
+                    "peak RSS is of its 4-step run (the peak comes with the first step).\n\n")
             f.write(table + "\n")
+            if kept:
+                f.write("\n" + kept)
         print(f"\nwrote {args.markdown}")
     if disagreements:
         raise SystemExit("the two sides' outputs differ: " + "; ".join(disagreements))

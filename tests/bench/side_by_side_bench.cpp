@@ -1,7 +1,7 @@
 // Pawtrait's side of the side-by-side benchmarks (tests/bench/run): the workloads of
 // reference_bench.py, through the engine's own code paths, one workload per process. Each
-// prints one JSON line, {"seconds": [one per timed repetition], ...}; the driver measures
-// peak RSS of the whole process from outside, the same way for both sides.
+// prints one JSON line, {"seconds": [one per timed repetition], "peak_rss_mib": ...}, the
+// peak RSS read at the end as the reference's side reads it (VmHWM).
 //   side_by_side_bench load MODEL
 //   side_by_side_bench unet_forward MODEL INPUTS REPS OUT
 //   side_by_side_bench train MODEL PHOTOS lora|full STEPS RESOLUTION
@@ -21,6 +21,7 @@
 #include "models/clip_tokenizer.h"
 #include "models/component_loader.h"
 #include "models/stable_diffusion.h"
+#include "peak_rss.h"
 #include "pipeline/text_to_image.h"
 #include "runtime/runtime_info.h"
 #include "tensors/safetensors_reader.h"
@@ -33,6 +34,14 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+std::string json_list(const std::vector<double>& values);
+
+// The result line: timed repetitions, this process's peak RSS and any extra fields.
+void emit(const std::vector<double>& seconds, const std::string& extra = "") {
+  std::cout << "{\"seconds\": " << json_list(seconds) << ", \"peak_rss_mib\": " << peak_rss_mib() << extra << "}"
+            << std::endl;
+}
 
 std::string json_list(const std::vector<double>& values) {
   std::ostringstream out;
@@ -47,7 +56,7 @@ int load(const fs::path& model) {
   const auto start = Clock::now();
   pawtrait::models::StableDiffusion sd = pawtrait::models::load_stable_diffusion(model);
   const auto tokenizer = pawtrait::models::ClipTokenizer::load(*sd.tokenizer_dir);
-  std::cout << "{\"seconds\": " << json_list({seconds_since(start)}) << "}" << std::endl;
+  emit({seconds_since(start)});
   return 0;
 }
 
@@ -69,7 +78,7 @@ int unet_forward(const fs::path& model, const fs::path& inputs, int reps, const 
     }
   }
   pawtrait::tensors::write_safetensors(out, {{"out", result.contiguous()}});
-  std::cout << "{\"seconds\": " << json_list(seconds) << "}" << std::endl;
+  emit(seconds);
   return 0;
 }
 
@@ -92,8 +101,7 @@ int train(const fs::path& model, const fs::path& photos, const std::string& mode
   fs::remove_all(run);
   std::vector<double> after_first(timing.step_seconds.begin() + (timing.step_seconds.size() > 1 ? 1 : 0),
                                   timing.step_seconds.end());
-  std::cout << "{\"seconds\": " << json_list(after_first) << ", \"total_seconds\": " << timing.total_seconds << "}"
-            << std::endl;
+  emit(after_first, ", \"total_seconds\": " + std::to_string(timing.total_seconds));
   return 0;
 }
 
@@ -127,7 +135,7 @@ int sample(const fs::path& model, const fs::path& inputs, std::int64_t steps, in
                        .to(at::kFloat)
                        .div(255.0);
   pawtrait::tensors::write_safetensors(out, {{"out", rgb.contiguous()}});
-  std::cout << "{\"seconds\": " << json_list(seconds) << "}" << std::endl;
+  emit(seconds);
   return 0;
 }
 
