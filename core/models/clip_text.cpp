@@ -77,9 +77,8 @@ at::Tensor CLIPEncoderLayerImpl::forward(const at::Tensor& x) {
 }
 
 CLIPTextEmbeddingsImpl::CLIPTextEmbeddingsImpl(const CLIPTextConfig& c) {
-  token_embedding = register_module("token_embedding", torch::nn::Embedding(c.vocab_size, c.hidden_size));
-  position_embedding =
-      register_module("position_embedding", torch::nn::Embedding(c.max_position_embeddings, c.hidden_size));
+  token_embedding = register_module("token_embedding", Embedding(c.vocab_size, c.hidden_size));
+  position_embedding = register_module("position_embedding", Embedding(c.max_position_embeddings, c.hidden_size));
 }
 
 at::Tensor CLIPTextEmbeddingsImpl::forward(const at::Tensor& input_ids) {

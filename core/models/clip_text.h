@@ -2,7 +2,6 @@
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 
@@ -12,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "models/embedding.h"
 #include "models/lora_linear.h"
 
 namespace pawtrait::models {
@@ -67,7 +67,7 @@ TORCH_MODULE(CLIPEncoderLayer);
 struct CLIPTextEmbeddingsImpl : torch::nn::Module {
   explicit CLIPTextEmbeddingsImpl(const CLIPTextConfig& c);
   at::Tensor forward(const at::Tensor& input_ids);
-  torch::nn::Embedding token_embedding{nullptr}, position_embedding{nullptr};
+  Embedding token_embedding{nullptr}, position_embedding{nullptr};
 };
 TORCH_MODULE(CLIPTextEmbeddings);
 

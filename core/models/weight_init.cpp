@@ -15,6 +15,8 @@ thread_local bool skip_init = false;
 SkipWeightInit::SkipWeightInit() : previous_(skip_init) { skip_init = true; }
 SkipWeightInit::~SkipWeightInit() { skip_init = previous_; }
 
+bool weight_init_skipped() { return skip_init; }
+
 void init_like_pytorch(at::Tensor& weight, at::Tensor& bias) {
   if (skip_init) return;
   // The same calls, in the same order, as torch::nn::Linear/Conv2d's reset_parameters(), so

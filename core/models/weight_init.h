@@ -19,6 +19,9 @@ class SkipWeightInit {
   bool previous_;
 };
 
+// Whether a SkipWeightInit lives on this thread.
+bool weight_init_skipped();
+
 // PyTorch's default initialisation of a Linear or Conv layer, for models built from scratch:
 // weight kaiming-uniform with a = √5, bias uniform in ±1/√fan_in (bias may be undefined).
 // Does nothing under SkipWeightInit.

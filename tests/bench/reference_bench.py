@@ -10,6 +10,12 @@ process so that each peak RSS is its own. Every workload prints one JSON line:
   reference_bench.py train MODEL PHOTOS lora|full STEPS RESOLUTION
   reference_bench.py sample MODEL INPUTS STEPS REPS OUT
 
+PAWTRAIT_BENCH_DEVICE=cuda runs them on the GPU as side_by_side_bench does: the UNet and
+sampling in float16, training with PAWTRAIT_BENCH_PRECISION (bf16 by default) mixed precision
+as accelerate does it (frozen weights in that dtype, trained ones in float32, autocast) and,
+with PAWTRAIT_BENCH_CHECKPOINTING=1, gradient checkpointing; the line then also has
+"peak_gpu_mib" (torch.cuda.max_memory_allocated).
+
 The DreamBooth step follows diffusers' examples/dreambooth/train_dreambooth_lora.py (and
 train_dreambooth.py for full fine-tuning) with pre-computed text embeddings and, as kohya's
 --cache_latents does, the photos encoded once and a latent drawn from the cached posterior
@@ -38,8 +44,20 @@ def peak_rss_mib():
     return -1.0
 
 
+ON_GPU = os.environ.get("PAWTRAIT_BENCH_DEVICE", "cpu") == "cuda"
+
+
+def synchronize(torch):
+    if ON_GPU:
+        torch.cuda.synchronize()
+
+
 def emit(**fields):
     fields["peak_rss_mib"] = peak_rss_mib()
+    if ON_GPU:
+        import torch
+
+        fields["peak_gpu_mib"] = torch.cuda.max_memory_allocated() / 2**20
     print(json.dumps(fields), flush=True)
 
 
@@ -61,17 +79,21 @@ def unet_forward(model, inputs, reps, out):
     from safetensors.torch import load_file, save_file
 
     configure_threads(torch)
-    unet = UNet2DConditionModel.from_pretrained(model, subfolder="unet", torch_dtype=torch.float32).eval()
+    device, dtype = ("cuda", torch.float16) if ON_GPU else ("cpu", torch.float32)
+    unet = UNet2DConditionModel.from_pretrained(model, subfolder="unet", torch_dtype=dtype).to(device).eval()
     x = load_file(inputs)
-    sample, context, t = x["sample"], x["encoder_hidden_states"], x["timestep"]
+    sample, context = x["sample"].to(device, dtype), x["encoder_hidden_states"].to(device, dtype)
+    t = x["timestep"].to(device)
     seconds = []
     with torch.inference_mode():
         unet(sample, t, context, return_dict=False)  # warm-up, not timed
         for _ in range(reps):
+            synchronize(torch)
             start = time.perf_counter()
             result = unet(sample, t, context, return_dict=False)[0]
+            synchronize(torch)
             seconds.append(time.perf_counter() - start)
-    save_file({"out": result.contiguous()}, out)
+    save_file({"out": result.float().cpu().contiguous()}, out)
     emit(seconds=seconds)
 
 
@@ -109,16 +131,28 @@ def train(model, photos, mode, steps, resolution):
     noise_scheduler = DDPMScheduler.from_pretrained(model, subfolder="scheduler")
     text_encoder.requires_grad_(False)
     vae.requires_grad_(False)
+    device = "cuda" if ON_GPU else "cpu"
+    precision = os.environ.get("PAWTRAIT_BENCH_PRECISION", "bf16") if ON_GPU else "no"
+    weight_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision, torch.float32)
+    text_encoder.to(device, dtype=weight_dtype)
+    vae.to(device, dtype=weight_dtype)
+    if os.environ.get("PAWTRAIT_BENCH_CHECKPOINTING") == "1":
+        unet.enable_gradient_checkpointing()
 
     if mode == "lora":
         from peft import LoraConfig
 
         unet.requires_grad_(False)
+        unet.to(device, dtype=weight_dtype)
         unet.add_adapter(LoraConfig(r=16, lora_alpha=16, init_lora_weights="gaussian",
                                     target_modules=["to_k", "to_q", "to_v", "to_out.0"]))
+        for p in unet.parameters():  # the script's cast_training_params: trained weights in float32
+            if p.requires_grad:
+                p.data = p.data.float()
         learning_rate = 1e-4
     else:
         unet.requires_grad_(True)
+        unet.to(device)  # trained weights stay float32 under mixed precision
         learning_rate = 5e-6
     params = [p for p in unet.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=learning_rate, betas=(0.9, 0.999), weight_decay=1e-2, eps=1e-8)
@@ -128,7 +162,7 @@ def train(model, photos, mode, steps, resolution):
     with torch.no_grad():
         ids = tokenizer("a photo of sks dog", padding="max_length", max_length=tokenizer.model_max_length,
                         truncation=True, return_tensors="pt").input_ids
-        encoder_hidden_states = text_encoder(ids)[0]
+        encoder_hidden_states = text_encoder(ids.to(device))[0]
     del text_encoder, tokenizer
 
     # Cached latents: each photo and its mirror image encoded once.
@@ -136,7 +170,7 @@ def train(model, photos, mode, steps, resolution):
     posteriors = []
     with torch.no_grad():
         for f in files:
-            pixels = photo_tensor(f, resolution, torch)
+            pixels = photo_tensor(f, resolution, torch).to(device, weight_dtype)
             for p in (pixels, torch.flip(pixels, dims=[3])):
                 posteriors.append(vae.encode(p).latent_dist)
 
@@ -148,9 +182,11 @@ def train(model, photos, mode, steps, resolution):
         t0 = time.perf_counter()
         latents = random.choice(posteriors).sample() * vae.config.scaling_factor
         noise = torch.randn_like(latents)
-        timesteps = torch.randint(0, noise_scheduler.config.num_train_timesteps, (latents.shape[0],)).long()
+        timesteps = torch.randint(0, noise_scheduler.config.num_train_timesteps, (latents.shape[0],),
+                                  device=device).long()
         noisy = noise_scheduler.add_noise(latents, noise, timesteps)
-        model_pred = unet(noisy, timesteps, encoder_hidden_states, return_dict=False)[0]
+        with torch.autocast(device, dtype=weight_dtype, enabled=precision != "no"):  # accelerate's autocast
+            model_pred = unet(noisy, timesteps, encoder_hidden_states, return_dict=False)[0]
         target = noise if noise_scheduler.config.prediction_type == "epsilon" else \
             noise_scheduler.get_velocity(latents, noise, timesteps)
         loss = F.mse_loss(model_pred.float(), target.float(), reduction="mean")
@@ -171,12 +207,13 @@ def sample(model, inputs, steps, reps, out):
     from safetensors.torch import load_file, save_file
 
     configure_threads(torch)
+    device, dtype = ("cuda", torch.float16) if ON_GPU else ("cpu", torch.float32)
     pipe = StableDiffusionPipeline.from_pretrained(model, safety_checker=None, requires_safety_checker=False,
-                                                   torch_dtype=torch.float32)
+                                                   torch_dtype=dtype).to(device)
     pipe.scheduler = DPMSolverMultistepScheduler.from_config(pipe.scheduler.config, algorithm_type="dpmsolver++",
                                                              solver_order=2, use_karras_sigmas=False)
     pipe.set_progress_bar_config(disable=True)
-    latents = load_file(inputs)["sample_noise"]
+    latents = load_file(inputs)["sample_noise"].to(device, dtype)
     scale = pipe.vae_scale_factor
     kwargs = dict(prompt="a photo of sks dog in the snow", negative_prompt="blurry", num_inference_steps=steps,
                   guidance_scale=7.5, height=latents.shape[2] * scale, width=latents.shape[3] * scale,
@@ -185,8 +222,9 @@ def sample(model, inputs, steps, reps, out):
     seconds = []
     for _ in range(reps):
         kwargs["latents"] = latents.clone()
+        synchronize(torch)
         start = time.perf_counter()
-        image = pipe(**kwargs).images[0]
+        image = pipe(**kwargs).images[0]  # ends with the pixels on the CPU, as a NumPy array
         seconds.append(time.perf_counter() - start)
     save_file({"out": torch.from_numpy(image.copy()).contiguous()}, out)
     emit(seconds=seconds)

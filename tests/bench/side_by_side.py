@@ -95,6 +95,9 @@ def main():
                         help="tiny model only, one round, and the two sides' outputs must agree (CI)")
     parser.add_argument("--rounds", type=int, default=5, help="rounds per workload on the tiny model")
     parser.add_argument("--big-rounds", type=int, default=2, help="rounds per workload on the SD-1.5 shape")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                        help="cuda: the GPU table (SD-1.5 shape at 512×512: float16 UNet and 25-step sampling, "
+                             "bf16 LoRA steps with gradient checkpointing off and on, a bf16 full step)")
     parser.add_argument("--markdown", help="write the table here")
     parser.add_argument("--command-line", default="tests/bench/run", help="recorded in the Markdown")
     args = parser.parse_args()
@@ -113,7 +116,8 @@ def main():
 
     tiny = os.path.join(args.testdata, "sd-tiny")
     photos = os.path.join(args.testdata, "photos")
-    models = [("tiny", tiny, 32)]
+    gpu = args.device == "cuda"
+    models = [] if gpu else [("tiny", tiny, 32)]
     if not args.quick:
         sd15 = os.path.join(args.work, "sd15")
         if not os.path.exists(os.path.join(sd15, "model_index.json")):
@@ -123,8 +127,28 @@ def main():
                             os.path.join(tiny, "tokenizer")], check=True, env=env, stdout=subprocess.DEVNULL)
         models.append(("SD-1.5 shape", sd15, 768))
 
-    # workload id, label, model name, per-side args (model, inputs, out) -> list, rounds
+    # workload id, label, model name, per-side args (model, inputs, out) -> list, rounds, environment
     plan = []
+    if gpu:
+        name, path, dim = models[0]
+        inputs = os.path.join(args.work, f"inputs-{dim}.safetensors")
+        make_inputs(inputs, dim, torch)
+        cuda = {"PAWTRAIT_BENCH_DEVICE": "cuda"}
+        bf16 = dict(cuda, PAWTRAIT_BENCH_PRECISION="bf16")
+        plan += [
+            ("unet_forward", "UNet forward, batch 2, 64×64 latents, CUDA float16", name,
+             lambda out: ["unet_forward", path, inputs, "10", out], big_rounds, cuda),
+            ("lora_step", "LoRA step (rank 16, batch 1, 512×512), CUDA bf16", name,
+             lambda out: ["train", path, photos, "lora", "31", "512"], big_rounds, bf16),
+            ("lora_step_ckpt", "LoRA step, CUDA bf16, gradient checkpointing", name,
+             lambda out: ["train", path, photos, "lora", "31", "512"], big_rounds,
+             dict(bf16, PAWTRAIT_BENCH_CHECKPOINTING="1")),
+            ("full_step", "Full fine-tuning step (batch 1, 512×512), CUDA bf16 autocast", name,
+             lambda out: ["train", path, photos, "full", "21", "512"], big_rounds, bf16),
+            ("sample", "25-step DPM++ 2M sampling, guidance 7.5, 512×512, CUDA float16", name,
+             lambda out: ["sample", path, inputs, "25", "3", out], big_rounds, cuda),
+        ]
+        models = []
     for name, path, dim in models:
         inputs = os.path.join(args.work, f"inputs-{dim}.safetensors")
         make_inputs(inputs, dim, torch)
@@ -150,8 +174,9 @@ def main():
             plan.append(("lora_run", "50-step LoRA run (peak RSS)", name,
                          lambda out, p=path: ["train", p, photos, "lora", "50", "64"], n))
 
+    plan = [entry if len(entry) == 6 else entry + ({},) for entry in plan]
     rows = []
-    for workload, label, model_name, make_args, n in plan:
+    for workload, label, model_name, make_args, n, extra_env in plan:
         model_path = make_args("x")[1]
         results = {"pawtrait": [], "reference": []}
         outputs = {}
@@ -161,7 +186,7 @@ def main():
                 out = os.path.join(args.work, f"{workload}-{model_name.replace(' ', '_')}-{side.name}.safetensors")
                 if workload == "load_cold":
                     evict_page_cache(model_path)
-                result = side.run(make_args(out), env)
+                result = side.run(make_args(out), dict(env, **extra_env))
                 results[side.name].append(result)
                 outputs[side.name] = out
                 print(f"  {workload:12} {model_name:12} {side.name:9} round {r + 1}: "
@@ -170,6 +195,8 @@ def main():
         agreement = None
         if workload in ("unet_forward", "sample"):
             agreement = relative_difference(outputs["pawtrait"], outputs["reference"], torch)
+        ours_gpu = median([x.get("peak_gpu_mib", float("nan")) for x in results["pawtrait"]])
+        ref_gpu = median([x.get("peak_gpu_mib", float("nan")) for x in results["reference"]])
         ours_rss = median([x["peak_rss_mib"] for x in results["pawtrait"]])
         ref_rss = median([x["peak_rss_mib"] for x in results["reference"]])
         timings = [(label, lambda x: median(x["seconds"]))]
@@ -182,10 +209,11 @@ def main():
             ref_s = median([measure(x) for x in results["reference"]])
             rows.append(dict(workload=workload, label=row_label, model=model_name, ours=ours_s, reference=ref_s,
                              ratio=ref_s / ours_s, ours_rss=ours_rss, ref_rss=ref_rss, rss_ratio=ours_rss / ref_rss,
-                             rounds=n, agreement=agreement))
+                             ours_gpu=ours_gpu, ref_gpu=ref_gpu, rounds=n, agreement=agreement))
 
+    memory = "peak GPU memory" if gpu else "peak RSS"
     header = ("| Workload | Model | Pawtrait (median s) | Reference (median s) | Speed-up (ref/ours) "
-              "| Pawtrait peak RSS (MiB) | Reference peak RSS (MiB) | RSS (ours/ref) | Outputs agree to |")
+              f"| Pawtrait {memory} (MiB) | Reference {memory} (MiB) | Memory (ours/ref) | Outputs agree to |")
     lines = [header, "|" + "---|" * 9]
     for row in rows:
         agreement = "" if row["agreement"] is None else f"{row['agreement']:.1e}"
@@ -194,8 +222,9 @@ def main():
             ours_text, ref_text, ratio = "", "", ""
         else:
             ours_text, ref_text, ratio = seconds(row["ours"]), seconds(row["reference"]), f"{row['ratio']:.2f}×"
-        lines.append(f"| {row['label']} | {row['model']} | {ours_text} | {ref_text} | {ratio} | {row['ours_rss']:.0f} "
-                     f"| {row['ref_rss']:.0f} | {row['rss_ratio']:.2f} | {agreement} |")
+        memory = (f"{row['ours_gpu']:.0f} | {row['ref_gpu']:.0f} | {row['ours_gpu'] / row['ref_gpu']:.2f}" if gpu else
+                  f"{row['ours_rss']:.0f} | {row['ref_rss']:.0f} | {row['rss_ratio']:.2f}")
+        lines.append(f"| {row['label']} | {row['model']} | {ours_text} | {ref_text} | {ratio} | {memory} | {agreement} |")
     table = "\n".join(lines)
     print()
     print(table)
@@ -204,7 +233,7 @@ def main():
     # within two 8-bit levels, Pawtrait's being rounded to 8 bits).
     tolerance = {"unet_forward": 1e-4, "sample": 2 / 255}
     disagreements = [f"{row['workload']} on {row['model']}: {row['agreement']:.2e} > {tolerance[row['workload']]:.1e}"
-                     for row in rows if row["agreement"] is not None and
+                     for row in rows if row["agreement"] is not None and not gpu and
                      not row["agreement"] <= tolerance[row["workload"]]]
 
     if args.markdown:
@@ -226,6 +255,9 @@ def main():
                     f"each workload a fresh process per side and round).\n\n")
             f.write(f"- Machine: {cpu}, {threads} CPU threads used by both sides, {memory_gib:.0f} GiB, "
                     f"{platform.system()} {platform.release()}; CPU, float32.\n")
+            if gpu:
+                f.write(f"- GPU: {torch.cuda.get_device_name(0)}, CUDA {torch.version.cuda}; peak GPU memory is the "
+                        f"caching allocator's peak of allocated bytes on both sides.\n")
             f.write(f"- Reference: {versions} (Python {platform.python_version()}), the same torch build "
                     f"Pawtrait links against.\n")
             f.write("- Times are medians over rounds of each process's median repetition; training steps leave out "

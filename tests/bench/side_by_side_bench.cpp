@@ -6,8 +6,14 @@
 //   side_by_side_bench unet_forward MODEL INPUTS REPS OUT
 //   side_by_side_bench train MODEL PHOTOS lora|full STEPS RESOLUTION
 //   side_by_side_bench sample MODEL INPUTS STEPS REPS OUT
+// PAWTRAIT_BENCH_DEVICE=cuda runs them on the GPU: the UNet and sampling in float16,
+// training with PAWTRAIT_BENCH_PRECISION (bf16 by default) autocast and, with
+// PAWTRAIT_BENCH_CHECKPOINTING=1, gradient checkpointing; the line then also has
+// "peak_gpu_mib", the CUDA caching allocator's peak of allocated bytes.
 #include <ATen/ATen.h>
+#include <c10/core/CachingDeviceAllocator.h>
 #include <c10/core/InferenceMode.h>
+#include <c10/core/impl/DeviceGuardImplInterface.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -35,12 +41,31 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != 0 ? value : fallback;
+}
+
+bool on_gpu() { return env_or("PAWTRAIT_BENCH_DEVICE", "cpu") == "cuda"; }
+
+// Work queued on the GPU is finished before a clock is read.
+void synchronize() {
+  if (on_gpu()) c10::impl::getDeviceGuardImpl(c10::kCUDA)->synchronizeDevice(0);
+}
+
 std::string json_list(const std::vector<double>& values);
 
-// The result line: timed repetitions, this process's peak RSS and any extra fields.
+// The result line: timed repetitions, this process's peak RSS (and on the GPU the caching
+// allocator's peak) and any extra fields.
 void emit(const std::vector<double>& seconds, const std::string& extra = "") {
-  std::cout << "{\"seconds\": " << json_list(seconds) << ", \"peak_rss_mib\": " << peak_rss_mib() << extra << "}"
-            << std::endl;
+  std::cout << "{\"seconds\": " << json_list(seconds) << ", \"peak_rss_mib\": " << peak_rss_mib();
+  if (on_gpu()) {
+    const auto stats = c10::getDeviceAllocator(c10::kCUDA)->getDeviceStats(0);
+    const auto aggregate = static_cast<std::size_t>(c10::CachingAllocator::StatType::AGGREGATE);
+    std::cout << ", \"peak_gpu_mib\": "
+              << static_cast<double>(stats.allocated_bytes[aggregate].peak) / (1024.0 * 1024.0);
+  }
+  std::cout << extra << "}" << std::endl;
 }
 
 std::string json_list(const std::vector<double>& values) {
@@ -61,23 +86,30 @@ int load(const fs::path& model) {
 }
 
 int unet_forward(const fs::path& model, const fs::path& inputs, int reps, const fs::path& out) {
-  pawtrait::models::UNet2DConditionModel unet = pawtrait::models::load_unet(model / "unet");
+  pawtrait::models::ComponentLoadOptions options;
+  if (on_gpu()) {
+    options.device = c10::Device(c10::kCUDA, 0);
+    options.dtype = at::kHalf;
+  }
+  pawtrait::models::UNet2DConditionModel unet = pawtrait::models::load_unet(model / "unet", options);
   const auto file = pawtrait::tensors::SafetensorsFile::open(inputs);
-  const at::Tensor sample = file.tensor("sample").clone();
-  const at::Tensor context = file.tensor("encoder_hidden_states").clone();
-  const at::Tensor t = file.tensor("timestep").clone();
+  const at::Tensor sample = file.tensor("sample").to(options.device, options.dtype);
+  const at::Tensor context = file.tensor("encoder_hidden_states").to(options.device, options.dtype);
+  const at::Tensor t = file.tensor("timestep").to(options.device);
   std::vector<double> seconds;
   at::Tensor result;
   {
     c10::InferenceMode inference;
     unet->forward(sample, t, context);  // warm-up, not timed
     for (int i = 0; i < reps; ++i) {
+      synchronize();
       const auto start = Clock::now();
       result = unet->forward(sample, t, context);
+      synchronize();
       seconds.push_back(seconds_since(start));
     }
   }
-  pawtrait::tensors::write_safetensors(out, {{"out", result.contiguous()}});
+  pawtrait::tensors::write_safetensors(out, {{"out", result.to(at::kCPU, at::kFloat).contiguous()}});
   emit(seconds);
   return 0;
 }
@@ -93,7 +125,11 @@ int train(const fs::path& model, const fs::path& photos, const std::string& mode
   r.steps = steps;
   r.resolution = resolution;
   r.run_dir = run;
-  r.device = "cpu";
+  r.device = on_gpu() ? "cuda" : "cpu";
+  if (on_gpu()) {
+    r.mixed_precision = env_or("PAWTRAIT_BENCH_PRECISION", "bf16");
+    r.gradient_checkpointing = env_or("PAWTRAIT_BENCH_CHECKPOINTING", "0") == "1";
+  }
   r.preview_every = 0;
   r.validate_every = 0;
   r.checkpoint_every = 0;
@@ -106,7 +142,12 @@ int train(const fs::path& model, const fs::path& photos, const std::string& mode
 }
 
 int sample(const fs::path& model, const fs::path& inputs, std::int64_t steps, int reps, const fs::path& out) {
-  pawtrait::models::StableDiffusion sd = pawtrait::models::load_stable_diffusion(model);
+  pawtrait::models::StableDiffusionOptions options;
+  if (on_gpu()) {
+    options.device = c10::Device(c10::kCUDA, 0);
+    options.dtype = at::kHalf;
+  }
+  pawtrait::models::StableDiffusion sd = pawtrait::models::load_stable_diffusion(model, options);
   pawtrait::pipeline::TextToImage t2i(sd, pawtrait::models::ClipTokenizer::load(*sd.tokenizer_dir));
   const at::Tensor noise = pawtrait::tensors::SafetensorsFile::open(inputs).tensor("sample_noise").clone();
   const std::int64_t scale = sd.architecture.vae.downscale_factor();
@@ -117,6 +158,8 @@ int sample(const fs::path& model, const fs::path& inputs, std::int64_t steps, in
   r.sampler = "dpmpp_2m";
   r.steps = steps;
   r.guidance = 7.5;
+  r.device = on_gpu() ? "cuda" : "cpu";
+  r.dtype = on_gpu() ? "fp16" : "fp32";
   r.height = noise.size(2) * scale;
   r.width = noise.size(3) * scale;
   pawtrait::pipeline::GenerateRequest warm_up = r;
@@ -127,7 +170,7 @@ int sample(const fs::path& model, const fs::path& inputs, std::int64_t steps, in
   for (int i = 0; i < reps; ++i) {
     t2i.forget_prompts();  // each run encodes its prompts, as the reference's does
     const auto start = Clock::now();
-    images = t2i.generate(r, {}, noise);
+    images = t2i.generate(r, {}, noise);  // ends with the decoded pixels on the CPU
     seconds.push_back(seconds_since(start));
   }
   const auto& image = images.at(0);

@@ -3,9 +3,11 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
 
 #include "models/conv2d.h"
+#include "models/embedding.h"
 #include "models/lora_linear.h"
 
 namespace pawtrait::models {
@@ -22,6 +24,11 @@ TEST(WeightInit, LayersStartAsLibTorchsOwnWithTheSameSeed) {
   EXPECT_TRUE(at::equal(conv->bias, torch_conv->bias));
   EXPECT_TRUE(at::equal(linear->weight, torch_linear->weight));
   EXPECT_TRUE(at::equal(linear->bias, torch_linear->bias));
+  at::manual_seed(3);
+  Embedding embedding(10, 4);
+  at::manual_seed(3);
+  torch::nn::Embedding torch_embedding(10, 4);
+  EXPECT_TRUE(at::equal(embedding->weight, torch_embedding->weight));
   const at::Tensor x = at::randn({1, 3, 6, 6});
   EXPECT_TRUE(at::allclose(conv->forward(x), torch_conv->forward(x)));
 }
@@ -34,6 +41,7 @@ TEST(WeightInit, SkippedWhileAStrictLoadFollows) {
     SkipWeightInit loaded_next;
     Conv2d conv(16, 16, 3);
     LoraLinear linear(64, 64);
+    Embedding embedding(100, 8);
   }
   EXPECT_TRUE(at::equal(at::randn({4}), expected));  // no random number was drawn
   at::manual_seed(11);
