@@ -132,7 +132,7 @@ Transformer2DModelImpl::Transformer2DModelImpl(const Options& o) : options(o) {
   if (o.use_linear_projection) {
     proj_in_linear = register_module("proj_in", LoraLinear(o.in_channels, inner));
   } else {
-    proj_in_conv = register_module("proj_in", conv2d(o.in_channels, inner, 1));
+    proj_in_conv = register_module("proj_in", Conv2d(o.in_channels, inner, 1));
   }
   transformer_blocks = register_module("transformer_blocks", torch::nn::ModuleList());
   for (std::int64_t i = 0; i < o.num_layers; ++i) {
@@ -142,7 +142,7 @@ Transformer2DModelImpl::Transformer2DModelImpl(const Options& o) : options(o) {
   if (o.use_linear_projection) {
     proj_out_linear = register_module("proj_out", LoraLinear(inner, o.in_channels));
   } else {
-    proj_out_conv = register_module("proj_out", conv2d(inner, o.in_channels, 1));
+    proj_out_conv = register_module("proj_out", Conv2d(inner, o.in_channels, 1));
   }
 }
 

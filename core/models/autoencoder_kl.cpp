@@ -96,7 +96,7 @@ at::Tensor VaeMidBlockImpl::forward(at::Tensor hidden, const AttentionOptions& o
 
 VaeEncoderImpl::VaeEncoderImpl(const AutoencoderKLConfig& c) {
   const auto& channels = c.block_out_channels;
-  conv_in = register_module("conv_in", conv2d(c.in_channels, channels[0], 3, 1, 1));
+  conv_in = register_module("conv_in", Conv2d(c.in_channels, channels[0], 3, 1, 1));
   down_blocks = register_module("down_blocks", torch::nn::ModuleList());
   std::int64_t output_channel = channels[0];
   for (std::size_t i = 0; i < channels.size(); ++i) {
@@ -109,7 +109,7 @@ VaeEncoderImpl::VaeEncoderImpl(const AutoencoderKLConfig& c) {
   mid_block = register_module("mid_block", VaeMidBlock(channels.back(), c.norm_num_groups));
   conv_norm_out = register_module("conv_norm_out", group_norm(c.norm_num_groups, channels.back(), kVaeEps));
   // Mean and log-variance: twice the latent channels.
-  conv_out = register_module("conv_out", conv2d(channels.back(), 2 * c.latent_channels, 3, 1, 1));
+  conv_out = register_module("conv_out", Conv2d(channels.back(), 2 * c.latent_channels, 3, 1, 1));
 }
 
 at::Tensor VaeEncoderImpl::forward(const at::Tensor& image, const AttentionOptions& options) {
@@ -121,7 +121,7 @@ at::Tensor VaeEncoderImpl::forward(const at::Tensor& image, const AttentionOptio
 
 VaeDecoderImpl::VaeDecoderImpl(const AutoencoderKLConfig& c) {
   const auto& channels = c.block_out_channels;
-  conv_in = register_module("conv_in", conv2d(c.latent_channels, channels.back(), 3, 1, 1));
+  conv_in = register_module("conv_in", Conv2d(c.latent_channels, channels.back(), 3, 1, 1));
   mid_block = register_module("mid_block", VaeMidBlock(channels.back(), c.norm_num_groups));
   up_blocks = register_module("up_blocks", torch::nn::ModuleList());
   std::vector<std::int64_t> reversed(channels.rbegin(), channels.rend());
@@ -134,7 +134,7 @@ VaeDecoderImpl::VaeDecoderImpl(const AutoencoderKLConfig& c) {
         VaeBlock(prev_output_channel, output_channel, c.layers_per_block + 1, c.norm_num_groups, false, !is_final));
   }
   conv_norm_out = register_module("conv_norm_out", group_norm(c.norm_num_groups, channels[0], kVaeEps));
-  conv_out = register_module("conv_out", conv2d(channels[0], c.out_channels, 3, 1, 1));
+  conv_out = register_module("conv_out", Conv2d(channels[0], c.out_channels, 3, 1, 1));
 }
 
 at::Tensor VaeDecoderImpl::forward(const at::Tensor& latents, const AttentionOptions& options) {
@@ -147,8 +147,8 @@ at::Tensor VaeDecoderImpl::forward(const at::Tensor& latents, const AttentionOpt
 AutoencoderKLImpl::AutoencoderKLImpl(const AutoencoderKLConfig& c) : config(c) {
   encoder = register_module("encoder", VaeEncoder(c));
   decoder = register_module("decoder", VaeDecoder(c));
-  quant_conv = register_module("quant_conv", conv2d(2 * c.latent_channels, 2 * c.latent_channels, 1));
-  post_quant_conv = register_module("post_quant_conv", conv2d(c.latent_channels, c.latent_channels, 1));
+  quant_conv = register_module("quant_conv", Conv2d(2 * c.latent_channels, 2 * c.latent_channels, 1));
+  post_quant_conv = register_module("post_quant_conv", Conv2d(c.latent_channels, c.latent_channels, 1));
 }
 
 LatentDistribution AutoencoderKLImpl::encode(const at::Tensor& image) {

@@ -11,10 +11,6 @@ namespace pawtrait::models {
 
 namespace F = torch::nn::functional;
 
-Conv2d conv2d(std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t stride, std::int64_t padding) {
-  return Conv2d(in, out, kernel, stride, padding);
-}
-
 torch::nn::GroupNorm group_norm(std::int64_t groups, std::int64_t channels, double eps) {
   return torch::nn::GroupNorm(torch::nn::GroupNormOptions(groups, channels).eps(eps).affine(true));
 }
@@ -45,12 +41,12 @@ ResnetBlock2DImpl::ResnetBlock2DImpl(std::int64_t in_channels, std::int64_t out_
                                      double output_scale_factor)
     : output_scale_factor(output_scale_factor) {
   norm1 = register_module("norm1", group_norm(groups, in_channels, eps));
-  conv1 = register_module("conv1", conv2d(in_channels, out_channels, 3, 1, 1));
+  conv1 = register_module("conv1", Conv2d(in_channels, out_channels, 3, 1, 1));
   if (temb_channels) time_emb_proj = register_module("time_emb_proj", LoraLinear(*temb_channels, out_channels));
   norm2 = register_module("norm2", group_norm(groups, out_channels, eps));
-  conv2 = register_module("conv2", conv2d(out_channels, out_channels, 3, 1, 1));
+  conv2 = register_module("conv2", Conv2d(out_channels, out_channels, 3, 1, 1));
   if (in_channels != out_channels)
-    conv_shortcut = register_module("conv_shortcut", conv2d(in_channels, out_channels, 1));
+    conv_shortcut = register_module("conv_shortcut", Conv2d(in_channels, out_channels, 1));
 }
 
 at::Tensor ResnetBlock2DImpl::forward(const at::Tensor& input, const at::Tensor& temb) {
@@ -65,7 +61,7 @@ at::Tensor ResnetBlock2DImpl::forward(const at::Tensor& input, const at::Tensor&
 }
 
 Downsample2DImpl::Downsample2DImpl(std::int64_t channels, std::int64_t padding) : padding(padding) {
-  conv = register_module("conv", conv2d(channels, channels, 3, 2, padding));
+  conv = register_module("conv", Conv2d(channels, channels, 3, 2, padding));
 }
 
 at::Tensor Downsample2DImpl::forward(const at::Tensor& x) {
@@ -74,7 +70,7 @@ at::Tensor Downsample2DImpl::forward(const at::Tensor& x) {
 }
 
 Upsample2DImpl::Upsample2DImpl(std::int64_t channels) {
-  conv = register_module("conv", conv2d(channels, channels, 3, 1, 1));
+  conv = register_module("conv", Conv2d(channels, channels, 3, 1, 1));
 }
 
 at::Tensor Upsample2DImpl::forward(const at::Tensor& x, std::optional<std::vector<std::int64_t>> size) {

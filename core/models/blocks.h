@@ -58,8 +58,6 @@ struct Upsample2DImpl : torch::nn::Module {
 };
 TORCH_MODULE(Upsample2D);
 
-Conv2d conv2d(std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t stride = 1,
-              std::int64_t padding = 0);
 torch::nn::GroupNorm group_norm(std::int64_t groups, std::int64_t channels, double eps);
 
 }  // namespace pawtrait::models

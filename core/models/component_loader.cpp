@@ -36,43 +36,33 @@ void fill(torch::nn::Module& module, const fs::path& dir, const ComponentLoadOpt
   }
 }
 
-}  // namespace
-
-// Every weight comes from the files (the load is strict): none is initialised first.
-UNet2DConditionModel load_unet(const fs::path& dir, const ComponentLoadOptions& options) {
-  const auto config = UNet2DConditionConfig::load(config_of(dir));
-  UNet2DConditionModel unet{nullptr};
+// Builds the component from its config without initialising any weight (the load is
+// strict: every one comes from the files), then fills it.
+template <typename Module, typename Config>
+Module load_component(const fs::path& dir, const ComponentLoadOptions& options) {
+  const Config config = Config::load(config_of(dir));
+  Module module{nullptr};
   {
     SkipWeightInit loaded_next;
-    unet = UNet2DConditionModel(config);
+    module = Module(config);
   }
-  fill(*unet, dir, options);
-  unet->eval();
-  return unet;
+  fill(*module, dir, options);
+  module->eval();
+  return module;
+}
+
+}  // namespace
+
+UNet2DConditionModel load_unet(const fs::path& dir, const ComponentLoadOptions& options) {
+  return load_component<UNet2DConditionModel, UNet2DConditionConfig>(dir, options);
 }
 
 AutoencoderKL load_vae(const fs::path& dir, const ComponentLoadOptions& options) {
-  const auto config = AutoencoderKLConfig::load(config_of(dir));
-  AutoencoderKL vae{nullptr};
-  {
-    SkipWeightInit loaded_next;
-    vae = AutoencoderKL(config);
-  }
-  fill(*vae, dir, options);
-  vae->eval();
-  return vae;
+  return load_component<AutoencoderKL, AutoencoderKLConfig>(dir, options);
 }
 
 CLIPTextModel load_text_encoder(const fs::path& dir, const ComponentLoadOptions& options) {
-  const auto config = CLIPTextConfig::load(config_of(dir));
-  CLIPTextModel text{nullptr};
-  {
-    SkipWeightInit loaded_next;
-    text = CLIPTextModel(config);
-  }
-  fill(*text, dir, options);
-  text->eval();
-  return text;
+  return load_component<CLIPTextModel, CLIPTextConfig>(dir, options);
 }
 
 }  // namespace pawtrait::models

@@ -26,7 +26,7 @@ PixelUNetImpl::PixelUNetImpl(const PixelUNetConfig& c) : config(c) {
   const auto& ch = c.block_out_channels;
   const std::int64_t temb = ch[0] * 4;
   const std::int64_t g = c.norm_num_groups;
-  conv_in = register_module("conv_in", conv2d(c.channels, ch[0], 3, 1, 1));
+  conv_in = register_module("conv_in", Conv2d(c.channels, ch[0], 3, 1, 1));
   time_embedding = register_module("time_embedding", TimestepEmbedding(ch[0], temb));
   down_resnets = register_module("down_resnets", torch::nn::ModuleList());
   down_attentions = register_module("down_attentions", torch::nn::ModuleList());
@@ -63,7 +63,7 @@ PixelUNetImpl::PixelUNetImpl(const PixelUNetConfig& c) : config(c) {
     if (level > 0) upsamplers->push_back(Upsample2D(current));
   }
   conv_norm_out = register_module("conv_norm_out", group_norm(g, ch[0], 1e-6));
-  conv_out = register_module("conv_out", conv2d(ch[0], c.channels, 3, 1, 1));
+  conv_out = register_module("conv_out", Conv2d(ch[0], c.channels, 3, 1, 1));
 }
 
 at::Tensor PixelUNetImpl::forward(const at::Tensor& sample, const at::Tensor& timestep) {

@@ -209,7 +209,7 @@ at::Tensor UNetUpBlockImpl::forward(at::Tensor hidden, std::vector<at::Tensor>& 
 UNet2DConditionModelImpl::UNet2DConditionModelImpl(const UNet2DConditionConfig& c) : config(c) {
   const auto& channels = c.block_out_channels;
   const std::int64_t time_embed_dim = channels[0] * 4;
-  conv_in = register_module("conv_in", conv2d(c.in_channels, channels[0], 3, 1, 1));
+  conv_in = register_module("conv_in", Conv2d(c.in_channels, channels[0], 3, 1, 1));
   time_embedding = register_module("time_embedding", TimestepEmbedding(channels[0], time_embed_dim));
 
   down_blocks = register_module("down_blocks", torch::nn::ModuleList());
@@ -235,7 +235,7 @@ UNet2DConditionModelImpl::UNet2DConditionModelImpl(const UNet2DConditionConfig& 
                                      c.up_block_types[i] == "CrossAttnUpBlock2D", !is_final));
   }
   conv_norm_out = register_module("conv_norm_out", group_norm(c.norm_num_groups, channels[0], c.norm_eps));
-  conv_out = register_module("conv_out", conv2d(channels[0], c.out_channels, 3, 1, 1));
+  conv_out = register_module("conv_out", Conv2d(channels[0], c.out_channels, 3, 1, 1));
 }
 
 void UNet2DConditionModelImpl::enable_gradient_checkpointing(bool on) { attention_options.gradient_checkpointing = on; }

@@ -17,10 +17,10 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = object()  # in a workload's arguments: where this side writes its output
 
 
 class Side:
@@ -29,23 +29,19 @@ class Side:
         self.command = command
 
     def run(self, args, env):
-        """One process: its JSON line, with its wall seconds and peak RSS (MiB) added."""
+        """One process: its JSON line, with its wall seconds added."""
         start = time.perf_counter()
-        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-            proc = subprocess.Popen(self.command + args, stdout=out, stderr=err, env=env, text=True)
-            proc.wait()
-            out.seek(0)
-            err.seek(0)
-            out, err = out.read(), err.read()
+        proc = subprocess.run(self.command + args, capture_output=True, env=env, text=True)
         if proc.returncode != 0:
-            raise SystemExit(f"{self.name} {' '.join(args)} failed (exit {proc.returncode}):\n{err[-4000:]}")
-        lines = [line for line in out.splitlines() if line.startswith("{")]
+            raise SystemExit(f"{self.name} {' '.join(args)} failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
+        lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
         if not lines:
-            raise SystemExit(f"{self.name} {' '.join(args)} printed no result:\n{out[-2000:]}\n{err[-2000:]}")
+            raise SystemExit(f"{self.name} {' '.join(args)} printed no result:\n{proc.stdout[-2000:]}\n"
+                             f"{proc.stderr[-2000:]}")
         result = json.loads(lines[-1])
         result["wall"] = time.perf_counter() - start
-        # Each side reports its own VmHWM: the child's ru_maxrss would start at this
-        # driver's RSS, which the kernel carries over through fork and exec.
+        # Each side reports its own peak RSS (VmHWM): the child's ru_maxrss would start at
+        # this driver's RSS, which the kernel carries over through fork and exec.
         return result
 
 
@@ -127,57 +123,53 @@ def main():
                             os.path.join(tiny, "tokenizer")], check=True, env=env, stdout=subprocess.DEVNULL)
         models.append(("SD-1.5 shape", sd15, 768))
 
-    # workload id, label, model name, per-side args (model, inputs, out) -> list, rounds, environment
+    # Each workload's arguments name OUT where the side writes its output.
     plan = []
+
+    def add(workload, label, model_name, model_path, workload_args, n, extra_env=None):
+        plan.append(dict(workload=workload, label=label, model=model_name, path=model_path, args=workload_args,
+                         rounds=n, env=extra_env or {}))
+
     if gpu:
         name, path, dim = models[0]
         inputs = os.path.join(args.work, f"inputs-{dim}.safetensors")
         make_inputs(inputs, dim, torch)
         cuda = {"PAWTRAIT_BENCH_DEVICE": "cuda"}
         bf16 = dict(cuda, PAWTRAIT_BENCH_PRECISION="bf16")
-        plan += [
-            ("unet_forward", "UNet forward, batch 2, 64×64 latents, CUDA float16", name,
-             lambda out: ["unet_forward", path, inputs, "10", out], big_rounds, cuda),
-            ("lora_step", "LoRA step (rank 16, batch 1, 512×512), CUDA bf16", name,
-             lambda out: ["train", path, photos, "lora", "31", "512"], big_rounds, bf16),
-            ("lora_step_ckpt", "LoRA step, CUDA bf16, gradient checkpointing", name,
-             lambda out: ["train", path, photos, "lora", "31", "512"], big_rounds,
-             dict(bf16, PAWTRAIT_BENCH_CHECKPOINTING="1")),
-            ("full_step", "Full fine-tuning step (batch 1, 512×512), CUDA bf16 autocast", name,
-             lambda out: ["train", path, photos, "full", "21", "512"], big_rounds, bf16),
-            ("sample", "25-step DPM++ 2M sampling, guidance 7.5, 512×512, CUDA float16", name,
-             lambda out: ["sample", path, inputs, "25", "3", out], big_rounds, cuda),
-        ]
+        lora = ["train", path, photos, "lora", "31", "512"]
+        add("unet_forward", "UNet forward, batch 2, 64×64 latents, CUDA float16", name, path,
+            ["unet_forward", path, inputs, "10", OUT], big_rounds, cuda)
+        add("lora_step", "LoRA step (rank 16, batch 1, 512×512), CUDA bf16", name, path, lora, big_rounds, bf16)
+        add("lora_step_ckpt", "LoRA step, CUDA bf16, gradient checkpointing", name, path, lora, big_rounds,
+            dict(bf16, PAWTRAIT_BENCH_CHECKPOINTING="1"))
+        add("full_step", "Full fine-tuning step (batch 1, 512×512), CUDA bf16 autocast", name, path,
+            ["train", path, photos, "full", "21", "512"], big_rounds, bf16)
+        add("sample", "25-step DPM++ 2M sampling, guidance 7.5, 512×512, CUDA float16", name, path,
+            ["sample", path, inputs, "25", "3", OUT], big_rounds, cuda)
         models = []
     for name, path, dim in models:
         inputs = os.path.join(args.work, f"inputs-{dim}.safetensors")
         make_inputs(inputs, dim, torch)
         big = name != "tiny"
-        res = 512 if big else 64
         n = big_rounds if big else rounds
-        plan.append(("unet_forward", "UNet forward, batch 2, 64×64 latents", name,
-                     lambda out, p=path, i=inputs, big=big: ["unet_forward", p, i, "2" if big else "5", out], n))
-        plan.append(("lora_step", "LoRA training step (rank 16, batch 1, cached latents)", name,
-                     lambda out, p=path, r=res, big=big: ["train", p, photos, "lora", "4" if big else "21", str(r)],
-                     n))
+        add("unet_forward", "UNet forward, batch 2, 64×64 latents", name, path,
+            ["unet_forward", path, inputs, "2" if big else "5", OUT], n)
+        add("lora_step", "LoRA training step (rank 16, batch 1, cached latents)", name, path,
+            ["train", path, photos, "lora", "4" if big else "21", "512" if big else "64"], n)
         if not big:
-            plan.append(("full_step", "Full fine-tuning step (batch 1, cached latents)", name,
-                         lambda out, p=path: ["train", p, photos, "full", "21", "64"], n))
-        plan.append(("sample", "20-step DPM++ 2M sampling, guidance 7.5, 64×64 latents", name,
-                     lambda out, p=path, i=inputs, big=big: ["sample", p, i, "20", "1" if big else "3", out], n))
+            add("full_step", "Full fine-tuning step (batch 1, cached latents)", name, path,
+                ["train", path, photos, "full", "21", "64"], n)
+        add("sample", "20-step DPM++ 2M sampling, guidance 7.5, 64×64 latents", name, path,
+            ["sample", path, inputs, "20", "1" if big else "3", OUT], n)
         if big or args.quick:
-            plan.append(("load_warm", "Load the model folder to ready, page cache warm", name,
-                         lambda out, p=path: ["load", p], n))
-            plan.append(("load_cold", "Load the model folder to ready, page cache cold", name,
-                         lambda out, p=path: ["load", p], n))
+            add("load_warm", "Load the model folder to ready, page cache warm", name, path, ["load", path], n)
+            add("load_cold", "Load the model folder to ready, page cache cold", name, path, ["load", path], n)
         if not big:
-            plan.append(("lora_run", "50-step LoRA run (peak RSS)", name,
-                         lambda out, p=path: ["train", p, photos, "lora", "50", "64"], n))
+            add("lora_run", "50-step LoRA run (peak RSS)", name, path, ["train", path, photos, "lora", "50", "64"], n)
 
-    plan = [entry if len(entry) == 6 else entry + ({},) for entry in plan]
     rows = []
-    for workload, label, model_name, make_args, n, extra_env in plan:
-        model_path = make_args("x")[1]
+    for item in plan:
+        workload, label, model_name, n = item["workload"], item["label"], item["model"], item["rounds"]
         results = {"pawtrait": [], "reference": []}
         outputs = {}
         for r in range(n):
@@ -185,8 +177,8 @@ def main():
             for side in order:
                 out = os.path.join(args.work, f"{workload}-{model_name.replace(' ', '_')}-{side.name}.safetensors")
                 if workload == "load_cold":
-                    evict_page_cache(model_path)
-                result = side.run(make_args(out), dict(env, **extra_env))
+                    evict_page_cache(item["path"])
+                result = side.run([out if a is OUT else a for a in item["args"]], dict(env, **item["env"]))
                 results[side.name].append(result)
                 outputs[side.name] = out
                 print(f"  {workload:12} {model_name:12} {side.name:9} round {r + 1}: "
