@@ -5,31 +5,28 @@
 #include <QObject>
 #include <QString>
 
-#include <atomic>
 #include <memory>
 
-#include "pipeline/generate_request.h"
-#include "training/pixel_trainer.h"
-#include "training/train_events.h"
-#include "training/train_request.h"
+#include "engine/engine.h"
 
-// What the window asks the engine to train: the built-in model or a Stable Diffusion one.
+// What the window asks the engine to do, with the job's own stop/pause token: the window
+// makes the token when it queues the job, so a Stop pressed before the job starts stops it.
 struct TrainJob {
-  bool builtin = true;
-  pawtrait::training::PixelTrainRequest pixel;
-  pawtrait::training::TrainRequest stable_diffusion;
+  pawtrait::engine::TrainJob job;
+  std::shared_ptr<pawtrait::engine::CancelToken> token = std::make_shared<pawtrait::engine::CancelToken>();
 };
 
-// What the window asks the engine to draw. `request.model` is "builtin:<run folder>" or a
-// Stable Diffusion model; the pictures go into `out_dir` as NNNNN-<seed>.png.
+// `job.request.model` is "builtin:<run folder>" or a Stable Diffusion model; the pictures go
+// into `job.out_dir` as NNNNN-<seed>.png.
 struct GenerateJob {
-  pawtrait::pipeline::GenerateRequest request;
-  QString out_dir;
+  pawtrait::engine::GenerateJob job;
+  std::shared_ptr<pawtrait::engine::CancelToken> token = std::make_shared<pawtrait::engine::CancelToken>();
 };
 
-// The engine, on its own thread (DESIGN.md: the GUI thread never touches a tensor). Its slots
-// run on the thread it was moved to; its signals carry plain values back to the window. Any
-// engine error ends the job with failed(message), never a crash.
+// The engine, on its own thread (DESIGN.md: the GUI thread never touches a tensor): a thin
+// adapter that turns the engine's events into Qt signals carrying plain values. Its slots
+// run on the thread it was moved to. Any engine error ends the job with failed(message),
+// never a crash.
 class EngineWorker : public QObject {
   Q_OBJECT
 
@@ -37,20 +34,18 @@ class EngineWorker : public QObject {
   EngineWorker();
   ~EngineWorker() override;
 
-  // Thread-safe: checked by the engine between steps.
-  void cancel() { m_cancel = true; }
-  void setPaused(bool paused) { m_pause = paused; }
-
  public Q_SLOTS:
   void train(const TrainJob& job);
   void generate(const GenerateJob& job);
-  // Describes a base model (family, prediction, size on disk) for the model picker.
+  // Describes a base model (family, prediction, size on disk, device) for the model picker.
   void describeModel(const QString& path);
 
  Q_SIGNALS:
   void trainProgress(const pawtrait::training::TrainProgress& progress);
   void trainPreview(int step, const QList<QImage>& images);
   void trainFinished(const QString& result, bool stopped);
+  // The request as it runs, with the model's defaults and the device and dtype chosen.
+  void generateStarted(const QString& device, const QString& dtype);
   void generateProgress(int image, int images, int step, int steps);
   void imageGenerated(const QImage& image, const QString& path);
   void generateFinished(bool stopped);
@@ -60,10 +55,9 @@ class EngineWorker : public QObject {
   void logLine(int level, const QString& text);
 
  private:
-  struct LoadedModel;
-  std::atomic<bool> m_cancel{false};
-  std::atomic<bool> m_pause{false};
-  std::unique_ptr<LoadedModel> m_model;  // the last Stable Diffusion model used, kept for the next run
+  pawtrait::LogSink logSink();
+  std::unique_ptr<pawtrait::engine::Engine> m_engine;  // made on the engine thread, at the first job
+  pawtrait::engine::Engine& engine();
 };
 
 Q_DECLARE_METATYPE(TrainJob)

@@ -78,6 +78,13 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(m_worker, &EngineWorker::generateFinished, this, &MainWindow::onGenerateFinished);
   connect(m_worker, &EngineWorker::failed, this, &MainWindow::onFailed);
   connect(m_worker, &EngineWorker::logLine, this, &MainWindow::appendLog);
+  connect(m_worker, &EngineWorker::generateStarted, this, [this](const QString& device, const QString& dtype) {
+    const QString precision = dtype == QStringLiteral("fp32")   ? tr("float32")
+                              : dtype == QStringLiteral("fp16") ? tr("float16")
+                                                                : tr("bfloat16");
+    m_runsOn->setText(device == QStringLiteral("cuda") ? tr("on the GPU, %1").arg(precision)
+                                                       : tr("on the CPU, %1").arg(precision));
+  });
   connect(m_worker, &EngineWorker::generateProgress, this, [this](int image, int images, int step, int steps) {
     m_generateProgress->setMaximum(std::max(1, images * std::max(steps, 1)));
     m_generateProgress->setValue(image * std::max(steps, 1) + step);
@@ -134,7 +141,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 }
 
 MainWindow::~MainWindow() {
-  m_worker->cancel();
+  for (const auto& token : {m_trainToken, m_generateToken}) {
+    if (token) token->cancel = true;
+  }
   m_engineThread.quit();
   m_engineThread.wait();
 }
@@ -297,8 +306,15 @@ QWidget* MainWindow::buildTrainBox() {
   priorRow->addWidget(m_prior, 1);
   priorRow->addWidget(m_priorCount);
   form->addRow(priorRow);
+  m_device = new QComboBox;
+  m_device->setObjectName(QStringLiteral("device"));
+  m_device->addItem(tr("Automatic (the GPU when there is one)"), QStringLiteral("auto"));
+  m_device->addItem(tr("CPU"), QStringLiteral("cpu"));
+  m_device->addItem(tr("NVIDIA GPU (CUDA)"), QStringLiteral("cuda"));
+  m_device->setToolTip(tr("Where Stable Diffusion models train and draw; the built-in model always uses the CPU"));
   form->addRow(tr("Precision:"), m_precision);
   form->addRow(m_checkpointing);
+  form->addRow(tr("Run on:"), m_device);
   m_advanced->setVisible(false);
   layout->addWidget(m_advanced);
   connect(m_advancedToggle, &QToolButton::toggled, this, [this](bool on) {
@@ -435,12 +451,18 @@ QWidget* MainWindow::buildGenerateTab() {
   m_stopGenerateButton->setObjectName(QStringLiteral("stopGenerateButton"));
   m_stopGenerateButton->setToolTip(tr("Stop after the current step; finished pictures are kept"));
   m_generateProgress = new QProgressBar;
+  m_runsOn = new QLabel;
+  m_runsOn->setObjectName(QStringLiteral("runsOn"));
+  m_runsOn->setToolTip(tr("Where the last pictures were drawn; choose under Train › Advanced"));
   buttons->addWidget(m_generateButton, 2);
   buttons->addWidget(m_stopGenerateButton, 1);
   buttons->addWidget(m_generateProgress, 3);
+  buttons->addWidget(m_runsOn);
   layout->addLayout(buttons);
   connect(m_generateButton, &QPushButton::clicked, this, &MainWindow::startGenerating);
-  connect(m_stopGenerateButton, &QPushButton::clicked, this, [this] { m_worker->cancel(); });
+  connect(m_stopGenerateButton, &QPushButton::clicked, this, [this] {
+    if (m_generateToken) m_generateToken->cancel = true;
+  });
 
   m_gallery = new GalleryView;
   m_gallery->setObjectName(QStringLiteral("gallery"));

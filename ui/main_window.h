@@ -109,6 +109,8 @@ class MainWindow : public QMainWindow {
   QString m_trainedModel;  // builtin:<run> or a LoRA file, from the last finished run
   QString m_lastRun;       // the run folder of the last training
   bool m_training = false, m_generating = false, m_paused = false, m_closeAfterStop = false;
+  // The running (or queued) jobs' stop/pause tokens; Stop sets them even before a job starts.
+  std::shared_ptr<pawtrait::engine::CancelToken> m_trainToken, m_generateToken;
   QStringList m_logLines;
 
   PhotoModel* m_photoModel = nullptr;
@@ -130,6 +132,8 @@ class MainWindow : public QMainWindow {
   QSpinBox* m_priorCount = nullptr;
   QComboBox* m_precision = nullptr;
   QCheckBox* m_checkpointing = nullptr;
+  QComboBox* m_device = nullptr;
+  QLabel* m_runsOn = nullptr;
   QPushButton* m_trainButton = nullptr;
   QPushButton* m_pauseButton = nullptr;
   QPushButton* m_stopButton = nullptr;

@@ -115,6 +115,7 @@ void MainWindow::applyPreset() {
   m_priorCount->setEnabled(!builtin);
   m_precision->setEnabled(!builtin);
   m_checkpointing->setEnabled(!builtin);
+  m_device->setEnabled(!builtin);
   m_guidance->setEnabled(!builtin);
   m_loraStrength->setEnabled(!builtin);
   m_size->setEnabled(!builtin);
@@ -184,7 +185,8 @@ void MainWindow::startTraining() {
   }
   const QString run = QDir(m_project).filePath(
       QStringLiteral("runs/") + QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss")));
-  TrainJob job;
+  TrainJob queued;
+  pawtrait::engine::TrainJob& job = queued.job;
   job.builtin = builtinModel();
   std::vector<std::filesystem::path> photos;
   for (const QString& p : m_photoModel->usablePaths()) photos.emplace_back(QFile::encodeName(p).toStdString());
@@ -213,6 +215,7 @@ void MainWindow::startTraining() {
     r.resolution = m_resolution->currentData().toInt();
     r.prior_count = m_prior->isChecked() ? m_priorCount->value() : 0;
     r.mixed_precision = m_precision->currentText().toStdString();
+    r.device = m_device->currentData().toString().toStdString();
     r.gradient_checkpointing = m_checkpointing->isChecked();
     r.preview_every = std::max(10, steps / 8);
     r.validate_every = std::max(5, steps / 40);
@@ -231,18 +234,19 @@ void MainWindow::startTraining() {
   m_tabs->setCurrentIndex(0);
   updateActions();
   statusBar()->showMessage(tr("Training; you can keep using the window"));
-  Q_EMIT requestTrain(job);
+  m_trainToken = queued.token;
+  Q_EMIT requestTrain(queued);
 }
 
 void MainWindow::stopTraining() {
   if (!m_training) return;
-  m_worker->cancel();
+  if (m_trainToken) m_trainToken->cancel = true;
   m_trainStatus->setText(tr("Stopping after this step…"));
 }
 
 void MainWindow::togglePause() {
   m_paused = !m_paused;
-  m_worker->setPaused(m_paused);
+  if (m_trainToken) m_trainToken->pause = m_paused;
   m_pauseButton->setText(m_paused ? tr("Resume") : tr("Pause"));
   m_trainStatus->setText(m_paused ? tr("Paused") : tr("Resuming…"));
 }
@@ -264,12 +268,13 @@ void MainWindow::onPreview(int step, const QList<QImage>& images) { m_previews->
 
 void MainWindow::onTrainFinished(const QString& result, bool stopped) {
   m_training = false;
-  if (builtinModel()) {
-    m_trainedModel = QStringLiteral("builtin:") + QFileInfo(result).absolutePath();
-  } else {
-    m_trainedModel = result;
+  // Empty when stopped before the first step: the model trained before (if any) stays in use.
+  if (!result.isEmpty()) {
+    m_trainedModel = builtinModel() ? QStringLiteral("builtin:") + QFileInfo(result).absolutePath() : result;
   }
-  m_trainStatus->setText(stopped ? tr("Stopped; what it learned so far is kept") : tr("Done"));
+  m_trainStatus->setText(result.isEmpty() ? tr("Stopped before training began")
+                         : stopped        ? tr("Stopped; what it learned so far is kept")
+                                          : tr("Done"));
   statusBar()->showMessage(stopped ? tr("Training stopped") : tr("Training finished: try the Generate tab"), 10000);
   saveProject();
   updateActions();
@@ -278,13 +283,14 @@ void MainWindow::onTrainFinished(const QString& result, bool stopped) {
 
 void MainWindow::startGenerating() {
   if (m_randomSeed->isChecked()) newRandomSeed();
-  GenerateJob job;
-  job.request = currentGenerateRequest();
-  job.out_dir = QDir(m_project).filePath(QStringLiteral("gallery"));
+  GenerateJob queued;
+  queued.job.request = currentGenerateRequest();
+  queued.job.out_dir = QFile::encodeName(QDir(m_project).filePath(QStringLiteral("gallery"))).toStdString();
   m_generating = true;
   m_generateProgress->setValue(0);
   updateActions();
-  Q_EMIT requestGenerate(job);
+  m_generateToken = queued.token;
+  Q_EMIT requestGenerate(queued);
 }
 
 pipeline::GenerateRequest MainWindow::currentGenerateRequest() const {
@@ -305,6 +311,7 @@ pipeline::GenerateRequest MainWindow::currentGenerateRequest() const {
   r.width = r.height = m_size->currentData().toInt();
   r.seed = static_cast<std::uint64_t>(m_seed->value());
   r.count = m_count->value();
+  if (!builtinModel()) r.device = m_device->currentData().toString().toStdString();
   return r;
 }
 

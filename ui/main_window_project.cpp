@@ -275,7 +275,7 @@ void MainWindow::closeEvent(QCloseEvent* event) {
     event->ignore();  // closes when the engine has saved its checkpoint
     return;
   }
-  if (m_generating) m_worker->cancel();
+  if (m_generating && m_generateToken) m_generateToken->cancel = true;
   saveProject();
   app_settings::setWindowGeometry(saveGeometry());
   app_settings::setSplitterState(m_splitter->saveState());

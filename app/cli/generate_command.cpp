@@ -1,6 +1,5 @@
 #include "cli/generate_command.h"
 
-#include <ATen/ATen.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
@@ -13,27 +12,19 @@
 #include <random>
 
 #include "common/error.h"
-#include "imaging/png_text.h"
+#include "engine/engine.h"
 #include "pipeline/image_metadata.h"
-#include "pipeline/picture_files.h"
-#include "pipeline/text_to_image.h"
-#include "runtime/runtime_info.h"
-#include "schedulers/sampler_registry.h"
-#include "tensors/safetensors_reader.h"
-#include "tensors/safetensors_writer.h"
-#include "training/pixel_model.h"
-#include "training/pixel_trainer.h"
 
 namespace pawtrait::cli {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::atomic<bool> g_cancel{false};
+engine::CancelToken g_token;
 
 extern "C" void on_interrupt(int) {
   // The first Ctrl-C stops after the current step; a second one ends the program at once.
-  if (g_cancel.exchange(true)) std::_Exit(130);
+  if (g_token.cancel.exchange(true)) std::_Exit(130);
 }
 
 struct GenerateOptions {
@@ -45,29 +36,8 @@ struct GenerateOptions {
   std::string lora;
   double lora_scale = 1.0;
   bool seed_given = false;
-  bool size_given = false;
   bool quiet = false;
-  CLI::Option* sampler_option = nullptr;
-  CLI::Option* steps_option = nullptr;
 };
-
-c10::ScalarType parse_dtype(const std::string& name) {
-  if (name == "fp32") return at::kFloat;
-  if (name == "fp16") return at::kHalf;
-  if (name == "bf16") return at::kBFloat16;
-  throw Error("unknown dtype \"" + name + "\"; use fp32, fp16 or bf16");
-}
-
-c10::Device parse_device(const std::string& name) {
-  if (name == "cpu") return at::kCPU;
-  if (name == "cuda") {
-    if (!runtime::query_runtime().cuda_available) {
-      throw Error("--device cuda was asked for, but this build or machine has no usable CUDA GPU; use --device cpu");
-    }
-    return at::kCUDA;
-  }
-  throw Error("unknown device \"" + name + "\"; use cpu or cuda");
-}
 
 std::string format_seconds(double seconds) {
   const int s = static_cast<int>(seconds + 0.5);
@@ -79,7 +49,7 @@ std::string format_seconds(double seconds) {
 class Progress {
  public:
   explicit Progress(bool quiet) : terminal_(!quiet && ::isatty(STDERR_FILENO) != 0), quiet_(quiet) {}
-  void step(const pipeline::StepProgress& p) {
+  void step(const engine::GenerateStep& p) {
     const auto now = std::chrono::steady_clock::now();
     if (p.step == 1) start_ = now;
     const double elapsed = std::chrono::duration<double>(now - start_).count();
@@ -105,104 +75,42 @@ class Progress {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
-// The built-in pixel model: unconditional, so the prompt does not steer it.
-int run_builtin(pipeline::GenerateRequest request, const GenerateOptions& o) {
-  if (!request.prompt.empty() && !o.quiet) {
-    std::cerr << "note: the built-in model draws the pet it was trained on; the prompt is not used\n";
-  }
-  training::PixelModel model = training::load_pixel_model(request.model.substr(8));
-  // The small pixel model samples best with DDPM's own ancestral sampler and the x̂₀ clipping
-  // it was trained for; 100 steps are enough at 64×64.
-  if (o.from.empty() && o.sampler_option->count() == 0) request.sampler = "ddpm";
-  if (o.from.empty() && o.steps_option->count() == 0) request.steps = 100;
-  request.width = request.height = model.config.resolution;
-  if (request.steps < 1 || request.steps > 1000) throw Error("steps must be between 1 and 1000");
-  schedulers::sampler_info(request.sampler);
-  fs::create_directories(o.out);
-  int index = pipeline::next_picture_index(o.out);
-  for (std::int64_t i = 0; i < request.count; ++i) {
-    if (g_cancel) break;
-    pipeline::GenerateRequest one = request;
-    one.seed = request.seed + static_cast<std::uint64_t>(i);
-    one.count = 1;
-    const auto rgb = training::sample_pixel_model(model, one.sampler, one.steps, one.seed, 1);
-    std::cout << pipeline::write_picture(o.out, index, rgb[0], one.width, one.height, one).string() << std::endl;
-  }
-  return g_cancel ? 130 : 0;
-}
-
-int run_generate(GenerateOptions o) {
-  pipeline::GenerateRequest request = o.request;
+int run_generate(const GenerateOptions& o) {
+  engine::GenerateJob job;
+  job.request = o.request;
   if (!o.from.empty()) {
     // Everything from the picture, except where its output goes and what runs it.
     pipeline::GenerateRequest saved = pipeline::request_from_png(o.from);
-    saved.device = request.device;
-    saved.batch_size = request.batch_size;
-    request = saved;
+    saved.device = job.request.device;
+    saved.batch_size = job.request.batch_size;
+    job.request = saved;
   }
-  if (!o.lora.empty()) request.loras.push_back({o.lora, o.lora_scale});
-  if (request.model.empty())
-    throw Error("no model given: pass --model PATH (a diffusers folder or a .safetensors file)");
-  if (o.from.empty() && !o.seed_given) request.seed = std::random_device{}() % 4294967296ULL;
-  if (request.model.rfind("builtin:", 0) == 0) return run_builtin(request, o);
-  if (request.model == "builtin") {
-    throw Error("say which trained built-in model: --model builtin:RUN_DIR (the folder pawtrait-cli train wrote)");
+  if (job.request.model.empty()) {
+    throw Error("no model given: pass --model PATH (a diffusers folder, a .safetensors file or builtin:RUN_DIR)");
   }
+  if (!o.lora.empty()) job.request.loras.push_back({o.lora, o.lora_scale});
+  if (o.from.empty() && !o.seed_given) job.request.seed = std::random_device{}() % 4294967296ULL;
+  job.out_dir = o.out;
+  job.init_latents = o.init_latents;
+  job.save_latents = o.save_latents;
 
-  const c10::ScalarType dtype = parse_dtype(request.dtype);
-  const c10::Device device = parse_device(request.device);
-  if (dtype == at::kHalf && device.is_cpu()) throw Error("fp16 needs --device cuda; on the CPU use fp32 or bf16");
-
-  LogSink log = [&](LogLevel level, const std::string& line) {
+  Progress progress(o.quiet);
+  engine::GenerateEvents events;
+  events.log = [&](LogLevel level, const std::string& line) {
     if (level >= LogLevel::Info && !o.quiet)
       std::cerr << (level == LogLevel::Warning ? "warning: " : "") << line << '\n';
   };
-  runtime::configure_cpu_threads();
-  models::StableDiffusionOptions load;
-  load.dtype = dtype;
-  load.device = device;
-  load.log = log;
-  if (!request.model_config.empty()) load.model_config = request.model_config;
-  models::StableDiffusion model = models::load_stable_diffusion(request.model, load);
-  if (!model.tokenizer_dir) {
-    throw Error(request.model +
-                " carries no tokenizer; pass --model-config with a diffusers-style folder that has one");
-  }
-  if (!o.size_given && o.from.empty()) request.width = request.height = model.architecture.image_size;
-
-  at::Tensor init;
-  if (!o.init_latents.empty()) {
-    const auto file = tensors::SafetensorsFile::open(o.init_latents);
-    if (!file.contains("latents")) throw Error(o.init_latents + " has no tensor named \"latents\"");
-    init = file.tensor("latents").to(at::kFloat).clone();
-  }
-
-  pipeline::TextToImage t2i(model, models::ClipTokenizer::load(*model.tokenizer_dir));
-  t2i.validate(request);
-  fs::create_directories(o.out);
-
-  Progress progress(o.quiet);
-  std::vector<at::Tensor> latents;
-  int index = pipeline::next_picture_index(o.out);
-  pipeline::GenerateCallbacks callbacks;
-  callbacks.log = log;
-  callbacks.cancel = &g_cancel;
-  callbacks.on_step = [&](const pipeline::StepProgress& p) { progress.step(p); };
-  callbacks.on_image = [&](const pipeline::GeneratedImage& image) {
-    const fs::path target = pipeline::write_picture(o.out, index, image.rgb, image.width, image.height, image.request);
-    latents.push_back(image.latents);
-    progress.done(target.string());
-    std::cout << target.string() << std::endl;
+  events.on_step = [&](const engine::GenerateStep& p) { progress.step(p); };
+  events.on_picture = [&](const engine::Picture& picture) {
+    progress.done(picture.file.string());
+    std::cout << picture.file.string() << std::endl;
   };
-
+  engine::Engine engine;
   std::signal(SIGINT, on_interrupt);
-  const auto images = t2i.generate(request, callbacks, init);
+  const engine::GenerateResult result = engine.generate(job, events, g_token);
   std::signal(SIGINT, SIG_DFL);
-  if (!o.save_latents.empty() && !latents.empty()) {
-    tensors::write_safetensors(o.save_latents, {{"latents", at::cat(latents)}});
-  }
-  if (g_cancel) {
-    std::cerr << "stopped: " << images.size() << " image(s) finished and kept\n";
+  if (result.stopped) {
+    std::cerr << "stopped: " << result.files.size() << " image(s) finished and kept\n";
     return 130;
   }
   return 0;
@@ -219,11 +127,19 @@ void add_generate_command(CLI::App& app) {
       ->check(CLI::ExistingDirectory);
   cmd->add_option("--prompt,-p", r.prompt, "What to draw");
   cmd->add_option("--negative", r.negative_prompt, "What to avoid");
-  o->steps_option = cmd->add_option("--steps", r.steps, "Sampling steps (built-in model: 100)")->capture_default_str();
+  cmd->add_option("--steps", r.steps, "Sampling steps (default: 25; built-in model: 100)")
+      ->check(CLI::Validator(
+          [](const std::string& value) {
+            // 0 in a request means "the model's default"; typed here it is a mistake.
+            const bool ok = !value.empty() && value.size() < 6 &&
+                            value.find_first_not_of("0123456789") == std::string::npos && std::stoi(value) >= 1;
+            return ok ? std::string() : "steps must be between 1 and the model's training steps; got " + value;
+          },
+          "1..1000"));
   cmd->add_option("--guidance", r.guidance, "Classifier-free guidance scale (1 = off)")->capture_default_str();
-  o->sampler_option = cmd->add_option("--sampler", r.sampler,
-                                      "ddpm, ddim, euler, euler_a, dpmpp_2m or dpmpp_2m_karras (built-in model: ddpm)")
-                          ->capture_default_str();
+  cmd->add_option("--sampler", r.sampler,
+                  "ddpm, ddim, euler, euler_a, dpmpp_2m or dpmpp_2m_karras (default: dpmpp_2m_karras; built-in "
+                  "model: ddpm)");
   cmd->add_option("--eta", r.eta, "DDIM's eta (0 = deterministic)");
   cmd->add_option("--clip-skip", r.clip_skip, "Use the text encoder's output this many layers early");
   cmd->add_option_function<std::uint64_t>(
@@ -233,25 +149,17 @@ void add_generate_command(CLI::App& app) {
         o->seed_given = true;
       },
       "Seed of the first image; image i uses seed + i (default: random)");
-  cmd->add_option_function<std::int64_t>(
-      "--width",
-      [o](std::int64_t w) {
-        o->request.width = w;
-        o->size_given = true;
-      },
-      "Width in pixels, a multiple of 8 (default: the model's size)");
-  cmd->add_option_function<std::int64_t>(
-      "--height",
-      [o](std::int64_t h) {
-        o->request.height = h;
-        o->size_given = true;
-      },
-      "Height in pixels, a multiple of 8 (default: the model's size)");
+  cmd->add_option("--width", r.width, "Width in pixels, a multiple of 8 (default: the model's size)");
+  cmd->add_option("--height", r.height, "Height in pixels, a multiple of 8 (default: the model's size)");
   cmd->add_option("-n,--count", r.count, "How many images")->capture_default_str();
   cmd->add_option("--batch", r.batch_size, "Images sampled together")->capture_default_str();
   cmd->add_option("--out", o->out, "Output folder (files are never overwritten)")->capture_default_str();
-  cmd->add_option("--device", r.device, "cpu or cuda")->capture_default_str();
-  cmd->add_option("--dtype", r.dtype, "fp32, fp16 (CUDA) or bf16")->capture_default_str();
+  cmd->add_option("--device", r.device, "auto (a CUDA GPU when there is one), cpu or cuda")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
+      ->capture_default_str();
+  cmd->add_option("--dtype", r.dtype, "auto (bf16 or fp16 on a GPU, fp32 on the CPU), fp32, fp16 (CUDA) or bf16")
+      ->check(CLI::IsMember({"auto", "fp32", "fp16", "bf16"}))
+      ->capture_default_str();
   cmd->add_option("--lora", o->lora, "A LoRA file to apply");
   cmd->add_option("--lora-scale", o->lora_scale, "The LoRA's strength, 0-2");
   cmd->add_option("--from", o->from, "Re-run the settings stored in a Pawtrait PNG")->check(CLI::ExistingFile);

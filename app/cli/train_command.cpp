@@ -11,17 +11,15 @@
 #include <optional>
 
 #include "common/error.h"
+#include "engine/engine.h"
 #include "runtime/runtime_info.h"
-#include "training/dreambooth_trainer.h"
-#include "training/pixel_trainer.h"
-#include "training/train_checkpoint.h"
 
 namespace pawtrait::cli {
 namespace {
 
-std::atomic<bool> g_stop{false};
+engine::CancelToken g_token;
 extern "C" void on_train_interrupt(int) {
-  if (g_stop.exchange(true)) std::_Exit(130);
+  if (g_token.cancel.exchange(true)) std::_Exit(130);
 }
 
 // Settings both trainers have; unset ones keep each trainer's own default.
@@ -47,14 +45,13 @@ void apply(const std::optional<T>& given, U& field) {
   if (given) field = static_cast<U>(*given);
 }
 
-training::TrainCallbacks make_callbacks(const TrainOptions& o, bool terminal) {
-  training::TrainCallbacks callbacks;
-  callbacks.cancel = &g_stop;
-  callbacks.log = [quiet = o.quiet, terminal](LogLevel level, const std::string& line) {
+engine::TrainEvents make_events(const TrainOptions& o, bool terminal) {
+  engine::TrainEvents events;
+  events.log = [quiet = o.quiet, terminal](LogLevel level, const std::string& line) {
     if (quiet) return;
     std::cerr << (terminal ? "\r\033[K" : "") << (level == LogLevel::Warning ? "warning: " : "") << line << '\n';
   };
-  callbacks.on_progress = [quiet = o.quiet, terminal](const training::TrainProgress& p) {
+  events.on_progress = [quiet = o.quiet, terminal](const training::TrainProgress& p) {
     if (terminal) {
       const int width = 24;
       const int filled = static_cast<int>(width * p.step / std::max<std::int64_t>(p.steps, 1));
@@ -69,112 +66,106 @@ training::TrainCallbacks make_callbacks(const TrainOptions& o, bool terminal) {
                    p.it_per_s);
     }
   };
-  callbacks.on_preview = [quiet = o.quiet, terminal, out = o.out](const training::TrainPreview& preview) {
+  events.on_preview = [quiet = o.quiet, terminal, out = o.out](const training::TrainPreview& preview) {
     if (!quiet) {
       std::fprintf(stderr, "%spreview at step %lld in %s/previews\n", terminal ? "\r\033[K" : "",
                    static_cast<long long>(preview.step), out.c_str());
     }
   };
-  return callbacks;
+  return events;
 }
 
-int finish_builtin(const TrainOptions& o, const training::PixelTrainResult& result, bool terminal) {
-  if (terminal) std::cerr << '\n';
-  std::cout << result.weights.string() << std::endl;
-  if (!o.quiet) {
-    std::cerr << "trained " << result.steps_done
-              << " steps; generate with:\n  pawtrait-cli generate --model builtin:" << o.out << " -n 4 --out " << o.out
+// The job this command line describes, as a fresh run would start it.
+engine::TrainJob described_job(const TrainOptions& o) {
+  engine::TrainJob job;
+  job.builtin = o.model == "builtin";
+  std::vector<std::filesystem::path> photos(o.photos.begin(), o.photos.end());
+  const CommonOptions& c = o.common;
+  if (job.builtin) {
+    training::PixelTrainRequest& r = job.pixel;
+    r.photos = photos;
+    r.run_dir = o.out;
+    apply(c.steps, r.steps);
+    apply(c.batch, r.batch_size);
+    apply(c.lr, r.learning_rate);
+    apply(c.seed, r.seed);
+    apply(c.resolution, r.model.resolution);
+    apply(c.preview_every, r.preview_every);
+    apply(c.checkpoint_every, r.checkpoint_every);
+    apply(c.validate_every, r.validate_every);
+    return job;
+  }
+  training::TrainRequest& r = job.stable_diffusion;
+  r = o.sd;
+  r.resume = false;
+  r.photos = photos;
+  r.model = o.model;
+  r.model_config = o.model_config;
+  r.class_images_dir = o.class_images;
+  r.run_dir = o.out;
+  apply(c.steps, r.steps);
+  apply(c.batch, r.batch_size);
+  apply(c.lr, r.learning_rate);
+  apply(c.seed, r.seed);
+  apply(c.resolution, r.resolution);
+  apply(c.preview_every, r.preview_every);
+  apply(c.checkpoint_every, r.checkpoint_every);
+  apply(c.validate_every, r.validate_every);
+  return job;
+}
+
+void report(const TrainOptions& o, const engine::TrainJob& job, const engine::TrainOutcome& outcome) {
+  if (outcome.made.empty()) {  // stopped before the first step
+    if (!o.quiet) std::cerr << "stopped before training began; nothing was trained\n";
+    return;
+  }
+  std::cout << outcome.made.string() << std::endl;
+  if (o.quiet) return;
+  if (outcome.stopped) {
+    std::cerr << "stopped after step " << outcome.steps_done << "; continue with:\n  pawtrait-cli train --out " << o.out
+              << " --resume\n";
+    return;
+  }
+  std::cerr << "trained " << outcome.steps_done << " steps.\n";
+  if (job.builtin) {
+    std::cerr << "Generate with:\n  pawtrait-cli generate --model builtin:" << o.out << " -n 4 --out " << o.out
               << "/samples\n";
+    return;
   }
-  return 0;
-}
-
-int run_builtin(const TrainOptions& o, const training::TrainCallbacks& callbacks, bool terminal) {
-  training::PixelTrainRequest request;
-  if (o.sd.resume) {  // the run's own settings; only the total step count may change
-    request = training::read_pixel_run_request(o.out);
-    apply(o.common.steps, request.steps);
-    return finish_builtin(o, training::train_pixel_model(request, callbacks), terminal);
-  }
-  for (const auto& p : o.photos) request.photos.emplace_back(p);
-  request.run_dir = o.out;
-  apply(o.common.steps, request.steps);
-  apply(o.common.batch, request.batch_size);
-  apply(o.common.lr, request.learning_rate);
-  apply(o.common.seed, request.seed);
-  apply(o.common.resolution, request.model.resolution);
-  apply(o.common.preview_every, request.preview_every);
-  apply(o.common.checkpoint_every, request.checkpoint_every);
-  apply(o.common.validate_every, request.validate_every);
-  if (request.model.resolution != 64 && request.model.resolution != 32) {
-    throw Error("the built-in model trains at --resolution 64 or 32; got " + std::to_string(request.model.resolution));
-  }
-  return finish_builtin(o, training::train_pixel_model(request, callbacks), terminal);
-}
-
-int run_stable_diffusion(const TrainOptions& o, training::TrainRequest request,
-                         const training::TrainCallbacks& callbacks, bool terminal) {
-  if (request.resume) {
-    // The run's own settings; only the total step count may change.
-    training::TrainRequest saved = training::read_run_request(o.out);
-    apply(o.common.steps, saved.steps);
-    saved.resume = true;
-    request = saved;
+  const training::TrainRequest& r = job.stable_diffusion;
+  if (r.mode == "full") {
+    std::cerr << "The fine-tuned model is in " << outcome.made.string()
+              << "; generate with:\n  pawtrait-cli generate --model " << outcome.made.string() << " --prompt \""
+              << r.instance_prompt() << "\"\n";
   } else {
-    for (const auto& p : o.photos) request.photos.emplace_back(p);
-    request.model = o.model;
-    request.model_config = o.model_config;
-    request.class_images_dir = o.class_images;
-    request.run_dir = o.out;
-    apply(o.common.steps, request.steps);
-    apply(o.common.batch, request.batch_size);
-    apply(o.common.lr, request.learning_rate);
-    apply(o.common.seed, request.seed);
-    apply(o.common.resolution, request.resolution);
-    apply(o.common.preview_every, request.preview_every);
-    apply(o.common.checkpoint_every, request.checkpoint_every);
-    apply(o.common.validate_every, request.validate_every);
+    std::cerr << "The LoRA: " << outcome.made.string() << " (Automatic1111, ComfyUI) and " << outcome.lora_peft.string()
+              << " (diffusers); generate with:\n  pawtrait-cli generate --model " << r.model.string() << " --lora "
+              << outcome.made.string() << " --prompt \"" << r.instance_prompt() << "\"\n";
   }
-  const auto result = training::train_dreambooth(request, callbacks);
-  if (terminal) std::cerr << '\n';
-  const std::filesystem::path made = request.mode == "full" ? result.model_dir : result.lora_kohya;
-  std::cout << made.string() << std::endl;
-  if (!o.quiet) {
-    if (result.stopped) {
-      std::cerr << "stopped after step " << result.steps_done << "; continue with:\n  pawtrait-cli train --out "
-                << o.out << " --resume\n";
-    } else {
-      std::cerr << "trained " << result.steps_done << " steps.\n";
-    }
-    if (request.mode == "full") {
-      std::cerr << "The fine-tuned model is in " << result.model_dir.string()
-                << "; generate with:\n  pawtrait-cli generate --model " << result.model_dir.string() << " --prompt \""
-                << request.instance_prompt() << "\"\n";
-    } else {
-      std::cerr << "The LoRA: " << result.lora_kohya.string() << " (Automatic1111, ComfyUI) and "
-                << result.lora_peft.string() << " (diffusers); generate with:\n  pawtrait-cli generate --model "
-                << request.model.string() << " --lora " << result.lora_kohya.string() << " --prompt \""
-                << request.instance_prompt() << "\"\n";
-    }
-  }
-  return result.stopped ? 130 : 0;
 }
 
 int run_train(const TrainOptions& o) {
   if (o.out.empty()) throw Error("no run folder given: pass --out RUN_DIR");
   if (!o.sd.resume && o.photos.empty()) throw Error("no photos given: pass --photos with photo files or a folder");
-  if (o.sd.resume && !o.photos.empty()) {
-    throw Error("--resume continues the run in --out with its own photos and settings; drop --photos");
+  engine::TrainJob job;
+  if (o.sd.resume) {
+    // `--out RUN --resume` alone continues with the run's own settings; the original command
+    // with --resume added must describe the same run.
+    std::optional<engine::TrainJob> given;
+    if (!o.photos.empty()) given = described_job(o);
+    job = engine::Engine::resume_job(o.out, o.common.steps.value_or(0), given ? &*given : nullptr);
+  } else {
+    job = described_job(o);
   }
-  const bool builtin = o.sd.resume ? training::run_kind(o.out) == "builtin" : o.model == "builtin";
-  const int threads = runtime::configure_cpu_threads();
   const bool terminal = !o.quiet && ::isatty(STDERR_FILENO) != 0;
-  const training::TrainCallbacks callbacks = make_callbacks(o, terminal);
-  if (!o.quiet) std::cerr << "CPU threads: " << threads << "\n";
+  engine::Engine engine;
+  if (!o.quiet) std::cerr << "CPU threads: " << runtime::query_runtime().cpu_threads << "\n";
   std::signal(SIGINT, on_train_interrupt);
-  const int code = builtin ? run_builtin(o, callbacks, terminal) : run_stable_diffusion(o, o.sd, callbacks, terminal);
+  const engine::TrainOutcome outcome = engine.train(job, make_events(o, terminal), g_token);
   std::signal(SIGINT, SIG_DFL);
-  return g_stop ? 130 : code;
+  if (terminal) std::cerr << '\n';
+  report(o, job, outcome);
+  return outcome.stopped || g_token.cancelled() ? 130 : 0;
 }
 
 }  // namespace

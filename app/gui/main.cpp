@@ -1,5 +1,6 @@
 // pawtrait: the desktop application.
 #include <QApplication>
+#include <QCommandLineParser>
 
 #include "main_window.h"
 
@@ -9,6 +10,12 @@ int main(int argc, char** argv) {
   QApplication::setOrganizationName(QStringLiteral("Pawtrait"));
   QApplication::setApplicationVersion(QStringLiteral(PAWTRAIT_VERSION));
   QApplication::setDesktopFileName(QStringLiteral("io.github.pawtrait.Pawtrait"));
+  QCommandLineParser parser;
+  parser.setApplicationDescription(
+      QApplication::translate("main", "Teach a picture model your pet from a few photos."));
+  parser.addHelpOption();
+  parser.addVersionOption();
+  parser.process(app);
   MainWindow window;
   window.openLastProject();
   window.show();

@@ -282,15 +282,17 @@ class FileDownloader {
           continue;
         }
       }
-      const std::string problem = verify(part, size, sha256);
-      if (problem.empty()) break;
+      const std::optional<std::string> problem = verify(part, size, sha256, callbacks_.cancel);
+      if (!problem) return false;  // stopped while checking; the part file stays for a resume
+      if (problem->empty()) break;
       fs::remove(part);
       if (resumed && !fresh_start_done) {
-        log_to(callbacks_.log, LogLevel::Warning, file.path + ": " + problem + "; downloading it again from the start");
+        log_to(callbacks_.log, LogLevel::Warning,
+               file.path + ": " + *problem + "; downloading it again from the start");
         fresh_start_done = true;
         continue;
       }
-      throw Error(file.path + " of " + repo_id_ + " is corrupt: " + problem +
+      throw Error(file.path + " of " + repo_id_ + " is corrupt: " + *problem +
                   ". The bad download was deleted; run the command again (if it keeps happening, a proxy or "
                   "mirror may be altering downloads)");
     }
@@ -320,17 +322,19 @@ class FileDownloader {
     }
   }
 
-  static std::string verify(const fs::path& part, const std::optional<std::uint64_t>& size,
-                            const std::optional<std::string>& sha256) {
+  // What is wrong with a downloaded file ("" when nothing), or nothing when cancelled.
+  static std::optional<std::string> verify(const fs::path& part, const std::optional<std::uint64_t>& size,
+                                           const std::optional<std::string>& sha256, const std::atomic<bool>* cancel) {
     const std::uint64_t actual = file_size_or_zero(part);
     if (size && actual != *size) {
       return "it has " + std::to_string(actual) + " bytes, the hub says " + std::to_string(*size);
     }
     if (sha256) {
-      const std::string digest = sha256_file(part);
-      if (digest != *sha256) return "its SHA-256 is " + digest + ", the hub says " + *sha256;
+      const std::optional<std::string> digest = sha256_file(part, cancel);
+      if (!digest) return std::nullopt;
+      if (*digest != *sha256) return "its SHA-256 is " + *digest + ", the hub says " + *sha256;
     }
-    return "";
+    return std::string();
   }
 
   const HubSettings& settings_;

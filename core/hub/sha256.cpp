@@ -50,12 +50,13 @@ std::string sha256_hex(const std::string& bytes) {
   return sha.hex_digest();
 }
 
-std::string sha256_file(const std::filesystem::path& file) {
+std::optional<std::string> sha256_file(const std::filesystem::path& file, const std::atomic<bool>* cancel) {
   std::ifstream in(file, std::ios::binary);
   if (!in) throw Error("can't read " + file.string() + ": " + std::strerror(errno));
   Sha256 sha;
   std::vector<char> buffer(1 << 20);
   while (in) {
+    if (cancel != nullptr && cancel->load()) return std::nullopt;
     in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
     if (in.gcount() > 0) sha.update(buffer.data(), static_cast<std::size_t>(in.gcount()));
   }

@@ -1,8 +1,10 @@
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace pawtrait::hub {
@@ -25,7 +27,8 @@ class Sha256 {
 };
 
 std::string sha256_hex(const std::string& bytes);
-// Throws pawtrait::Error naming the file when it can't be read.
-std::string sha256_file(const std::filesystem::path& file);
+// Throws pawtrait::Error naming the file when it can't be read; nothing when `cancel` is
+// raised part way (a multi-gigabyte file takes a while).
+std::optional<std::string> sha256_file(const std::filesystem::path& file, const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace pawtrait::hub

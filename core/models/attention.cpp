@@ -13,7 +13,11 @@ namespace pawtrait::models {
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, bool upcast,
                      const AttentionOptions& options, bool causal) {
   const bool half = q.scalar_type() == at::kHalf || q.scalar_type() == at::kBFloat16;
-  const bool up = upcast && half;
+  // On the CPU, reduced-precision attention is always computed in float32: LibTorch's bf16
+  // flash kernel there packs its operands for AMX even when ATen runs its AVX2 kernels
+  // (ATEN_CPU_CAPABILITY=avx2 on an AMX CPU: "pack_vnni2 is only supported when avx512 is
+  // supported"), and the CPU gains nothing from bf16 attention that would pay for that.
+  const bool up = half && (upcast || q.device().is_cpu());
   const at::Tensor qq = up ? q.to(at::kFloat) : q;
   const at::Tensor kk = up ? k.to(at::kFloat) : k;
   const at::Tensor vv = up ? v.to(at::kFloat) : v;

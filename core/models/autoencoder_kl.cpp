@@ -14,40 +14,6 @@ namespace {
 constexpr double kVaeEps = 1e-6;  // the reference's resnet and norm eps in the VAE
 }
 
-AutoencoderKLConfig AutoencoderKLConfig::from_json(const nlohmann::json& json, const std::string& source) {
-  const ConfigFields f(json, source);
-  AutoencoderKLConfig c;
-  c.in_channels = f.integer("in_channels", c.in_channels);
-  c.out_channels = f.integer("out_channels", c.out_channels);
-  c.block_out_channels = f.integers("block_out_channels", c.block_out_channels);
-  c.layers_per_block = f.integer("layers_per_block", c.layers_per_block);
-  c.latent_channels = f.integer("latent_channels", c.latent_channels);
-  c.norm_num_groups = f.integer("norm_num_groups", c.norm_num_groups);
-  c.sample_size = f.integer("sample_size", c.sample_size);
-  c.scaling_factor = f.number("scaling_factor", c.scaling_factor);
-  c.force_upcast = f.boolean("force_upcast", c.force_upcast);
-  const auto down =
-      f.texts("down_block_types", std::vector<std::string>(c.block_out_channels.size(), "DownEncoderBlock2D"));
-  const auto up = f.texts("up_block_types", std::vector<std::string>(c.block_out_channels.size(), "UpDecoderBlock2D"));
-  if (down.size() != c.block_out_channels.size() || up.size() != c.block_out_channels.size()) {
-    f.fail("block_out_channels", "must have one entry per down and up block");
-  }
-  for (const auto& t : down) {
-    if (t != "DownEncoderBlock2D")
-      f.fail("down_block_types", "contains \"" + t + "\"; only DownEncoderBlock2D is supported");
-  }
-  for (const auto& t : up) {
-    if (t != "UpDecoderBlock2D") f.fail("up_block_types", "contains \"" + t + "\"; only UpDecoderBlock2D is supported");
-  }
-  if (f.text("act_fn", "silu") != "silu") f.fail("act_fn", "must be \"silu\"");
-  if (c.block_out_channels.empty()) f.fail("block_out_channels", "must not be empty");
-  return c;
-}
-
-AutoencoderKLConfig AutoencoderKLConfig::load(const std::filesystem::path& file) {
-  return from_json(read_json_file(file), file.string());
-}
-
 at::Tensor LatentDistribution::sample(std::optional<at::Generator> generator) const {
   // Drawn on the CPU so that a seed means the same latents on every device.
   const at::Tensor noise = at::randn(mean.sizes(), generator, at::TensorOptions().dtype(at::kFloat));

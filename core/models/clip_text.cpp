@@ -9,32 +9,6 @@
 
 namespace pawtrait::models {
 
-CLIPTextConfig CLIPTextConfig::from_json(const nlohmann::json& json, const std::string& source) {
-  const ConfigFields f(json, source);
-  CLIPTextConfig c;
-  c.vocab_size = f.integer("vocab_size", c.vocab_size);
-  c.hidden_size = f.integer("hidden_size", c.hidden_size);
-  c.intermediate_size = f.integer("intermediate_size", c.intermediate_size);
-  c.num_hidden_layers = f.integer("num_hidden_layers", c.num_hidden_layers);
-  c.num_attention_heads = f.integer("num_attention_heads", c.num_attention_heads);
-  c.max_position_embeddings = f.integer("max_position_embeddings", c.max_position_embeddings);
-  c.hidden_act = f.text("hidden_act", c.hidden_act);
-  c.layer_norm_eps = f.number("layer_norm_eps", c.layer_norm_eps);
-  c.eos_token_id = f.integer("eos_token_id", c.eos_token_id);
-  if (c.hidden_act != "quick_gelu" && c.hidden_act != "gelu") {
-    f.fail("hidden_act", "is \"" + c.hidden_act + "\"; supported are quick_gelu and gelu");
-  }
-  if (c.hidden_size % c.num_attention_heads != 0) {
-    f.fail("num_attention_heads", "must divide hidden_size (" + std::to_string(c.hidden_size) + ")");
-  }
-  if (c.num_hidden_layers < 1) f.fail("num_hidden_layers", "must be at least 1");
-  return c;
-}
-
-CLIPTextConfig CLIPTextConfig::load(const std::filesystem::path& file) {
-  return from_json(read_json_file(file), file.string());
-}
-
 CLIPAttentionImpl::CLIPAttentionImpl(std::int64_t hidden, std::int64_t heads) : heads(heads) {
   k_proj = register_module("k_proj", LoraLinear(hidden, hidden));
   v_proj = register_module("v_proj", LoraLinear(hidden, hidden));

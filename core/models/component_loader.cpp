@@ -1,5 +1,7 @@
 #include "models/component_loader.h"
 
+#include <c10/util/Exception.h>
+
 #include "common/error.h"
 #include "models/weight_init.h"
 #include "tensors/state_dict_loader.h"
@@ -42,9 +44,16 @@ template <typename Module, typename Config>
 Module load_component(const fs::path& dir, const ComponentLoadOptions& options) {
   const Config config = Config::load(config_of(dir));
   Module module{nullptr};
-  {
+  try {
     SkipWeightInit loaded_next;
     module = Module(config);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    // LibTorch refuses a layer the config's sizes make impossible (or too large to allocate).
+    const auto* torch_error = dynamic_cast<const c10::Error*>(&e);
+    throw Error((dir / "config.json").string() + " describes a model that cannot be built: " +
+                (torch_error != nullptr ? torch_error->what_without_backtrace() : e.what()));
   }
   fill(*module, dir, options);
   module->eval();

@@ -1,5 +1,7 @@
 #include "models/config_fields.h"
 
+#include <cmath>
+
 #include "common/error.h"
 
 namespace pawtrait::models {
@@ -25,6 +27,23 @@ std::int64_t ConfigFields::integer(const char* key, std::int64_t fallback) const
   if (v == nullptr) return fallback;
   if (!v->is_number_integer()) fail(key, "must be a whole number, not " + v->dump());
   return v->get<std::int64_t>();
+}
+
+namespace {
+bool is_size(std::int64_t v) { return v >= 1 && v <= ConfigFields::kMaxSize; }
+const std::string kSizeRule = "a whole number from 1 to " + std::to_string(ConfigFields::kMaxSize);
+}  // namespace
+
+std::int64_t ConfigFields::size(const char* key, std::int64_t fallback) const {
+  const std::int64_t v = integer(key, fallback);
+  if (!is_size(v)) fail(key, "must be " + kSizeRule + ", not " + std::to_string(v));
+  return v;
+}
+
+double ConfigFields::positive_number(const char* key, double fallback) const {
+  const double v = number(key, fallback);
+  if (!(v > 0) || !std::isfinite(v)) fail(key, "must be a number above 0, not " + nlohmann::json(v).dump());
+  return v;
 }
 
 double ConfigFields::number(const char* key, double fallback) const {
@@ -60,6 +79,16 @@ std::vector<std::int64_t> ConfigFields::integers(const char* key, const std::vec
   return out;
 }
 
+std::vector<std::int64_t> ConfigFields::sizes(const char* key, const std::vector<std::int64_t>& fallback) const {
+  std::vector<std::int64_t> list = integers(key, fallback);
+  if (list.empty()) fail(key, "must not be empty");
+  for (std::int64_t v : list) {
+    if (!is_size(v))
+      fail(key, "must hold whole numbers from 1 to " + std::to_string(kMaxSize) + "; it holds " + std::to_string(v));
+  }
+  return list;
+}
+
 std::vector<std::string> ConfigFields::texts(const char* key, const std::vector<std::string>& fallback) const {
   const nlohmann::json* v = find(key);
   if (v == nullptr) return fallback;
@@ -75,8 +104,8 @@ std::vector<std::string> ConfigFields::texts(const char* key, const std::vector<
 std::vector<std::int64_t> ConfigFields::per_block(const char* key, std::int64_t count, std::int64_t fallback) const {
   const nlohmann::json* v = find(key);
   if (v == nullptr) return std::vector<std::int64_t>(static_cast<std::size_t>(count), fallback);
-  if (v->is_number_integer()) return std::vector<std::int64_t>(static_cast<std::size_t>(count), v->get<std::int64_t>());
-  std::vector<std::int64_t> list = integers(key, {});
+  if (v->is_number_integer()) return std::vector<std::int64_t>(static_cast<std::size_t>(count), size(key, fallback));
+  std::vector<std::int64_t> list = sizes(key, {0});
   if (static_cast<std::int64_t>(list.size()) != count) {
     fail(key, "has " + std::to_string(list.size()) + " entries but the model has " + std::to_string(count) + " blocks");
   }

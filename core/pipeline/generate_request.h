@@ -21,18 +21,18 @@ struct GenerateRequest {
   std::vector<LoraSpec> loras;
   std::string prompt;
   std::string negative_prompt;
-  std::string sampler = "dpmpp_2m_karras";
-  std::int64_t steps = 25;
+  std::string sampler;     // "" = the model's own default (dpmpp_2m_karras; built-in: ddpm)
+  std::int64_t steps = 0;  // 0 = the model's own default (25; built-in: 100)
   double guidance = 7.5;
-  double eta = 0.0;  // DDIM's η
-  std::int64_t width = 512;
-  std::int64_t height = 512;
+  double eta = 0.0;        // DDIM's η
+  std::int64_t width = 0;  // 0 = the model's own size
+  std::int64_t height = 0;
   std::uint64_t seed = 0;  // image i uses seed + i
   std::int64_t count = 1;
   std::int64_t batch_size = 1;
   std::int64_t clip_skip = 0;
-  std::string device = "cpu";  // cpu | cuda
-  std::string dtype = "fp32";  // fp32 | fp16 | bf16
+  std::string device = "auto";  // auto | cpu | cuda; a finished picture records the one used
+  std::string dtype = "auto";   // auto | fp32 | fp16 | bf16; likewise
 
   nlohmann::json to_json() const;
   // Missing keys keep their defaults; wrong types throw pawtrait::Error naming the key.

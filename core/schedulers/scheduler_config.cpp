@@ -74,24 +74,48 @@ void check_choice(const std::optional<std::string>& value, const std::string& so
   bad_value(source, key, "is \"" + *value + "\"; Pawtrait supports " + list);
 }
 
-// Keys diffusers writes that change nothing for the samplers here (or describe features
-// that are off in every Stable Diffusion config); they are skipped without a log line.
-constexpr std::array<std::string_view, 16> kQuietKeys = {"_diffusers_version",
-                                                         "dynamic_thresholding_ratio",
-                                                         "sample_max_value",
-                                                         "skip_prk_steps",
-                                                         "interpolation_type",
-                                                         "timestep_type",
-                                                         "sigma_min",
-                                                         "sigma_max",
-                                                         "lambda_min_clipped",
-                                                         "use_exponential_sigmas",
-                                                         "use_beta_sigmas",
-                                                         "use_lu_lambdas",
-                                                         "use_flow_sigmas",
-                                                         "flow_shift",
-                                                         "use_dynamic_shifting",
-                                                         "time_shift_type"};
+// Keys diffusers writes that change nothing for the samplers here (or only act with a
+// feature that is refused, like thresholding); they are skipped without a log line.
+constexpr std::array<std::string_view, 5> kQuietKeys = {"_diffusers_version", "dynamic_thresholding_ratio",
+                                                        "sample_max_value", "skip_prk_steps", "time_shift_type"};
+
+// Keys that change the mathematics when they are not at their default, for features not
+// implemented here (flow-matching sigmas, other sigma grids, continuous timesteps, ...): a
+// config that sets one is refused, naming the key, rather than sampled wrongly. null counts
+// as the default.
+struct Unimplemented {
+  std::string_view key;
+  const char* default_json;
+};
+constexpr std::array<Unimplemented, 11> kUnimplemented = {{{"use_flow_sigmas", "false"},
+                                                           {"flow_shift", "1.0"},
+                                                           {"use_dynamic_shifting", "false"},
+                                                           {"use_exponential_sigmas", "false"},
+                                                           {"use_beta_sigmas", "false"},
+                                                           {"use_lu_lambdas", "false"},
+                                                           {"timestep_type", "\"discrete\""},
+                                                           {"interpolation_type", "\"linear\""},
+                                                           {"sigma_min", "null"},
+                                                           {"sigma_max", "null"},
+                                                           {"lambda_min_clipped", "-Infinity"}}};
+
+void check_unimplemented(const std::string& key, const json& value, const std::string& source) {
+  for (const auto& u : kUnimplemented) {
+    if (u.key != key || value.is_null()) continue;
+    const json fallback = parse_python_json(u.default_json, "default");
+    const bool same =
+        fallback.is_number() && value.is_number() ? fallback.get<double>() == value.get<double>() : fallback == value;
+    if (!same) {
+      bad_value(source, key,
+                "is " + value.dump() + "; Pawtrait does not implement it (only " + std::string(u.default_json) +
+                    "), and sampling without it would give other pictures than the model's own scheduler");
+    }
+  }
+}
+
+bool is_unimplemented(const std::string& key) {
+  return std::any_of(kUnimplemented.begin(), kUnimplemented.end(), [&](const auto& u) { return u.key == key; });
+}
 
 }  // namespace
 
@@ -145,6 +169,8 @@ SchedulerConfig SchedulerConfig::from_json(const json& json, const std::string& 
       read(v, source, key, c.euler_at_final);
     else if (key == "final_sigmas_type")
       read(v, source, key, c.final_sigmas_type);
+    else if (is_unimplemented(key))
+      check_unimplemented(key, v, source);
     else if (std::find(kQuietKeys.begin(), kQuietKeys.end(), key) == kQuietKeys.end()) {
       log_to(log, LogLevel::Debug, source + ": ignoring unknown key \"" + key + "\"");
     }

@@ -59,8 +59,7 @@ std::vector<fs::path> ensure_class_images(pipeline::TextToImage& generator, cons
     const fs::path file = folder / name;
     files.push_back(file);
     if (fs::exists(file)) continue;
-    if (cancel != nullptr && cancel->load())
-      throw Error("stopped while making class images; they are kept for next time");
+    if (cancel != nullptr && cancel->load()) break;  // the ones made are kept for next time
     if (made == 0) {
       log_to(log, LogLevel::Info,
              "making class images for prior preservation (\"" + prompt + "\") in " + folder.string() +
@@ -73,7 +72,13 @@ std::vector<fs::path> ensure_class_images(pipeline::TextToImage& generator, cons
     request.guidance = 7.5;
     request.width = request.height = resolution;
     request.seed = static_cast<std::uint64_t>(i);
-    const auto images = generator.generate(request);
+    pipeline::GenerateCallbacks stop_early;
+    stop_early.cancel = cancel;
+    const auto images = generator.generate(request, stop_early);
+    if (images.empty()) {  // stopped while it was drawn
+      files.pop_back();
+      break;
+    }
     imaging::write_png(file, images.at(0).rgb, resolution, resolution);
     ++made;
   }

@@ -23,7 +23,8 @@ std::filesystem::path class_images_folder(const std::filesystem::path& override_
 // Makes sure `count` class images (class-0000.png, ...) exist in `folder`, generating the
 // missing ones with the base model (seed = index, so a rerun makes the same pictures), and
 // returns their paths. Each picture is written atomically as soon as it is done, so an
-// interrupted run keeps what it made.
+// interrupted run keeps what it made. A raised `cancel` stops it early (between pictures or
+// between a picture's steps) with the paths of the pictures that exist.
 std::vector<std::filesystem::path> ensure_class_images(pipeline::TextToImage& generator,
                                                        const std::filesystem::path& folder, const std::string& prompt,
                                                        std::int64_t count, std::int64_t resolution, const LogSink& log,

@@ -22,8 +22,9 @@
 #include "models/lora_linear.h"
 #include "models/stable_diffusion.h"
 #include "pipeline/text_to_image.h"
+#include "runtime/device_choice.h"
 #include "runtime/runtime_info.h"
-#include "schedulers/noise_schedule.h"
+#include "schedulers/noise_process.h"
 #include "tensors/safetensors_writer.h"
 #include "training/class_images.h"
 #include "training/loss_scaler.h"
@@ -99,41 +100,6 @@ at::Tensor draw_latents(const LatentCache& cache, std::int64_t count, at::Genera
   return (mean + std * eps) * scaling_factor;
 }
 
-c10::Device choose_device(const std::string& wanted, const LogSink& log) {
-  const auto runtime = runtime::query_runtime();
-  if (wanted == "cuda") {
-    if (!runtime.cuda_available) {
-      throw Error("training on cuda was asked for, but this build or machine has no usable CUDA GPU; use --device cpu");
-    }
-    return c10::Device(c10::kCUDA);
-  }
-  if (wanted == "auto" && runtime.cuda_available) return c10::Device(c10::kCUDA);
-  if (wanted == "auto") {
-    log_to(log, LogLevel::Info, "no CUDA GPU found: training on the CPU (slow for full-size models)");
-  }
-  return c10::Device(c10::kCPU);
-}
-
-// bf16 where the GPU computes it natively, else fp16 with loss scaling; fp32 on the CPU.
-c10::ScalarType choose_precision(const std::string& wanted, const c10::Device& device, const LogSink& log) {
-  if (device.is_cpu()) {
-    if (wanted == "fp16" || wanted == "bf16") {
-      log_to(log, LogLevel::Warning, "mixed precision applies on CUDA GPUs only; training in float32 on the CPU");
-    }
-    return at::kFloat;
-  }
-  if (wanted == "no") return at::kFloat;
-  if (wanted == "fp16") return at::kHalf;
-  if (wanted == "bf16") return at::kBFloat16;
-  try {  // auto: a small bf16 matmul either runs or throws on GPUs without bf16
-    const at::Tensor probe = at::ones({8, 8}, at::TensorOptions().device(device).dtype(at::kBFloat16));
-    (void)at::matmul(probe, probe).sum().item<float>();
-    return at::kBFloat16;
-  } catch (const std::exception&) {
-    return at::kHalf;
-  }
-}
-
 // Autocast on CUDA for the training forward, off again when leaving the scope.
 class CudaAutocast {
  public:
@@ -186,8 +152,8 @@ TrainResult train_dreambooth(const TrainRequest& request, const TrainCallbacks& 
   const auto cancelled = [&] { return callbacks.cancel != nullptr && callbacks.cancel->load(); };
 
   // 1. Device, precision and the base model.
-  const c10::Device device = choose_device(request.device, log);
-  const c10::ScalarType precision = choose_precision(request.mixed_precision, device, log);
+  const c10::Device device = runtime::choose_device(request.device, "training", log);
+  const c10::ScalarType precision = runtime::choose_mixed_precision(request.mixed_precision, device, log);
   const bool full = request.mode == "full";
   models::StableDiffusionOptions load;
   load.device = device;
@@ -197,6 +163,13 @@ TrainResult train_dreambooth(const TrainRequest& request, const TrainCallbacks& 
   load.log = log;
   log_to(log, LogLevel::Info, "loading " + request.model.string());
   models::StableDiffusion model = models::load_stable_diffusion(request.model, load);
+  // A Stop before the first step is a result too: nothing was trained, nothing is lost.
+  const auto stopped_before_training = [&] {
+    log_to(log, LogLevel::Info, "stopped before the first training step");
+    result.stopped = true;
+    return result;
+  };
+  if (cancelled()) return stopped_before_training();
   if (!model.tokenizer_dir) {
     throw Error(request.model.string() +
                 " carries no tokenizer; pass --model-config with a diffusers-style folder that has one");
@@ -208,7 +181,7 @@ TrainResult train_dreambooth(const TrainRequest& request, const TrainCallbacks& 
   const auto& arch = model.architecture;
   const std::int64_t resolution =
       request.resolution > 0 ? request.resolution : arch.unet.sample_size * arch.vae.downscale_factor();
-  const schedulers::NoiseSchedule schedule(arch.scheduler);
+  const schedulers::DiscreteNoiseProcess noise_process(arch.scheduler);
   const at::TensorOptions frozen = at::TensorOptions().device(device).dtype(load.dtype);
 
   // 2. Photos, checked; their latents cached.
@@ -231,6 +204,7 @@ TrainResult train_dreambooth(const TrainRequest& request, const TrainCallbacks& 
   pipeline::TextToImage sampler(model, models::ClipTokenizer::load(*model.tokenizer_dir));
   const LatentCache instance = encode_latents(model.vae, photos_to_tensor(photos.usable, resolution, request.crops),
                                               request.flip, frozen, request.cache_latents);
+  if (cancelled()) return stopped_before_training();
   std::optional<LatentCache> prior;
   if (request.prior_count > 0) {
     at::NoGradGuard no_grad;
@@ -238,6 +212,7 @@ TrainResult train_dreambooth(const TrainRequest& request, const TrainCallbacks& 
         class_images_folder(request.class_images_dir, request.model, request.class_prompt(), resolution);
     const auto files = ensure_class_images(sampler, folder, request.class_prompt(), request.prior_count, resolution,
                                            log, callbacks.cancel);
+    if (cancelled()) return stopped_before_training();  // the class images made so far are kept
     prior = encode_latents(model.vae, photos_to_tensor(files, resolution), request.flip, frozen, request.cache_latents);
   }
 
@@ -375,14 +350,12 @@ TrainResult train_dreambooth(const TrainRequest& request, const TrainCallbacks& 
   // 6. A fixed validation batch: the photos' posterior means at fixed timesteps and noise,
   //    so its loss moves only with the model (the training loss jumps with the random t).
   const std::int64_t n_val = std::min<std::int64_t>(instance.size(), 4);
-  const std::int64_t T = schedule.num_train_timesteps();
-  const at::Tensor val_t =
-      (at::tensor({0.1, 0.3, 0.5, 0.7, 0.9}, at::kDouble) * T).to(at::kLong).repeat_interleave(n_val);
+  const at::Tensor val_t = noise_process.validation_timesteps().repeat_interleave(n_val);
   const at::Tensor val_x0 = (instance.mean.slice(0, 0, n_val) * arch.vae.scaling_factor).repeat({5, 1, 1, 1});
   at::Generator val_gen = at::make_generator<at::CPUGeneratorImpl>(1234);
   const at::Tensor val_noise = at::randn(val_x0.sizes(), val_gen).to(val_x0.device());
-  const at::Tensor val_xt = schedule.add_noise(val_x0, val_noise, val_t.to(val_x0.device()));
-  const at::Tensor val_target = schedule.training_target(val_x0, val_noise, val_t.to(val_x0.device()));
+  const at::Tensor val_xt = noise_process.add_noise(val_x0, val_noise, val_t.to(val_x0.device()));
+  const at::Tensor val_target = noise_process.training_target(val_x0, val_noise, val_t.to(val_x0.device()));
   auto validation_loss = [&] {
     at::NoGradGuard no_grad;
     CudaAutocast autocast(!device.is_cpu() && precision != at::kFloat, precision);
@@ -410,7 +383,10 @@ TrainResult train_dreambooth(const TrainRequest& request, const TrainCallbacks& 
           r.steps = request.preview_steps;
           r.width = r.height = resolution;
           r.seed = 42;
-          const auto images = sampler.generate(r);
+          pipeline::GenerateCallbacks stop_early;
+          stop_early.cancel = callbacks.cancel;  // Stop does not wait for the previews
+          const auto images = sampler.generate(r, stop_early);
+          if (images.empty()) return;
           const auto& rgb = images.at(0).rgb;
           preview.images.push_back({r.seed, resolution, resolution, rgb});
         }
@@ -421,6 +397,7 @@ TrainResult train_dreambooth(const TrainRequest& request, const TrainCallbacks& 
       return;
     }
     unet->train();
+    if (preview.images.size() < preview_prompts.size()) return;  // stopped half way
     save_preview(request.run_dir, preview,
                  {{"prompts", preview_prompts[0] + " | " + preview_prompts[1] + " | " + preview_prompts[2]}});
     if (callbacks.on_preview) callbacks.on_preview(preview);
@@ -447,14 +424,14 @@ TrainResult train_dreambooth(const TrainRequest& request, const TrainCallbacks& 
       at::Tensor latents = draw_latents(instance, B, gen, arch.vae.scaling_factor);
       if (prior) latents = at::cat({latents, draw_latents(*prior, B, gen, arch.vae.scaling_factor)});
       const std::int64_t n = latents.size(0);
-      const at::Tensor t = at::randint(T, {n}, gen, at::kLong).to(device);
+      const at::Tensor t = noise_process.sample_timesteps(n, gen).to(device);
       at::Tensor noise = at::randn(latents.sizes(), gen);
       if (request.noise_offset > 0) {
         noise = noise + request.noise_offset * at::randn({n, latents.size(1), 1, 1}, gen);
       }
       noise = noise.to(device);
-      const at::Tensor noisy = schedule.add_noise(latents, noise, t);
-      const at::Tensor target = schedule.training_target(latents, noise, t);
+      const at::Tensor noisy = noise_process.add_noise(latents, noise, t);
+      const at::Tensor target = noise_process.training_target(latents, noise, t);
       at::Tensor loss;
       {
         CudaAutocast autocast(!device.is_cpu() && precision != at::kFloat, precision);

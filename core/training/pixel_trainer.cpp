@@ -19,11 +19,12 @@
 #include "imaging/photo.h"
 #include "imaging/png_text.h"
 #include "models/config_fields.h"
-#include "schedulers/noise_schedule.h"
+#include "schedulers/noise_process.h"
 #include "schedulers/sampler_registry.h"
 #include "tensors/safetensors_reader.h"
 #include "tensors/safetensors_writer.h"
 #include "tensors/state_dict_loader.h"
+#include "training/lr_schedule.h"
 #include "training/photo_dataset.h"
 #include "training/train_checkpoint.h"
 #include "training/train_report.h"
@@ -116,7 +117,7 @@ PixelTrainResult train_pixel_model(const PixelTrainRequest& request, const Train
   at::manual_seed(request.seed);
   models::PixelUNet unet(request.model);
   unet->train();
-  const schedulers::NoiseSchedule schedule{schedulers::SchedulerConfig{}};
+  const schedulers::DiscreteNoiseProcess noise_process{schedulers::SchedulerConfig{}};
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(request.seed);
   torch::optim::AdamW optimizer(
       unet->parameters(), torch::optim::AdamWOptions(request.learning_rate).betas({0.9, 0.999}).weight_decay(0.0));
@@ -127,9 +128,10 @@ PixelTrainResult train_pixel_model(const PixelTrainRequest& request, const Train
                                 .slice(2, margin / 2, margin / 2 + r)
                                 .slice(3, margin / 2, margin / 2 + r)
                                 .repeat({5, 1, 1, 1});
-  const at::Tensor val_t = at::tensor({100, 300, 500, 700, 900}, at::kLong).repeat_interleave(n_val);
+  const at::Tensor val_t = noise_process.validation_timesteps().repeat_interleave(n_val);
   const at::Tensor val_noise = at::randn(val_x0.sizes(), at::make_generator<at::CPUGeneratorImpl>(1234));
-  const at::Tensor val_xt = schedule.add_noise(val_x0, val_noise, val_t);
+  const at::Tensor val_xt = noise_process.add_noise(val_x0, val_noise, val_t);
+  const at::Tensor val_target = noise_process.training_target(val_x0, val_noise, val_t);
 
   // The averaged weights, in a second model of the same shape.
   models::PixelUNet ema(request.model);
@@ -194,16 +196,16 @@ PixelTrainResult train_pixel_model(const PixelTrainRequest& request, const Train
       batch.push_back(crop);
     }
     const at::Tensor x0 = at::stack(batch);
-    const at::Tensor t = at::randint(schedule.num_train_timesteps(), {request.batch_size}, gen, at::kLong);
+    const at::Tensor t = noise_process.sample_timesteps(request.batch_size, gen);
     const at::Tensor noise = at::randn(x0.sizes(), gen);
-    const at::Tensor xt = schedule.add_noise(x0, noise, t);
+    const at::Tensor xt = noise_process.add_noise(x0, noise, t);
 
-    // 4. The simplified loss (Ho et al. Eq. 14) and one AdamW step after linear warm-up.
-    const double lr = request.learning_rate *
-                      std::min(1.0, static_cast<double>(step) / std::max<std::int64_t>(request.warmup_steps, 1));
+    // 4. The simplified loss (Ho et al. Eq. 14) and one AdamW step after linear warm-up, the
+    //    one warm-up every trainer uses (diffusers' convention).
+    const double lr = learning_rate_at(step, request.learning_rate, "constant", request.warmup_steps, request.steps);
     for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
     optimizer.zero_grad(true);
-    const at::Tensor loss = (unet->forward(xt, t) - noise).pow(2).mean();
+    const at::Tensor loss = (unet->forward(xt, t) - noise_process.training_target(x0, noise, t)).pow(2).mean();
     const double loss_value = loss.item<double>();
     if (!std::isfinite(loss_value)) {
       throw Error("the loss became " + std::to_string(loss_value) + " at step " + std::to_string(step) +
@@ -220,7 +222,7 @@ PixelTrainResult train_pixel_model(const PixelTrainRequest& request, const Train
                                   std::chrono::duration<double>(Clock::now() - start).count());
     if (request.validate_every > 0 && (step % request.validate_every == 0 || step == request.steps)) {
       at::NoGradGuard no_grad;
-      p.validation_loss = (ema->forward(val_xt, val_t) - val_noise).pow(2).mean().item<double>();
+      p.validation_loss = (ema->forward(val_xt, val_t) - val_target).pow(2).mean().item<double>();
     }
     loss_csv << loss_csv_row(p);
     if (callbacks.on_progress) callbacks.on_progress(p);

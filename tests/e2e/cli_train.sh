@@ -13,6 +13,19 @@ check "loss.csv rows"   test "$(wc -l < "$work/run/loss.csv")" -eq 7
 "$cli" train -q --model builtin --photos "$photos" --steps 3 --resolution 32 --preview-every 3 --out "$work/split" > /dev/null
 "$cli" train -q --out "$work/split" --resume --steps 6 > /dev/null
 check "resume is exact"  cmp -s "$work/run/model.safetensors" "$work/split/model.safetensors"
+# Resuming as people do it: the original command again, with --resume and more steps.
+"$cli" train -q --model builtin --photos "$photos" --steps 3 --resolution 32 --preview-every 3 --out "$work/again" > /dev/null
+"$cli" train -q --model builtin --photos "$photos" --steps 6 --resolution 32 --preview-every 3 --out "$work/again" \
+  --resume > /dev/null
+check "the original command resumes" cmp -s "$work/run/model.safetensors" "$work/again/model.safetensors"
+set +e
+"$cli" train -q --model builtin --photos "$photos" --steps 8 --resolution 64 --lr 0.01 --out "$work/again" --resume \
+  2> "$work/differ.txt"; rc=$?
+set -e
+check "a changed setting is refused" test "$rc" -ne 0
+check "each difference is named" grep -q "learning_rate: the run has 0.001, this command says 0.01" "$work/differ.txt"
+check "...every one"    grep -q "model.resolution: the run has 32, this command says 64" "$work/differ.txt"
+check "the steps are not a difference" bash -c '! grep -q "steps:" "$0"' "$work/differ.txt"
 "$cli" generate -q --model "builtin:$work/run" -n 2 --steps 5 --sampler ddim --seed 3 --out "$work/samples" > "$work/gen.txt"
 check "two pictures"    test "$(wc -l < "$work/gen.txt")" -eq 2
 check "seeded names"    test "$(head -1 "$work/gen.txt")" = "$work/samples/00000-3.png"

@@ -11,16 +11,26 @@ Not used at build or test time; run it by hand to refresh the numbers:
 The procedure is the one in ../shared/testdata/README.md: x = randn((1,4,8,8), seed 1234) *
 init_noise_sigma, a fake model eps = 0.1 * x_in + 0.05 + 1e-4 * t, and one CPU generator
 seeded 4321 (made after set_timesteps) for every draw.
+
+Each case also records the reference's own float32 spread (`float32_spread` in the cases
+metadata): how far its float32 result is from the same run with the sample in float64
+(`final_f64`, the same float32 noise draws, cast), from a float64 run whose inputs carry one
+float32 rounding, and from its own float32 results under ATEN_CPU_CAPABILITY=default, avx2
+and avx512 (run as child processes of this script). That is what moves when the script runs
+on another CPU (AMD or Intel, AVX2 or AVX-512); the test allows a small multiple of it.
 """
 import json
 import os
+import subprocess
+import sys
+import tempfile
 
 import diffusers
 import numpy as np
 import torch
 from diffusers import (DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler,
                        EulerAncestralDiscreteScheduler, EulerDiscreteScheduler)
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 
 SD = {"beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear", "num_train_timesteps": 1000}
 CONFIGS = {
@@ -52,24 +62,37 @@ SAMPLERS = {
 STEPS = [1, 2, 3, 7, 20, 61]
 
 
-def run(cls, overrides, step_kwargs, config, steps):
+def run(cls, overrides, step_kwargs, config, steps, dtype=torch.float32, perturb=False):
+    """One sampling loop. `perturb` (float64 only) multiplies the initial sample and every
+    model output by 1 ± 2^-24 at random, one float32 rounding each, to see how far rounding
+    there can carry on this case."""
     s = cls.from_config(config, **overrides)
     s.set_timesteps(steps)
     gen = torch.Generator().manual_seed(4321)
-    x = torch.randn((1, 4, 8, 8), generator=torch.Generator().manual_seed(1234)) * s.init_noise_sigma
-    # Count the draws the sampler makes (diffusers' randn_tensor calls torch.randn).
+    signs = torch.Generator().manual_seed(99)
+
+    def rounded(v):
+        if not perturb:
+            return v
+        return v * (1 + 2.0**-24 * (torch.randint(0, 2, v.shape, generator=signs, dtype=v.dtype) * 2 - 1))
+
+    x = rounded(torch.randn((1, 4, 8, 8), generator=torch.Generator().manual_seed(1234)).to(dtype)) * s.init_noise_sigma
+    # Count the draws the sampler makes (diffusers' randn_tensor calls torch.randn). The
+    # float64 run draws the same float32 numbers: a float64 draw would be another stream.
     draws = [0]
     original = torch.randn
 
     def counting_randn(*args, **kwargs):
         draws[0] += 1
+        if kwargs.get("dtype") == torch.float64:
+            return original(*args, **{**kwargs, "dtype": torch.float32}).to(torch.float64)
         return original(*args, **kwargs)
 
     torch.randn = counting_randn
     try:
         for t in s.timesteps:
             xin = s.scale_model_input(x, t)
-            eps = 0.1 * xin + 0.05 + 1e-4 * float(t)
+            eps = rounded(0.1 * xin + 0.05 + 1e-4 * float(t))
             x = s.step(eps, t, x, generator=gen, **step_kwargs).prev_sample
     finally:
         torch.randn = original
@@ -77,25 +100,69 @@ def run(cls, overrides, step_kwargs, config, steps):
     return s, x, draws[0], sigmas
 
 
-def main():
-    tensors = {}
-    cases = {}
+CAPABILITIES = ("default", "avx2", "avx512")  # ATen's CPU kernels; it takes the best the CPU has
+
+
+def each_case():
     for config_name, config in CONFIGS.items():
         for sampler, (cls, overrides, step_kwargs) in SAMPLERS.items():
             steps_list = STEPS + ([1000] if config_name in ("sd_ddim", "sd_trailing") else [])
             for steps in steps_list:
-                name = f"{config_name}/{sampler}/N{steps}"
-                try:
-                    s, x, draws, sigmas = run(cls, overrides, step_kwargs, config, steps)
-                except Exception as e:  # the reference refuses this combination
-                    cases[name] = {"config": config_name, "sampler": sampler, "steps": steps, "error": str(e)}
-                    continue
-                tensors[name + "/final"] = x.contiguous()
-                tensors[name + "/timesteps"] = s.timesteps.to(torch.float64).contiguous()
-                if sigmas is not None and sampler.startswith(("euler", "dpm")):
-                    tensors[name + "/sigmas"] = sigmas.to(torch.float32).contiguous()
-                cases[name] = {"config": config_name, "sampler": sampler, "steps": steps, "noise_draws": draws,
-                               "init_noise_sigma": float(s.init_noise_sigma)}
+                yield f"{config_name}/{sampler}/N{steps}", config_name, config, sampler, cls, overrides, step_kwargs, steps
+
+
+def float32_finals():
+    """The float32 final samples alone (what a run under another ATEN_CPU_CAPABILITY gives)."""
+    finals = {}
+    for name, _, config, _, cls, overrides, step_kwargs, steps in each_case():
+        try:
+            finals[name] = run(cls, overrides, step_kwargs, config, steps)[1].contiguous()
+        except Exception:
+            pass
+    return finals
+
+
+def finals_under(capability):
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "finals.safetensors")
+        subprocess.run([sys.executable, __file__], check=True,
+                       env=dict(os.environ, ATEN_CPU_CAPABILITY=capability, CASES_FINALS_OUT=out))
+        return load_file(out)
+
+
+def main():
+    if os.environ.get("CASES_FINALS_OUT"):
+        save_file(float32_finals(), os.environ["CASES_FINALS_OUT"])
+        return
+    elsewhere = {capability: finals_under(capability) for capability in CAPABILITIES}
+    tensors = {}
+    cases = {}
+    for name, config_name, config, sampler, cls, overrides, step_kwargs, steps in each_case():
+        try:
+            s, x, draws, sigmas = run(cls, overrides, step_kwargs, config, steps)
+        except Exception as e:  # the reference refuses this combination
+            cases[name] = {"config": config_name, "sampler": sampler, "steps": steps, "error": str(e)}
+            continue
+        _, x64, draws64, _ = run(cls, overrides, step_kwargs, config, steps, torch.float64)
+        _, x64p, _, _ = run(cls, overrides, step_kwargs, config, steps, torch.float64, perturb=True)
+        assert draws64 == draws, name
+        tensors[name + "/final"] = x.contiguous()
+        tensors[name + "/final_f64"] = x64.contiguous()
+        tensors[name + "/timesteps"] = s.timesteps.to(torch.float64).contiguous()
+        if sigmas is not None and sampler.startswith(("euler", "dpm")):
+            tensors[name + "/sigmas"] = sigmas.to(torch.float32).contiguous()
+        # The reference's own float32 spread on this case, in the test's relative measure
+        # (max |a - b| / max(1, max |b|)): the largest of its float32 run's distance from the
+        # float64 one, of how far one rounding of the inputs carries, and of how far its own
+        # result moves under each of ATen's CPU kernel sets (the betas' linspace alone differs
+        # between the vectorised and the scalar kernels).
+        scale = max(1.0, float(x64.abs().max()))
+        distances = [(x.double() - x64).abs().max(), (x64p - x64).abs().max()]
+        distances += [(finals[name].double() - x.double()).abs().max() for finals in elsewhere.values()]
+        spread = float(max(distances)) / scale
+        spread = spread if spread == spread else None  # NaN where the reference ends in NaN
+        cases[name] = {"config": config_name, "sampler": sampler, "steps": steps, "noise_draws": draws,
+                       "init_noise_sigma": float(s.init_noise_sigma), "float32_spread": spread}
 
     # Every step count: how many timesteps each spacing yields and a checksum of them.
     for family, cls in (("ddpm", DDPMScheduler), ("euler", EulerDiscreteScheduler), ("dpm", DPMSolverMultistepScheduler)):
@@ -117,7 +184,7 @@ def main():
         "configs": json.dumps(CONFIGS),
         "cases": json.dumps(cases),
     }
-    out = os.path.join(os.path.dirname(__file__), "scheduler_cases.safetensors")
+    out = os.environ.get("CASES_OUT") or os.path.join(os.path.dirname(__file__), "scheduler_cases.safetensors")
     save_file(tensors, out, metadata=metadata)
     print(f"wrote {out}: {len(cases)} cases, {len(tensors)} tensors")
 

@@ -197,6 +197,9 @@ class MainWindowTest : public QObject {
     auto* size = child<QComboBox>(window, "size");
     QVERIFY(size->isEnabled());
     QCOMPARE(size->currentData().toInt(), 64);  // the tiny model's own size, from its configs
+    // Where it runs is the machine's best ("auto": the GPU when there is one), and is shown.
+    QCOMPARE(child<QComboBox>(window, "device")->currentData().toString(), QStringLiteral("auto"));
+    QCOMPARE(QString::fromStdString(window.currentGenerateRequest().device), QStringLiteral("auto"));
     QTest::mouseClick(child<QPushButton>(window, "generateButton"), Qt::LeftButton);
     QTRY_VERIFY_WITH_TIMEOUT(!window.isGenerating(), 120000);
     QCOMPARE(child<GalleryView>(window, "gallery")->count(), 1);
@@ -205,6 +208,14 @@ class MainWindowTest : public QObject {
     QCOMPARE(saved.loras.size(), std::size_t{1});
     QCOMPARE(QString::fromStdString(saved.prompt), QStringLiteral("a photo of sks dog"));
     QCOMPARE(saved.width, 64);
+    // The picture records where it ran, and the window says it.
+    if (saved.device == "cpu") {
+      QCOMPARE(QString::fromStdString(saved.dtype), QStringLiteral("fp32"));
+      QCOMPARE(child<QLabel>(window, "runsOn")->text(), QStringLiteral("on the CPU, float32"));
+    } else {
+      QCOMPARE(QString::fromStdString(saved.device), QStringLiteral("cuda"));
+      QVERIFY(child<QLabel>(window, "runsOn")->text().startsWith(QStringLiteral("on the GPU")));
+    }
   }
 
  private:

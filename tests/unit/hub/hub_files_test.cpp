@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
+#include <fstream>
 
 #include "common/error.h"
 #include "hub/hub_client.h"
@@ -26,6 +29,15 @@ RepoListing listing_of(std::vector<std::string> names) {
 
 TEST(HubFiles, Sha256MatchesKnownVector) {
   EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(HubFiles, Sha256OfAFileStopsWhenCancelled) {
+  const auto file = std::filesystem::temp_directory_path() / ("pawtrait-sha-" + std::to_string(::getpid()));
+  { std::ofstream(file) << "abc"; }
+  EXPECT_EQ(sha256_file(file).value(), sha256_hex("abc"));
+  const std::atomic<bool> cancel{true};
+  EXPECT_FALSE(sha256_file(file, &cancel).has_value());
+  std::filesystem::remove(file);
 }
 
 TEST(HubFiles, ParsesTheApiListingWithLfsMetadata) {

@@ -23,6 +23,9 @@ namespace {
 
 using schedulers::testing::relative_error;
 
+// 2^-23: the smallest relative spread float32 can show.
+constexpr double kFloat32Epsilon = 1.1920928955078125e-7;
+
 const tensors::SafetensorsFile& cases_file() {
   static const tensors::SafetensorsFile file = tensors::SafetensorsFile::open(
       std::filesystem::path(PAWTRAIT_SOURCE_DIR) / "tests" / "reference" / "scheduler_cases.safetensors");
@@ -63,6 +66,7 @@ TEST(SamplerCases, MatchCurrentDiffusers) {
   const nlohmann::json cases = nlohmann::json::parse(file.metadata().at("cases"));
   const at::Tensor x_base = at::randn({1, 4, 8, 8}, at::make_generator<at::CPUGeneratorImpl>(1234));
   std::map<std::string, double> worst;
+  std::map<std::string, double> worst_ratio;
   int compared = 0;
   int refused = 0;
   int nan_in_reference = 0;
@@ -104,24 +108,33 @@ TEST(SamplerCases, MatchCurrentDiffusers) {
       EXPECT_LT(relative_error(at::tensor(sigmas_of(*s), at::kFloat), file.tensor(name + "/sigmas")), 1e-6);
     }
     const at::Tensor expected = file.tensor(name + "/final");
-    if (at::isnan(expected).any().item<bool>()) {
-      // The reference ends in NaN here: DDIM with η > 0 on a zero-terminal-SNR schedule,
-      // where rounding takes 1 − ᾱ_prev − σ² a hair below zero before its square root.
-      // Pawtrait clamps that term at zero (its exact value) and gives a finite sample.
+    if (c.at("float32_spread").is_null() || at::isnan(expected).any().item<bool>()) {
+      // The reference ends in NaN here (in float32, or in float64 when the float32 run happens
+      // to stay finite): DDIM with η > 0 on a zero-terminal-SNR schedule, where rounding takes
+      // 1 − ᾱ_prev − σ² a hair below zero before its square root. Pawtrait clamps that term
+      // at zero (its exact value) and gives a finite sample.
       EXPECT_EQ(sampler, "ddim_eta1");
       EXPECT_TRUE(at::isfinite(run.final).all().item<bool>());
       ++nan_in_reference;
       continue;
     }
+    // The reference's own float32 spread on this case (make_scheduler_cases.py: its distance
+    // from a float64 run, from a float64 run with rounded inputs, and from itself under
+    // ATen's other CPU kernel sets; 2.2e-4 on the ill-conditioned zero-SNR Euler cases where
+    // σ_max ≈ 4096). The reference's file made on an AMD EPYC differs from the one made on an
+    // Intel Xeon with AVX-512 by at most 2.6 times this spread, so a correct port may too; 8
+    // times leaves room for that and for nothing a wrong formula needs.
+    const double spread = std::max(c.at("float32_spread").get<double>(), kFloat32Epsilon);
     const double e = relative_error(run.final, expected);
-    EXPECT_LT(e, 1e-5);
+    EXPECT_LT(e, 8 * spread) << "the reference's own float32 spread here is " << spread;
     worst[sampler] = std::max(worst[sampler], e);
+    worst_ratio[sampler] = std::max(worst_ratio[sampler], e / spread);
     ++compared;
   }
   EXPECT_GT(compared, 400);
   for (const auto& [sampler, e] : worst) {
-    std::cout << "[ measured ] " << sampler << ": largest final-sample error " << e << " over " << compared
-              << " cases\n";
+    std::cout << "[ measured ] " << sampler << ": largest final-sample error " << e
+              << ", largest error / the reference's own spread " << worst_ratio[sampler] << "\n";
   }
   std::cout << "[ measured ] " << refused << " cases the reference refuses were refused too; " << nan_in_reference
             << " where the reference gives NaN gave finite samples\n";

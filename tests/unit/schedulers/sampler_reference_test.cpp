@@ -99,6 +99,20 @@ TEST_P(SharedReference, Trajectories) {
 // drawing from the seeded generator, so the generator itself matches torch's.
 class SharedReferenceNoise : public ::testing::TestWithParam<std::string> {};
 
+// Keeps what the seeded generator draws.
+class KeptNoise : public NoiseSource {
+ public:
+  explicit KeptNoise(std::uint64_t seed) : inner_(seed) {}
+  at::Tensor next(at::IntArrayRef shape, const at::TensorOptions& options) override {
+    draws.push_back(inner_.next(shape, options));
+    return draws.back();
+  }
+  std::vector<at::Tensor> draws;
+
+ private:
+  GeneratorNoise inner_;
+};
+
 TEST_P(SharedReferenceNoise, RecordedNoiseReplays) {
   const std::string name = GetParam();
   const at::Tensor noises = reference(name + "/N10/noises");
@@ -109,10 +123,19 @@ TEST_P(SharedReferenceNoise, RecordedNoiseReplays) {
   RecordedNoise recorded(draws);
   auto replayed = schedulers::testing::run_fake_model(*s, 10, reference("x_base"), &recorded);
   auto fresh = build(name);
-  GeneratorNoise generator(4321);
+  KeptNoise generator(4321);
   auto drawn = schedulers::testing::run_fake_model(*fresh, 10, reference("x_base"), &generator);
   EXPECT_LT(relative_error(replayed.final, reference(name + "/N10/final")), 1e-5);
-  EXPECT_TRUE(at::equal(replayed.final, drawn.final));
+  // The same draws, number for number. torch's Box–Muller for 16 or more float32 numbers is
+  // vectorised; under ATEN_CPU_CAPABILITY=default the scalar version gives the same numbers
+  // to within a few float32 roundings of its log and cosine (measured: 4.9e-7 of the largest
+  // value), so a machine without AVX2 gets the reference's noise to that precision.
+  ASSERT_EQ(generator.draws.size(), draws.size());
+  double worst = 0;
+  for (std::size_t i = 0; i < draws.size(); ++i) worst = std::max(worst, relative_error(generator.draws[i], draws[i]));
+  std::cout << "[ measured ] " << name << ": seeded draws against the reference's recorded ones " << worst << "\n";
+  EXPECT_LE(worst, 8 * 1.1920928955078125e-7);
+  if (worst == 0) EXPECT_TRUE(at::equal(replayed.final, drawn.final));
 }
 
 INSTANTIATE_TEST_SUITE_P(Schedulers, SharedReference,

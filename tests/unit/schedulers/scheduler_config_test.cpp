@@ -83,6 +83,34 @@ TEST(SchedulerConfig, AcceptsPythonsNonStandardJson) {
   EXPECT_THROW_MESSAGE(parse_python_json("{\"a\": }", "broken.json"), "broken.json", "not valid JSON");
 }
 
+TEST(SchedulerConfig, RefusesMathematicsItDoesNotImplement) {
+  // Flow-matching and other sigma grids would give other pictures than the model's own
+  // scheduler: refused, naming the file and the key, instead of ignored.
+  for (const auto& [key, value] :
+       std::vector<std::pair<std::string, nlohmann::json>>{{"use_flow_sigmas", true},
+                                                           {"flow_shift", 3.0},
+                                                           {"use_dynamic_shifting", true},
+                                                           {"use_exponential_sigmas", true},
+                                                           {"use_beta_sigmas", true},
+                                                           {"use_lu_lambdas", true},
+                                                           {"timestep_type", "continuous"},
+                                                           {"interpolation_type", "log_linear"},
+                                                           {"sigma_min", 0.03},
+                                                           {"lambda_min_clipped", -5.1}}) {
+    SCOPED_TRACE(key);
+    const std::string quoted = "\"" + key + "\"";
+    EXPECT_THROW_MESSAGE(SchedulerConfig::from_json({{key, value}}, "scheduler_config.json"), "scheduler_config.json",
+                         quoted.c_str(), "does not implement");
+  }
+  // Their defaults, as diffusers writes them into every config, are fine.
+  const nlohmann::json defaults = parse_python_json(
+      R"({"use_flow_sigmas": false, "flow_shift": 1.0, "use_dynamic_shifting": false, "timestep_type": "discrete",
+          "interpolation_type": "linear", "sigma_min": null, "lambda_min_clipped": -Infinity})",
+      "scheduler_config.json");
+  SchedulerConfig::from_json(defaults, "scheduler_config.json");
+  EXPECT_THROW_MESSAGE(SchedulerConfig::from_json({{"prediction_type", "flow"}}, "c"), "prediction_type", "epsilon");
+}
+
 TEST(SchedulerConfig, RoundTripsThroughJson) {
   SchedulerConfig c = SchedulerConfig::load(testing::testdata() / "sd-tiny" / "scheduler" / "scheduler_config.json");
   SchedulerConfig again = SchedulerConfig::from_json(c.to_json());

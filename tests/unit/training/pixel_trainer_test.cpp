@@ -6,6 +6,7 @@
 #include <ATen/ATen.h>
 
 #include <fstream>
+#include <iostream>
 
 #include "common/error.h"
 #include "tensors/safetensors_reader.h"
@@ -54,7 +55,16 @@ TEST_F(PixelTrainer, LossFallsAndTheModelSamples) {
   ASSERT_EQ(images.size(), 2u);
   EXPECT_EQ(images[0].size(), 32u * 32u * 3u);
   EXPECT_NE(images[0], images[1]);
-  EXPECT_EQ(sample_pixel_model(model, "ddim", 10, 3, 1)[0], images[0]);  // seed = the same picture
+  // A seed is a picture: alone, twice, byte for byte.
+  const auto alone = sample_pixel_model(model, "ddim", 10, 3, 1)[0];
+  EXPECT_EQ(sample_pixel_model(model, "ddim", 10, 3, 1)[0], alone);
+  // In a batch the same seed draws the same noise, but float32 convolutions over two images
+  // need not sum in the order they do over one (oneDNN picks its kernel by batch size: under
+  // ATEN_CPU_CAPABILITY=avx2 they differ), so an 8-bit level may round the other way.
+  int largest = 0;
+  for (std::size_t i = 0; i < alone.size(); ++i) largest = std::max(largest, std::abs(alone[i] - images[0][i]));
+  std::cout << "[ measured ] seed 3 alone vs first of a batch of 2: largest difference " << largest << " of 255\n";
+  EXPECT_LE(largest, 1);
 }
 
 TEST_F(PixelTrainer, SameSeedSameRun) {

@@ -1,0 +1,48 @@
+// OpenMP's idle threads must not spin for long on a shared CPU.
+//
+// LibTorch's OpenMP (libgomp) lets a thread that has finished its share of a parallel loop
+// busy-wait for up to 300,000 spins (about 3 ms) before it sleeps. When another process
+// wants a core too (a browser, the GUI, a second test under `ctest --parallel`), the
+// spinning threads take the time the other threads of the same loop need: the tiny model's
+// LoRA step went from 0.051 to 1.26 s with one busy process on two cores. Sleeping at once
+// (OMP_WAIT_POLICY=PASSIVE) fixes that but costs every small loop a wake-up: 2.4 times
+// slower alone. A short spin of 3,000 is within 20 % of the default alone and 7.7 times
+// faster than it contended (tests/bench/run-openmp-contention, numbers in docs/benchmarks.md).
+//
+// libgomp reads its environment in its own constructor, before main(). Setting a variable
+// from an .preinit_array entry is not enough: it runs before libc's own initialisation,
+// which then resets `environ` to the process's original environment. So the program starts
+// itself once more, at once, with GOMP_SPINCOUNT added, before any library has run a line.
+// Nothing changes when the user set OMP_WAIT_POLICY or GOMP_SPINCOUNT themselves.
+#include <unistd.h>
+
+#include <cstring>
+
+namespace {
+
+constexpr const char kSpinCount[] = "GOMP_SPINCOUNT=3000";
+constexpr std::size_t kMaxEnvironment = 4096;
+
+bool is_variable(const char* entry, const char* name) {
+  const std::size_t n = std::strlen(name);
+  return std::strncmp(entry, name, n) == 0 && entry[n] == '=';
+}
+
+void set_openmp_defaults(int /*argc*/, char** argv, char** envp) {
+  static char* environment[kMaxEnvironment];
+  std::size_t count = 0;
+  for (char** e = envp; e != nullptr && *e != nullptr; ++e) {
+    if (is_variable(*e, "OMP_WAIT_POLICY") || is_variable(*e, "GOMP_SPINCOUNT")) return;  // chosen already
+    if (count + 2 >= kMaxEnvironment) return;  // an environment this large is left alone
+    environment[count++] = *e;
+  }
+  environment[count++] = const_cast<char*>(kSpinCount);
+  environment[count] = nullptr;
+  ::execve("/proc/self/exe", argv, environment);
+  // Only reached when the exec failed (no /proc): the program runs on with libgomp's defaults.
+}
+
+[[gnu::section(".preinit_array"), gnu::used]] void (*const openmp_defaults_entry)(int, char**,
+                                                                                  char**) = &set_openmp_defaults;
+
+}  // namespace

@@ -1,0 +1,279 @@
+#include "engine/engine.h"
+
+#include <ATen/ATen.h>
+
+#include "common/error.h"
+#include "models/clip_tokenizer.h"
+#include "models/stable_diffusion.h"
+#include "pipeline/picture_files.h"
+#include "pipeline/text_to_image.h"
+#include "runtime/device_choice.h"
+#include "runtime/runtime_info.h"
+#include "schedulers/sampler_registry.h"
+#include "tensors/safetensors_reader.h"
+#include "tensors/safetensors_writer.h"
+#include "training/dreambooth_trainer.h"
+#include "training/pixel_model.h"
+#include "training/run_settings.h"
+#include "training/train_checkpoint.h"
+
+namespace pawtrait::engine {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kBuiltinPrefix = "builtin:";
+
+bool is_builtin(const std::string& model) { return model.rfind(kBuiltinPrefix, 0) == 0; }
+// "builtin:RUN_DIR" → RUN_DIR
+fs::path builtin_run(const std::string& model) { return model.substr(std::string(kBuiltinPrefix).size()); }
+
+std::uintmax_t size_on_disk(const fs::path& path) {
+  std::error_code error;
+  if (!fs::is_directory(path)) return fs::file_size(path, error);
+  std::uintmax_t total = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(path, error)) {
+    if (entry.is_regular_file(error)) total += entry.file_size(error);
+  }
+  return total;
+}
+
+void check_common(const pipeline::GenerateRequest& r) {
+  if (r.count < 1 || r.count > 10000) {
+    throw Error("the number of images must be between 1 and 10000; got " + std::to_string(r.count));
+  }
+  if (r.batch_size < 1 || r.batch_size > 64) {
+    throw Error("the batch size must be between 1 and 64; got " + std::to_string(r.batch_size));
+  }
+}
+
+void make_out_dir(const fs::path& out) {
+  std::error_code error;
+  fs::create_directories(out, error);
+  if (error) throw Error("cannot make the output folder " + out.string() + ": " + error.message());
+}
+
+at::Tensor read_latents(const fs::path& file) {
+  const auto latents = tensors::SafetensorsFile::open(file);
+  if (!latents.contains("latents")) throw Error(file.string() + " has no tensor named \"latents\"");
+  return latents.tensor("latents").to(at::kFloat).clone();
+}
+
+}  // namespace
+
+// The model kept between generate jobs: a second Generate click does not load it again.
+struct Engine::Loaded {
+  std::string key;
+  models::StableDiffusion model;
+  std::unique_ptr<pipeline::TextToImage> sampler;
+};
+
+Engine::Engine() { runtime::configure_cpu_threads(); }
+Engine::~Engine() = default;
+
+void Engine::release_models() { loaded_.reset(); }
+
+ModelDescription Engine::describe(const fs::path& model) {
+  ModelDescription d;
+  const std::string name = model.string();
+  if (name == "builtin" || is_builtin(name)) {
+    d.family = "built-in";
+    d.prediction_type = "epsilon";
+    d.prompted = false;
+    d.device = "cpu";
+    d.dtype = "fp32";
+    if (is_builtin(name)) {
+      d.image_size = training::load_pixel_model(builtin_run(name)).config.resolution;
+      d.bytes_on_disk = size_on_disk(builtin_run(name));
+    } else {
+      d.image_size = models::PixelUNetConfig{}.resolution;
+    }
+    return d;
+  }
+  if (!fs::exists(model)) throw Error(name + " does not exist");
+  const models::Architecture arch = models::detect_architecture(model);
+  d.family = arch.family;
+  d.prediction_type = arch.prediction_type;
+  d.image_size = arch.image_size;
+  d.bytes_on_disk = size_on_disk(model);
+  const c10::Device device = runtime::choose_device("auto", "generating");
+  d.device = device.is_cpu() ? "cpu" : "cuda";
+  d.dtype = runtime::dtype_name(runtime::choose_weights_dtype("auto", device));
+  return d;
+}
+
+GenerateResult Engine::generate(const GenerateJob& job, const GenerateEvents& events, const CancelToken& token) {
+  pipeline::GenerateRequest request = job.request;
+  if (request.model.empty()) {
+    throw Error("no model given: choose a diffusers folder, a .safetensors file or a trained built-in model");
+  }
+  if (request.model == "builtin") {
+    throw Error("say which trained built-in model: builtin:RUN_DIR (the folder training wrote)");
+  }
+  check_common(request);
+  GenerateResult result;
+  if (token.cancelled()) {  // stopped while it waited in the queue
+    result.stopped = true;
+    return result;
+  }
+  if (is_builtin(request.model)) {
+    // The small pixel model samples best with DDPM's own ancestral sampler and the x̂₀
+    // clipping it was trained for; 100 steps are enough at 64×64. It is unconditional, so
+    // prompts do not steer it, and it draws at the size it was trained at.
+    loaded_.reset();
+    training::PixelModel model = training::load_pixel_model(builtin_run(request.model));
+    if (!request.prompt.empty()) {
+      log_to(events.log, LogLevel::Info, "the built-in model draws the pet it was trained on; the prompt is not used");
+    }
+    if (request.sampler.empty()) request.sampler = "ddpm";
+    if (request.steps == 0) request.steps = 100;
+    request.width = request.height = model.config.resolution;
+    request.device = "cpu";
+    request.dtype = "fp32";
+    if (request.steps < 1 || request.steps > 1000) {
+      throw Error("steps must be between 1 and 1000; got " + std::to_string(request.steps));
+    }
+    schedulers::sampler_info(request.sampler);  // an unknown name fails before any work
+    make_out_dir(job.out_dir);
+    if (events.on_start) events.on_start(request);
+    int index = pipeline::next_picture_index(job.out_dir);
+    for (std::int64_t i = 0; i < request.count && !token.cancelled(); ++i) {
+      pipeline::GenerateRequest one = request;
+      one.seed = request.seed + static_cast<std::uint64_t>(i);
+      one.count = 1;
+      if (events.on_step) events.on_step({i, request.count, 0, one.steps});
+      const auto rgb = training::sample_pixel_model(model, one.sampler, one.steps, one.seed, 1);
+      const fs::path file = pipeline::write_picture(job.out_dir, index, rgb[0], one.width, one.height, one);
+      result.files.push_back(file);
+      if (events.on_picture) events.on_picture({file, one.width, one.height, rgb[0], one});
+    }
+    result.stopped = token.cancelled();
+    return result;
+  }
+
+  const c10::Device device = runtime::choose_device(request.device, "generating", events.log);
+  const c10::ScalarType dtype = runtime::choose_weights_dtype(request.dtype, device);
+  request.device = device.is_cpu() ? "cpu" : "cuda";
+  request.dtype = runtime::dtype_name(dtype);
+  const std::string key = request.model + "|" + request.model_config + "|" + request.device + "|" + request.dtype;
+  if (!loaded_ || loaded_->key != key) {
+    loaded_.reset();  // the old model's memory first
+    models::StableDiffusionOptions options;
+    options.device = device;
+    options.dtype = dtype;
+    if (!request.model_config.empty()) options.model_config = request.model_config;
+    options.log = events.log;
+    auto loaded = std::make_unique<Loaded>();
+    loaded->key = key;
+    loaded->model = models::load_stable_diffusion(request.model, options);
+    if (!loaded->model.tokenizer_dir) {
+      throw Error(request.model + " carries no tokenizer; give a model config folder (diffusers-style) that has one");
+    }
+    loaded->sampler = std::make_unique<pipeline::TextToImage>(
+        loaded->model, models::ClipTokenizer::load(*loaded->model.tokenizer_dir));
+    loaded_ = std::move(loaded);
+    log_to(events.log, LogLevel::Info,
+           "generating on " + device.str() + " with " + request.dtype + " weights (" +
+               loaded_->model.architecture.family + ")");
+  }
+  if (request.sampler.empty()) request.sampler = "dpmpp_2m_karras";
+  if (request.steps == 0) request.steps = 25;
+  if (request.width == 0) request.width = loaded_->model.architecture.image_size;
+  if (request.height == 0) request.height = loaded_->model.architecture.image_size;
+  loaded_->sampler->validate(request);
+  const at::Tensor init = job.init_latents.empty() ? at::Tensor() : read_latents(job.init_latents);
+  make_out_dir(job.out_dir);
+  if (events.on_start) events.on_start(request);
+
+  std::vector<at::Tensor> latents;
+  int index = pipeline::next_picture_index(job.out_dir);
+  pipeline::GenerateCallbacks callbacks;
+  callbacks.log = events.log;
+  callbacks.cancel = &token.cancel;
+  callbacks.on_step = [&](const pipeline::StepProgress& p) {
+    if (events.on_step) events.on_step({p.image, p.images, p.step, p.steps});
+  };
+  callbacks.on_image = [&](const pipeline::GeneratedImage& image) {
+    const fs::path file =
+        pipeline::write_picture(job.out_dir, index, image.rgb, image.width, image.height, image.request);
+    result.files.push_back(file);
+    if (!job.save_latents.empty()) latents.push_back(image.latents);
+    if (events.on_picture) events.on_picture({file, image.width, image.height, image.rgb, image.request});
+  };
+  loaded_->sampler->generate(request, callbacks, init);
+  if (!job.save_latents.empty() && !latents.empty()) {
+    tensors::write_safetensors(job.save_latents, {{"latents", at::cat(latents)}});
+  }
+  result.stopped = token.cancelled();
+  return result;
+}
+
+TrainJob Engine::resume_job(const fs::path& run_dir, std::int64_t steps, const TrainJob* as_given) {
+  TrainJob job;
+  job.builtin = training::run_kind(run_dir) == "builtin";
+  nlohmann::json saved, given;
+  if (job.builtin) {
+    job.pixel = training::read_pixel_run_request(run_dir);
+    if (steps > 0) job.pixel.steps = steps;
+    saved = job.pixel.to_json();
+    if (as_given) given = as_given->pixel.to_json();
+  } else {
+    job.stable_diffusion = training::read_run_request(run_dir);
+    job.stable_diffusion.resume = true;
+    if (steps > 0) job.stable_diffusion.steps = steps;
+    saved = job.stable_diffusion.to_json();
+    if (as_given) given = as_given->stable_diffusion.to_json();
+  }
+  if (as_given == nullptr) return job;
+  if (as_given->builtin != job.builtin) {
+    throw Error("the run in " + run_dir.string() + " trained " +
+                (job.builtin ? "the built-in model" : "a Stable Diffusion model") + ", not " +
+                (as_given->builtin ? "the built-in model" : "a Stable Diffusion model") +
+                "; resume it with its own model, or start a new run in another folder");
+  }
+  const std::vector<std::string> differences = training::setting_differences(saved, given);
+  if (!differences.empty()) {
+    std::string message = "the run in " + run_dir.string() + " was made with other settings than this command's:";
+    for (const auto& d : differences) message += "\n  " + d;
+    throw Error(message +
+                "\nresume it with its own settings (only the step count may change), or start a new run "
+                "in another folder");
+  }
+  return job;
+}
+
+TrainOutcome Engine::train(const TrainJob& job, const TrainEvents& events, const CancelToken& token) {
+  training::TrainCallbacks callbacks;
+  callbacks.cancel = &token.cancel;
+  callbacks.pause = &token.pause;
+  callbacks.log = events.log;
+  callbacks.on_progress = events.on_progress;
+  callbacks.on_preview = events.on_preview;
+  TrainOutcome outcome;
+  if (token.cancelled()) {
+    outcome.stopped = true;
+    return outcome;
+  }
+  if (job.builtin) {
+    const std::int64_t resolution = job.pixel.model.resolution;
+    if (resolution != 64 && resolution != 32) {
+      throw Error("the built-in model trains at a resolution of 64 or 32; got " + std::to_string(resolution));
+    }
+    const auto result = training::train_pixel_model(job.pixel, callbacks);
+    outcome.made = result.weights;
+    outcome.steps_done = result.steps_done;
+    outcome.skipped_photos = result.skipped_photos;
+    outcome.stopped = token.cancelled();
+    return outcome;
+  }
+  loaded_.reset();  // training loads its own copy; free the generator's
+  const auto result = training::train_dreambooth(job.stable_diffusion, callbacks);
+  outcome.made = job.stable_diffusion.mode == "full" ? result.model_dir : result.lora_kohya;
+  outcome.lora_peft = result.lora_peft;
+  outcome.steps_done = result.steps_done;
+  outcome.skipped_photos = result.skipped_photos;
+  outcome.stopped = result.stopped;
+  return outcome;
+}
+
+}  // namespace pawtrait::engine

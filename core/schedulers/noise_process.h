@@ -1,0 +1,82 @@
+#pragma once
+
+#include <ATen/core/Generator.h>
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "schedulers/noise_schedule.h"
+#include "schedulers/scheduler_config.h"
+
+namespace pawtrait::schedulers {
+
+// How a model family turns clean latents into training examples: the forward process the
+// trainer adds noise with, what the model learns to predict, and where training draws its
+// timesteps. The trainers see only this; the samplers of a family build on the same process.
+// Timesteps are in the model's own units: integer indices 0..T-1 for a discrete β schedule,
+// σ·T for flow matching (what the transformer's timestep embedding is given).
+class NoiseProcess {
+ public:
+  virtual ~NoiseProcess() = default;
+
+  // One timestep per example of a batch of `batch`, drawn from `generator`.
+  virtual at::Tensor sample_timesteps(std::int64_t batch, at::Generator& generator) const = 0;
+  // x_t from x_0, the noise ε and t (each of shape (N, ...), t of shape (N)).
+  virtual at::Tensor add_noise(const at::Tensor& x0, const at::Tensor& noise, const at::Tensor& t) const = 0;
+  // The regression target at (x_0, ε, t); the loss is ‖target − model(x_t, t)‖².
+  virtual at::Tensor training_target(const at::Tensor& x0, const at::Tensor& noise, const at::Tensor& t) const = 0;
+  // Fixed timesteps spread over the process (at 10, 30, 50, 70 and 90 % of it), for a
+  // validation loss that moves only with the model.
+  virtual at::Tensor validation_timesteps() const = 0;
+};
+
+// The discrete β schedule of DDPM and Stable Diffusion (NoiseSchedule): ε-, v- or
+// x_0-prediction, t uniform over the T training timesteps as diffusers' DreamBooth scripts
+// draw it.
+class DiscreteNoiseProcess : public NoiseProcess {
+ public:
+  explicit DiscreteNoiseProcess(const SchedulerConfig& config) : schedule_(config) {}
+  const NoiseSchedule& schedule() const { return schedule_; }
+
+  at::Tensor sample_timesteps(std::int64_t batch, at::Generator& generator) const override;
+  at::Tensor add_noise(const at::Tensor& x0, const at::Tensor& noise, const at::Tensor& t) const override;
+  at::Tensor training_target(const at::Tensor& x0, const at::Tensor& noise, const at::Tensor& t) const override;
+  at::Tensor validation_timesteps() const override;
+
+ private:
+  NoiseSchedule schedule_;
+};
+
+// Rectified flow / flow matching (Lipman et al. 2023; Esser et al. 2024, the SD3 and FLUX
+// training objective): σ ∈ [0, 1], x_t = (1 − σ) x_0 + σ ε, the model predicts the velocity
+// ε − x_0, and the timestep is t = σ·T. Training σ are drawn uniformly or from a logit-normal
+// (Esser et al. Eq. 19: σ = sigmoid(u), u ~ N(mean, std)), then shifted towards noise by
+// `shift` as the model's scheduler shifts them: σ' = shift·σ / (1 + (shift − 1)·σ).
+class FlowMatchingNoiseProcess : public NoiseProcess {
+ public:
+  struct Options {
+    std::int64_t num_train_timesteps = 1000;
+    double shift = 1.0;
+    std::string timestep_distribution = "uniform";  // uniform | logit_normal
+    double logit_mean = 0.0;
+    double logit_std = 1.0;
+  };
+  // Throws pawtrait::Error for an unknown distribution or a shift or std that is not positive.
+  explicit FlowMatchingNoiseProcess(Options options);
+  const Options& options() const { return options_; }
+
+  // σ of a timestep tensor (t / T), float32.
+  at::Tensor sigmas(const at::Tensor& t) const;
+
+  at::Tensor sample_timesteps(std::int64_t batch, at::Generator& generator) const override;
+  at::Tensor add_noise(const at::Tensor& x0, const at::Tensor& noise, const at::Tensor& t) const override;
+  at::Tensor training_target(const at::Tensor& x0, const at::Tensor& noise, const at::Tensor& t) const override;
+  at::Tensor validation_timesteps() const override;
+
+ private:
+  Options options_;
+};
+
+}  // namespace pawtrait::schedulers

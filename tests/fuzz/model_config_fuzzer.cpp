@@ -1,0 +1,60 @@
+// libFuzzer target: any bytes as a model component's config.json (UNet, VAE, CLIP text
+// encoder, the built-in pixel UNet) either give a config whose sizes are all usable or throw
+// pawtrait::Error. Whatever is accepted must not divide by zero or overflow later: the
+// derived sizes a model builder computes are computed here too.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "common/error.h"
+#include "common/json_file.h"
+#include "models/autoencoder_kl_config.h"
+#include "models/clip_text_config.h"
+#include "models/pixel_unet_config.h"
+#include "models/unet2d_condition_config.h"
+
+namespace {
+
+template <typename Check>
+void try_config(Check check) {
+  try {
+    check();
+  } catch (const pawtrait::Error&) {
+  }
+}
+
+volatile std::int64_t sink;
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using namespace pawtrait::models;
+  const std::string text(reinterpret_cast<const char*>(data), size);
+  nlohmann::json json;
+  try {
+    json = pawtrait::parse_python_json(text, "fuzz-input");
+  } catch (const pawtrait::Error&) {
+    return 0;
+  }
+  try_config([&] {
+    const auto c = UNet2DConditionConfig::from_json(json, "config.json");
+    for (std::size_t i = 0; i < c.block_out_channels.size(); ++i) {
+      sink = c.block_out_channels[i] / c.num_attention_heads[i] + c.block_out_channels[i] % c.norm_num_groups +
+             c.layers_per_block[i] * c.transformer_layers_per_block[i];
+    }
+    sink = std::int64_t{1} << (c.up_block_types.size() - 1);
+  });
+  try_config([&] {
+    const auto c = AutoencoderKLConfig::from_json(json, "config.json");
+    sink = c.downscale_factor() + c.block_out_channels.back() / c.norm_num_groups;
+  });
+  try_config([&] {
+    const auto c = CLIPTextConfig::from_json(json, "config.json");
+    sink = c.hidden_size / c.num_attention_heads;
+  });
+  try_config([&] {
+    const auto c = PixelUNetConfig::from_json(json, "config.json");
+    sink = c.block_out_channels[0] / c.norm_num_groups;
+  });
+  return 0;
+}
