@@ -4,10 +4,10 @@
 // busy-wait for up to 300,000 spins (about 3 ms) before it sleeps. When another process
 // wants a core too (a browser, the GUI, a second test under `ctest --parallel`), the
 // spinning threads take the time the other threads of the same loop need: the tiny model's
-// LoRA step went from 0.051 to 1.26 s with one busy process on two cores. Sleeping at once
+// LoRA step went from 0.05 to 1.3–3.0 s with one busy process on two cores. Sleeping at once
 // (OMP_WAIT_POLICY=PASSIVE) fixes that but costs every small loop a wake-up: 2.4 times
-// slower alone. A short spin of 3,000 is within 20 % of the default alone and 7.7 times
-// faster than it contended (tests/bench/run-openmp-contention, numbers in docs/benchmarks.md).
+// slower alone. A spin of 10,000 costs nothing measurable alone and is about ten times
+// faster than the default contended (tests/bench/run-openmp-contention; docs/benchmarks.md).
 //
 // libgomp reads its environment in its own constructor, before main(). Setting a variable
 // from an .preinit_array entry is not enough: it runs before libc's own initialisation,
@@ -20,7 +20,7 @@
 
 namespace {
 
-constexpr const char kSpinCount[] = "GOMP_SPINCOUNT=3000";
+constexpr const char kSpinCount[] = "GOMP_SPINCOUNT=10000";
 constexpr std::size_t kMaxEnvironment = 4096;
 
 bool is_variable(const char* entry, const char* name) {

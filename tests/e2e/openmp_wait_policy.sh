@@ -7,7 +7,7 @@ source "$(dirname "$0")/lib.sh"
 
 spin() { env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT OMP_DISPLAY_ENV=verbose "$@" 2>&1 >/dev/null | sed -n "s/.*GOMP_SPINCOUNT = '\([0-9]*\)'.*/\1/p"; }
 
-check "a short spin by default"        test "$(spin "$@")" = 3000
+check "a short spin by default"        test "$(spin "$@")" = 10000
 check "the user's spin count is kept"  test "$(spin env GOMP_SPINCOUNT=77 "$@")" = 77
 check "the user's wait policy is kept" test "$(spin env OMP_WAIT_POLICY=passive "$@")" = 0
 finish openmp_wait_policy
