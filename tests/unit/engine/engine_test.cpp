@@ -36,8 +36,8 @@ class EngineTest : public testing::TempDirTest {
     return job;
   }
 
-  // A trained built-in model: a few steps at 32×32 on the demo cat.
-  fs::path builtin_run() const {
+  // A small built-in model's training job: a few steps at 32×32 on the demo cat.
+  TrainJob small_builtin_job() const {
     TrainJob job;
     job.pixel.photos = {testing::testdata() / "photos"};
     job.pixel.run_dir = path("builtin");
@@ -47,6 +47,11 @@ class EngineTest : public testing::TempDirTest {
     job.pixel.steps = 3;
     job.pixel.batch_size = 2;
     job.pixel.preview_every = 0;
+    return job;
+  }
+
+  fs::path builtin_run() const {
+    const TrainJob job = small_builtin_job();
     Engine engine;
     CancelToken token;
     const TrainOutcome outcome = engine.train(job, {}, token);
@@ -172,14 +177,7 @@ TEST_F(EngineTest, RequestsAreCheckedBeforeAnyWork) {
 
 TEST_F(EngineTest, ResumingNamesEachSettingThatDiffers) {
   const fs::path run = builtin_run();
-  TrainJob given;
-  given.pixel.photos = {testing::testdata() / "photos"};
-  given.pixel.run_dir = run;
-  given.pixel.model.resolution = 32;
-  given.pixel.model.block_out_channels = {16, 32};
-  given.pixel.model.norm_num_groups = 8;
-  given.pixel.batch_size = 2;
-  given.pixel.preview_every = 0;
+  TrainJob given = small_builtin_job();
   given.pixel.steps = 5;
   // The same settings (the photos spelled another way): the run continues, to 5 steps.
   given.pixel.photos = {testing::testdata() / "photos" / ".." / "photos"};
