@@ -13,7 +13,9 @@
 // from an .preinit_array entry is not enough: it runs before libc's own initialisation,
 // which then resets `environ` to the process's original environment. So the program starts
 // itself once more, at once, with GOMP_SPINCOUNT added, before any library has run a line.
-// Nothing changes when the user set OMP_WAIT_POLICY or GOMP_SPINCOUNT themselves.
+// Nothing changes when the user set OMP_WAIT_POLICY or GOMP_SPINCOUNT themselves, or when the
+// program was started through the dynamic loader (`ld.so ./pawtrait-cli`, where /proc/self/exe
+// is the loader). Under valgrind, set GOMP_SPINCOUNT first: valgrind does not follow the exec.
 #include <unistd.h>
 
 #include <cstring>
@@ -28,6 +30,17 @@ bool is_variable(const char* entry, const char* name) {
   return std::strncmp(entry, name, n) == 0 && entry[n] == '=';
 }
 
+// Whether /proc/self/exe is this program rather than the dynamic loader that runs it.
+bool started_directly() {
+  char target[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", target, sizeof target - 1);
+  if (n <= 0) return false;
+  target[n] = '\0';
+  const char* name = std::strrchr(target, '/');
+  name = name != nullptr ? name + 1 : target;
+  return std::strncmp(name, "ld-", 3) != 0 && std::strncmp(name, "ld.so", 5) != 0;
+}
+
 void set_openmp_defaults(int /*argc*/, char** argv, char** envp) {
   static char* environment[kMaxEnvironment];
   std::size_t count = 0;
@@ -36,6 +49,7 @@ void set_openmp_defaults(int /*argc*/, char** argv, char** envp) {
     if (count + 2 >= kMaxEnvironment) return;  // an environment this large is left alone
     environment[count++] = *e;
   }
+  if (!started_directly()) return;
   environment[count++] = const_cast<char*>(kSpinCount);
   environment[count] = nullptr;
   ::execve("/proc/self/exe", argv, environment);
