@@ -2,6 +2,7 @@
 
 #include "common/error.h"
 #include "common/json_file.h"
+#include "families/model_kinds.h"
 #include "models/checkpoint_keys.h"
 #include "models/component_loader.h"
 #include "models/weight_init.h"
@@ -73,6 +74,12 @@ Architecture detect_single_file_architecture(const tensors::SafetensorsHeader& h
   const auto advice =
       " Pass --model-config with a diffusers-style folder of config files (unet/, vae/, text_encoder/, "
       "scheduler/, tokenizer/) that describes it.";
+  std::vector<std::string> names;
+  for (const auto& t : header.tensors) names.push_back(t.name);
+  if (const auto kind = families::kind_of_single_file(names); kind && !kind->supported) {
+    throw Error(source + " is a " + kind->name + " checkpoint (by its tensor names), which is not supported yet. " +
+                families::supported_kinds() + ".");
+  }
   if (proj_in == nullptr || to_k == nullptr || conv_in == nullptr ||
       conv_in->shape != std::vector<std::int64_t>{320, 4, 3, 3}) {
     throw Error(source + " does not have the tensor layout of a standard Stable Diffusion 1.x or 2.x checkpoint." +
@@ -104,6 +111,7 @@ Architecture detect_single_file_architecture(const tensors::SafetensorsHeader& h
 }
 
 Architecture read_folder_architecture(const fs::path& folder) {
+  families::refuse_unsupported_folder(folder);
   auto need = [&](const fs::path& file) {
     if (!fs::exists(folder / file)) {
       throw Error((folder / file).string() + " is missing; a model folder needs unet/, vae/ and text_encoder/ configs");

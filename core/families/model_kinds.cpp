@@ -1,0 +1,80 @@
+#include "families/model_kinds.h"
+
+#include <algorithm>
+#include <array>
+#include <string_view>
+
+#include "common/error.h"
+#include "common/json_file.h"
+
+namespace pawtrait::families {
+namespace {
+
+struct PipelineKind {
+  std::string_view class_name;
+  std::string_view kind;
+  bool supported;
+};
+
+constexpr std::array<PipelineKind, 12> kPipelines = {{
+    {"StableDiffusionPipeline", "Stable Diffusion 1.x/2.x", true},
+    {"StableDiffusionXLPipeline", "Stable Diffusion XL", false},
+    {"StableDiffusionXLImg2ImgPipeline", "Stable Diffusion XL refiner (image to image)", false},
+    {"StableDiffusionXLInpaintPipeline", "Stable Diffusion XL inpainting", false},
+    {"StableDiffusionInpaintPipeline", "Stable Diffusion inpainting", false},
+    {"StableDiffusionUpscalePipeline", "Stable Diffusion upscaler", false},
+    {"StableDiffusionImg2ImgPipeline", "Stable Diffusion image to image", false},
+    {"StableDiffusion3Pipeline", "Stable Diffusion 3", false},
+    {"FluxPipeline", "FLUX.1", false},
+    {"Flux2Pipeline", "FLUX.2 [dev]", false},
+    {"Flux2KleinPipeline", "FLUX.2 [klein]", false},
+    {"PixArtAlphaPipeline", "PixArt-α", false},
+}};
+
+bool has_prefix(const std::vector<std::string>& names, std::string_view prefix) {
+  return std::any_of(names.begin(), names.end(), [&](const std::string& n) { return n.starts_with(prefix); });
+}
+
+}  // namespace
+
+std::optional<ModelKind> kind_of_pipeline(const std::string& class_name) {
+  for (const auto& p : kPipelines) {
+    if (p.class_name == class_name) return ModelKind{std::string(p.kind), p.supported};
+  }
+  return std::nullopt;
+}
+
+std::optional<ModelKind> kind_of_single_file(const std::vector<std::string>& names) {
+  // SGM's SDXL files keep both text encoders under conditioner.embedders; the refiner has the
+  // OpenCLIP one alone. FLUX and SD3 transformers have their own block names.
+  if (has_prefix(names, "conditioner.embedders.1.")) return ModelKind{"Stable Diffusion XL", false};
+  if (has_prefix(names, "conditioner.embedders.0.model.")) {
+    return ModelKind{"Stable Diffusion XL refiner (image to image)", false};
+  }
+  if (has_prefix(names, "double_blocks.") || has_prefix(names, "model.diffusion_model.double_blocks.")) {
+    return ModelKind{"FLUX", false};
+  }
+  if (has_prefix(names, "model.diffusion_model.joint_blocks.")) return ModelKind{"Stable Diffusion 3", false};
+  if (has_prefix(names, "model.diffusion_model.input_blocks.")) return ModelKind{"Stable Diffusion 1.x/2.x", true};
+  return std::nullopt;
+}
+
+std::string supported_kinds() {
+  return "Pawtrait supports Stable Diffusion 1.x and 2.x (diffusers folders or single .safetensors files) and its "
+         "built-in model";
+}
+
+void refuse_unsupported_folder(const std::filesystem::path& folder) {
+  const std::filesystem::path index = folder / "model_index.json";
+  if (!std::filesystem::exists(index)) return;
+  const nlohmann::json json = read_json_file(index);
+  if (!json.is_object() || !json.contains("_class_name") || !json["_class_name"].is_string()) return;
+  const std::string class_name = json["_class_name"].get<std::string>();
+  const std::optional<ModelKind> kind = kind_of_pipeline(class_name);
+  if (kind && !kind->supported) {
+    throw Error(folder.string() + " is a " + kind->name + " model (model_index.json: " + class_name +
+                "), which is not supported yet. " + supported_kinds() + ".");
+  }
+}
+
+}  // namespace pawtrait::families

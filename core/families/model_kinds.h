@@ -1,0 +1,36 @@
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pawtrait::families {
+
+// What kind of model a folder or a file is, told from the names it carries alone: a
+// diffusers folder's model_index.json "_class_name", a single file's tensor-name prefixes.
+// The first piece of the model-family registry: today it tells the supported Stable
+// Diffusion 1.x/2.x from the kinds that are not supported (yet), so that those are refused by
+// name instead of failing on a missing or unexpected config later.
+struct ModelKind {
+  std::string name;  // "Stable Diffusion XL", "FLUX.2 [klein]", ...
+  bool supported = false;
+};
+
+// The kind a diffusers pipeline class loads; nothing for a class name it does not know (a
+// custom pipeline is left to its configs).
+std::optional<ModelKind> kind_of_pipeline(const std::string& class_name);
+
+// The kind a single-file checkpoint's tensor names show (SGM/LDM layouts); nothing when the
+// names do not tell.
+std::optional<ModelKind> kind_of_single_file(const std::vector<std::string>& tensor_names);
+
+// Throws pawtrait::Error, naming the kind and how it was told, for a diffusers folder whose
+// model_index.json names a kind of model that is not supported. A folder without one, or
+// with an unknown class, passes.
+void refuse_unsupported_folder(const std::filesystem::path& folder);
+
+// What is supported, for the end of a refusal.
+std::string supported_kinds();
+
+}  // namespace pawtrait::families
