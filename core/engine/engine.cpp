@@ -71,15 +71,12 @@ struct Engine::Loaded {
 Engine::Engine() { runtime::configure_cpu_threads(); }
 Engine::~Engine() = default;
 
-void Engine::release_models() { loaded_.reset(); }
-
 ModelDescription Engine::describe(const fs::path& model) {
   ModelDescription d;
   const std::string name = model.string();
   if (name == "builtin" || is_builtin(name)) {
     d.family = "built-in";
     d.prediction_type = "epsilon";
-    d.prompted = false;
     d.device = "cpu";
     d.dtype = "fp32";
     if (is_builtin(name)) {
@@ -190,9 +187,7 @@ GenerateResult Engine::generate(const GenerateJob& job, const GenerateEvents& ev
   pipeline::GenerateCallbacks callbacks;
   callbacks.log = events.log;
   callbacks.cancel = &token.cancel;
-  callbacks.on_step = [&](const pipeline::StepProgress& p) {
-    if (events.on_step) events.on_step({p.image, p.images, p.step, p.steps});
-  };
+  callbacks.on_step = events.on_step;
   callbacks.on_image = [&](const pipeline::GeneratedImage& image) {
     const fs::path file =
         pipeline::write_picture(job.out_dir, index, image.rgb, image.width, image.height, image.request);

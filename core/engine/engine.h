@@ -10,6 +10,7 @@
 
 #include "common/log.h"
 #include "pipeline/generate_request.h"
+#include "pipeline/step_progress.h"
 #include "training/pixel_trainer.h"
 #include "training/train_events.h"
 #include "training/train_request.h"
@@ -45,12 +46,8 @@ struct GenerateJob {
   std::filesystem::path save_latents;
 };
 
-struct GenerateStep {
-  std::int64_t image = 0;  // first image of the batch being sampled, 0-based
-  std::int64_t images = 0;
-  std::int64_t step = 0;  // 1-based
-  std::int64_t steps = 0;
-};
+// Which image of how many, which step of how many: the pipeline's own progress record.
+using GenerateStep = pipeline::StepProgress;
 
 // One finished, written picture: 8-bit RGB, row-major, with the request that made it alone.
 struct Picture {
@@ -114,9 +111,6 @@ class Engine {
   // the total. `as_given`, when set, is what the original command describes, re-run with
   // resume: a setting that differs from the run's saved one is refused, naming each.
   static TrainJob resume_job(const std::filesystem::path& run_dir, std::int64_t steps, const TrainJob* as_given);
-
-  // Drops the cached model (training loads its own copy and wants the memory).
-  void release_models();
 
  private:
   struct Loaded;

@@ -14,15 +14,9 @@
 #include "models/clip_tokenizer.h"
 #include "models/stable_diffusion.h"
 #include "pipeline/generate_request.h"
+#include "pipeline/step_progress.h"
 
 namespace pawtrait::pipeline {
-
-struct StepProgress {
-  std::int64_t image = 0;  // first image of the batch being sampled
-  std::int64_t images = 0;
-  std::int64_t step = 0;  // 1-based
-  std::int64_t steps = 0;
-};
 
 // One finished picture: 8-bit RGB, row-major, 3 bytes a pixel, with what made it.
 struct GeneratedImage {
