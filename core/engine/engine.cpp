@@ -3,8 +3,8 @@
 #include <ATen/ATen.h>
 
 #include "common/error.h"
-#include "models/clip_tokenizer.h"
-#include "models/stable_diffusion.h"
+#include "families/diffusion_model.h"
+#include "families/model_family.h"
 #include "pipeline/picture_files.h"
 #include "pipeline/text_to_image.h"
 #include "runtime/device_choice.h"
@@ -13,7 +13,6 @@
 #include "tensors/safetensors_reader.h"
 #include "tensors/safetensors_writer.h"
 #include "training/dreambooth_trainer.h"
-#include "training/pixel_model.h"
 #include "training/run_settings.h"
 #include "training/train_checkpoint.h"
 
@@ -22,15 +21,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kBuiltinPrefix = "builtin:";
-
-bool is_builtin(const std::string& model) { return model.rfind(kBuiltinPrefix, 0) == 0; }
-// "builtin:RUN_DIR" → RUN_DIR
-fs::path builtin_run(const std::string& model) { return model.substr(std::string(kBuiltinPrefix).size()); }
-
 std::uintmax_t size_on_disk(const fs::path& path) {
   std::error_code error;
-  if (!fs::is_directory(path)) return fs::file_size(path, error);
+  if (!fs::is_directory(path)) {
+    const std::uintmax_t size = fs::file_size(path, error);
+    return error ? 0 : size;
+  }
   std::uintmax_t total = 0;
   for (const auto& entry : fs::recursive_directory_iterator(path, error)) {
     if (entry.is_regular_file(error)) total += entry.file_size(error);
@@ -59,12 +55,25 @@ at::Tensor read_latents(const fs::path& file) {
   return latents.tensor("latents").to(at::kFloat).clone();
 }
 
+// When a model's files last changed: a model retrained in place (the built-in model in the
+// app) is loaded again, not served from the cache.
+std::string stamp_of(const fs::path& path) {
+  std::error_code error;
+  fs::file_time_type newest = fs::last_write_time(path, error);
+  if (fs::is_directory(path, error)) {
+    for (const auto& entry : fs::directory_iterator(path, error)) {
+      newest = std::max(newest, entry.last_write_time(error));
+    }
+  }
+  return std::to_string(newest.time_since_epoch().count());
+}
+
 }  // namespace
 
 // The model kept between generate jobs: a second Generate click does not load it again.
 struct Engine::Loaded {
   std::string key;
-  models::StableDiffusion model;
+  std::unique_ptr<families::DiffusionModel> model;
   std::unique_ptr<pipeline::TextToImage> sampler;
 };
 
@@ -72,30 +81,17 @@ Engine::Engine() { runtime::configure_cpu_threads(); }
 Engine::~Engine() = default;
 
 ModelDescription Engine::describe(const fs::path& model) {
-  ModelDescription d;
   const std::string name = model.string();
-  if (name == "builtin" || is_builtin(name)) {
-    d.family = "built-in";
-    d.prediction_type = "epsilon";
-    d.device = "cpu";
-    d.dtype = "fp32";
-    if (is_builtin(name)) {
-      d.image_size = training::load_pixel_model(builtin_run(name)).config.resolution;
-      d.bytes_on_disk = size_on_disk(builtin_run(name));
-    } else {
-      d.image_size = models::PixelUNetConfig{}.resolution;
-    }
-    return d;
-  }
-  if (!fs::exists(model)) throw Error(name + " does not exist");
-  const models::Architecture arch = models::detect_architecture(model);
-  d.family = arch.family;
-  d.prediction_type = arch.prediction_type;
-  d.image_size = arch.image_size;
-  d.bytes_on_disk = size_on_disk(model);
-  const c10::Device device = runtime::choose_device("auto", "generating");
+  const families::ModelFamily& family = families::family_of(name);
+  const families::FamilyDescription what = family.describe(name, std::nullopt);
+  ModelDescription d;
+  d.family = what.family;
+  d.prediction_type = what.prediction_type;
+  d.image_size = what.image_size;
+  d.bytes_on_disk = size_on_disk(family.location(name));
+  const c10::Device device = family.cpu_only ? c10::Device(c10::kCPU) : runtime::choose_device("auto", "generating");
   d.device = device.is_cpu() ? "cpu" : "cuda";
-  d.dtype = runtime::dtype_name(runtime::choose_weights_dtype("auto", device));
+  d.dtype = family.cpu_only ? "fp32" : runtime::dtype_name(runtime::choose_weights_dtype("auto", device));
   return d;
 }
 
@@ -104,79 +100,45 @@ GenerateResult Engine::generate(const GenerateJob& job, const GenerateEvents& ev
   if (request.model.empty()) {
     throw Error("no model given: choose a diffusers folder, a .safetensors file or a trained built-in model");
   }
-  if (request.model == "builtin") {
-    throw Error("say which trained built-in model: builtin:RUN_DIR (the folder training wrote)");
-  }
   check_common(request);
   GenerateResult result;
   if (token.cancelled()) {  // stopped while it waited in the queue
     result.stopped = true;
     return result;
   }
-  if (is_builtin(request.model)) {
-    // The small pixel model samples best with DDPM's own ancestral sampler and the x̂₀
-    // clipping it was trained for; 100 steps are enough at 64×64. It is unconditional, so
-    // prompts do not steer it, and it draws at the size it was trained at.
-    loaded_.reset();
-    training::PixelModel model = training::load_pixel_model(builtin_run(request.model));
-    if (!request.prompt.empty()) {
-      log_to(events.log, LogLevel::Info, "the built-in model draws the pet it was trained on; the prompt is not used");
-    }
-    if (request.sampler.empty()) request.sampler = "ddpm";
-    if (request.steps == 0) request.steps = 100;
-    request.width = request.height = model.config.resolution;
-    request.device = "cpu";
-    request.dtype = "fp32";
-    if (request.steps < 1 || request.steps > 1000) {
-      throw Error("steps must be between 1 and 1000; got " + std::to_string(request.steps));
-    }
-    schedulers::sampler_info(request.sampler);  // an unknown name fails before any work
-    make_out_dir(job.out_dir);
-    if (events.on_start) events.on_start(request);
-    int index = pipeline::next_picture_index(job.out_dir);
-    for (std::int64_t i = 0; i < request.count && !token.cancelled(); ++i) {
-      pipeline::GenerateRequest one = request;
-      one.seed = request.seed + static_cast<std::uint64_t>(i);
-      one.count = 1;
-      if (events.on_step) events.on_step({i, request.count, 0, one.steps});
-      const auto rgb = training::sample_pixel_model(model, one.sampler, one.steps, one.seed, 1);
-      const fs::path file = pipeline::write_picture(job.out_dir, index, rgb[0], one.width, one.height, one);
-      result.files.push_back(file);
-      if (events.on_picture) events.on_picture({file, one.width, one.height, rgb[0], one});
-    }
-    result.stopped = token.cancelled();
-    return result;
-  }
-
-  const c10::Device device = runtime::choose_device(request.device, "generating", events.log);
-  const c10::ScalarType dtype = runtime::choose_weights_dtype(request.dtype, device);
+  const families::ModelFamily& family = families::family_of(request.model);
+  const c10::Device device =
+      family.cpu_only ? c10::Device(c10::kCPU) : runtime::choose_device(request.device, "generating", events.log);
+  const c10::ScalarType dtype = family.cpu_only ? c10::kFloat : runtime::choose_weights_dtype(request.dtype, device);
   request.device = device.is_cpu() ? "cpu" : "cuda";
   request.dtype = runtime::dtype_name(dtype);
-  const std::string key = request.model + "|" + request.model_config + "|" + request.device + "|" + request.dtype;
+  const std::string key = request.model + "|" + request.model_config + "|" + request.device + "|" + request.dtype +
+                          "|" + stamp_of(family.location(request.model));
   if (!loaded_ || loaded_->key != key) {
     loaded_.reset();  // the old model's memory first
-    models::StableDiffusionOptions options;
+    families::LoadOptions options;
     options.device = device;
     options.dtype = dtype;
     if (!request.model_config.empty()) options.model_config = request.model_config;
     options.log = events.log;
     auto loaded = std::make_unique<Loaded>();
     loaded->key = key;
-    loaded->model = models::load_stable_diffusion(request.model, options);
-    if (!loaded->model.tokenizer_dir) {
-      throw Error(request.model + " carries no tokenizer; give a model config folder (diffusers-style) that has one");
-    }
-    loaded->sampler = std::make_unique<pipeline::TextToImage>(
-        loaded->model, models::ClipTokenizer::load(*loaded->model.tokenizer_dir));
+    loaded->model = family.load(request.model, options);
+    loaded->sampler = std::make_unique<pipeline::TextToImage>(*loaded->model);
     loaded_ = std::move(loaded);
     log_to(events.log, LogLevel::Info,
-           "generating on " + device.str() + " with " + request.dtype + " weights (" +
-               loaded_->model.architecture.family + ")");
+           "generating on " + device.str() + " with " + request.dtype + " weights (" + loaded_->model->family() + ")");
   }
-  if (request.sampler.empty()) request.sampler = "dpmpp_2m_karras";
-  if (request.steps == 0) request.steps = 25;
-  if (request.width == 0) request.width = loaded_->model.architecture.image_size;
-  if (request.height == 0) request.height = loaded_->model.architecture.image_size;
+  families::DiffusionModel& model = *loaded_->model;
+  const families::GenerateDefaults defaults = model.defaults();
+  if (!model.prompted() && !request.prompt.empty()) {
+    log_to(events.log, LogLevel::Info,
+           "the " + model.family() + " model draws the pet it was trained on; the prompt is not used");
+  }
+  if (request.sampler.empty()) request.sampler = defaults.sampler;
+  if (request.steps == 0) request.steps = defaults.steps;
+  if (request.width == 0 || defaults.size_fixed) request.width = defaults.size;
+  if (request.height == 0 || defaults.size_fixed) request.height = defaults.size;
   loaded_->sampler->validate(request);
   const at::Tensor init = job.init_latents.empty() ? at::Tensor() : read_latents(job.init_latents);
   make_out_dir(job.out_dir);

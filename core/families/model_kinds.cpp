@@ -6,6 +6,8 @@
 
 #include "common/error.h"
 #include "common/json_file.h"
+#include "common/mapped_file.h"
+#include "tensors/safetensors_header.h"
 
 namespace pawtrait::families {
 namespace {
@@ -64,15 +66,55 @@ std::string supported_kinds() {
          "built-in model";
 }
 
-void refuse_unsupported_folder(const std::filesystem::path& folder) {
+namespace {
+
+std::optional<std::string> pipeline_class(const std::filesystem::path& folder) {
   const std::filesystem::path index = folder / "model_index.json";
-  if (!std::filesystem::exists(index)) return;
+  if (!std::filesystem::exists(index)) return std::nullopt;
   const nlohmann::json json = read_json_file(index);
-  if (!json.is_object() || !json.contains("_class_name") || !json["_class_name"].is_string()) return;
-  const std::string class_name = json["_class_name"].get<std::string>();
-  const std::optional<ModelKind> kind = kind_of_pipeline(class_name);
+  if (!json.is_object() || !json.contains("_class_name") || !json["_class_name"].is_string()) return std::nullopt;
+  return json["_class_name"].get<std::string>();
+}
+
+std::vector<std::string> tensor_names(const std::filesystem::path& file) {
+  if (file.extension() != ".safetensors") return {};
+  MappedFile mapping(file);
+  std::vector<std::string> names;
+  for (const auto& t : tensors::parse_safetensors_header(mapping.bytes(), file.string()).tensors) {
+    names.push_back(t.name);
+  }
+  return names;
+}
+
+}  // namespace
+
+std::optional<ModelKind> kind_of_model(const std::filesystem::path& path) {
+  if (std::filesystem::is_directory(path)) {
+    const std::optional<std::string> class_name = pipeline_class(path);
+    return class_name ? kind_of_pipeline(*class_name) : std::nullopt;
+  }
+  return std::filesystem::is_regular_file(path) ? kind_of_single_file(tensor_names(path)) : std::nullopt;
+}
+
+void refuse_unsupported(const std::filesystem::path& path) {
+  if (std::filesystem::is_directory(path)) return refuse_unsupported_folder(path);
+  if (std::filesystem::is_regular_file(path)) refuse_unsupported_single_file(tensor_names(path), path.string());
+}
+
+void refuse_unsupported_single_file(const std::vector<std::string>& names, const std::string& source) {
+  const std::optional<ModelKind> kind = kind_of_single_file(names);
   if (kind && !kind->supported) {
-    throw Error(folder.string() + " is a " + kind->name + " model (model_index.json: " + class_name +
+    throw Error(source + " is a " + kind->name + " checkpoint (by its tensor names), which is not supported yet. " +
+                supported_kinds() + ".");
+  }
+}
+
+void refuse_unsupported_folder(const std::filesystem::path& folder) {
+  const std::optional<std::string> class_name = pipeline_class(folder);
+  if (!class_name) return;
+  const std::optional<ModelKind> kind = kind_of_pipeline(*class_name);
+  if (kind && !kind->supported) {
+    throw Error(folder.string() + " is a " + kind->name + " model (model_index.json: " + *class_name +
                 "), which is not supported yet. " + supported_kinds() + ".");
   }
 }

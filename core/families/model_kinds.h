@@ -25,6 +25,18 @@ std::optional<ModelKind> kind_of_pipeline(const std::string& class_name);
 // names do not tell.
 std::optional<ModelKind> kind_of_single_file(const std::vector<std::string>& tensor_names);
 
+// The kind of a diffusers folder (its model_index.json) or a .safetensors file (its tensor
+// names); nothing when neither tells. Throws pawtrait::Error for an unreadable file.
+std::optional<ModelKind> kind_of_model(const std::filesystem::path& path);
+
+// Throws pawtrait::Error, naming the kind and how it was told, for a folder or file of a kind
+// that is not supported; passes otherwise.
+void refuse_unsupported(const std::filesystem::path& path);
+
+// Throws pawtrait::Error naming the kind for a single file (`source`) whose tensor names show a
+// kind that is not supported.
+void refuse_unsupported_single_file(const std::vector<std::string>& tensor_names, const std::string& source);
+
 // Throws pawtrait::Error, naming the kind and how it was told, for a diffusers folder whose
 // model_index.json names a kind of model that is not supported. A folder without one, or
 // with an unknown class, passes.

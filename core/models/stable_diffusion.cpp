@@ -76,10 +76,7 @@ Architecture detect_single_file_architecture(const tensors::SafetensorsHeader& h
       "scheduler/, tokenizer/) that describes it.";
   std::vector<std::string> names;
   for (const auto& t : header.tensors) names.push_back(t.name);
-  if (const auto kind = families::kind_of_single_file(names); kind && !kind->supported) {
-    throw Error(source + " is a " + kind->name + " checkpoint (by its tensor names), which is not supported yet. " +
-                families::supported_kinds() + ".");
-  }
+  families::refuse_unsupported_single_file(names, source);
   if (proj_in == nullptr || to_k == nullptr || conv_in == nullptr ||
       conv_in->shape != std::vector<std::int64_t>{320, 4, 3, 3}) {
     throw Error(source + " does not have the tensor layout of a standard Stable Diffusion 1.x or 2.x checkpoint." +

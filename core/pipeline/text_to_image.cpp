@@ -9,7 +9,6 @@
 #include <memory>
 
 #include "common/error.h"
-#include "models/lora.h"
 #include "schedulers/sampler_registry.h"
 
 namespace pawtrait::pipeline {
@@ -18,7 +17,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
-// Each image draws its initial noise and then its sampler noise from its own generator, so
+// Each image draws its initial noise and then its sampler noise from its own generators, so
 // image i of a batch equals the same seed run alone.
 class PerImageNoise : public schedulers::NoiseSource {
  public:
@@ -36,21 +35,22 @@ class PerImageNoise : public schedulers::NoiseSource {
   std::vector<at::Generator> generators_;
 };
 
+at::Generator cpu_generator(std::uint64_t seed) { return at::make_generator<at::CPUGeneratorImpl>(seed); }
+
 }  // namespace
 
-TextToImage::TextToImage(models::StableDiffusion& model, models::ClipTokenizer tokenizer)
-    : model_(model), tokenizer_(std::move(tokenizer)) {}
+TextToImage::TextToImage(families::DiffusionModel& model) : model_(model) {}
 
 void TextToImage::validate(const GenerateRequest& r) const {
   schedulers::sampler_info(r.sampler);  // throws for unknown names
-  const std::int64_t train_steps = model_.architecture.scheduler.num_train_timesteps.value_or(1000);
+  const std::int64_t train_steps = model_.scheduler_config().num_train_timesteps.value_or(1000);
   if (r.steps < 1 || r.steps > train_steps) {
     throw Error("steps must be between 1 and " + std::to_string(train_steps) + "; got " + std::to_string(r.steps));
   }
-  const std::int64_t multiple = 8;
+  const std::int64_t multiple = model_.latent_format().size_multiple;
   if (r.width < multiple || r.height < multiple || r.width % multiple != 0 || r.height % multiple != 0) {
-    throw Error("width and height must be positive multiples of 8; got " + std::to_string(r.width) + "x" +
-                std::to_string(r.height));
+    throw Error("width and height must be positive multiples of " + std::to_string(multiple) + "; got " +
+                std::to_string(r.width) + "x" + std::to_string(r.height));
   }
   if (r.guidance < 1.0) {
     throw Error("guidance must be 1 or more (1 turns classifier-free guidance off); got " + std::to_string(r.guidance));
@@ -65,31 +65,14 @@ void TextToImage::validate(const GenerateRequest& r) const {
   }
 }
 
-at::Tensor TextToImage::encode_prompt(const std::string& prompt, std::int64_t clip_skip, const LogSink& log) {
+const families::Conditioning& TextToImage::encode_prompt(const std::string& prompt, std::int64_t clip_skip,
+                                                         const LogSink& log) {
   const auto key = std::make_tuple(lora_signature_, prompt, clip_skip);
   if (auto it = prompt_cache_.find(key); it != prompt_cache_.end()) return it->second;
-  const std::vector<std::int64_t> all = tokenizer_.encode(prompt);
-  const auto room = static_cast<std::size_t>(tokenizer_.max_length() - 2);
-  if (all.size() > room) {
-    const std::vector<std::string> pieces = tokenizer_.tokenize(prompt);
-    std::string dropped;
-    for (std::size_t i = room; i < pieces.size(); ++i) dropped += pieces[i];
-    for (std::size_t at = dropped.find("</w>"); at != std::string::npos; at = dropped.find("</w>")) {
-      dropped.replace(at, 4, " ");
-    }
-    log_to(log, LogLevel::Warning,
-           "the prompt is " + std::to_string(all.size()) + " tokens; the text encoder reads " + std::to_string(room) +
-               ", so this end is ignored: \"" + dropped + "\"");
-  }
   const auto start = Clock::now();
-  const std::vector<std::int64_t> ids = tokenizer_(prompt);
-  const at::Tensor input = at::tensor(ids, at::kLong)
-                               .view({1, -1})
-                               .to(model_.text_encoder->text_model->embeddings->token_embedding->weight.device());
-  at::Tensor embeds = model_.text_encoder->forward(input, clip_skip).last_hidden_state;
-  prompt_cache_.emplace(key, embeds);
+  families::Conditioning conditioning = model_.encode(prompt, {.clip_skip = clip_skip}, log);
   timings_.text_encoder += since(start);
-  return embeds;
+  return prompt_cache_.emplace(key, std::move(conditioning)).first->second;
 }
 
 std::vector<GeneratedImage> TextToImage::generate(const GenerateRequest& request, const GenerateCallbacks& callbacks,
@@ -100,7 +83,7 @@ std::vector<GeneratedImage> TextToImage::generate(const GenerateRequest& request
 
   // 0. LoRAs merged into the weights for this run only; restored in reverse order after it.
   struct Merged {
-    std::vector<std::unique_ptr<models::MergedLora>> layers;
+    std::vector<std::unique_ptr<families::AppliedLora>> layers;
     std::string& signature;
     ~Merged() {
       while (!layers.empty()) layers.pop_back();
@@ -108,19 +91,16 @@ std::vector<GeneratedImage> TextToImage::generate(const GenerateRequest& request
     }
   } merged{{}, lora_signature_};
   for (const auto& spec : request.loras) {
-    const models::LoraFile lora = models::load_lora(spec.path);
-    merged.layers.push_back(
-        std::make_unique<models::MergedLora>(*model_.unet, *model_.text_encoder, lora, spec.strength));
+    merged.layers.push_back(model_.apply_lora(spec.path, spec.strength));
     lora_signature_ += spec.path + "@" + std::to_string(spec.strength) + ";";
     log_to(callbacks.log, LogLevel::Info,
-           "LoRA " + spec.path + " (" + lora.format + ", " + std::to_string(merged.layers.back()->merged_layers()) +
-               " layers) at strength " + std::to_string(spec.strength));
+           "LoRA " + spec.path + " (" + merged.layers.back()->format + ", " +
+               std::to_string(merged.layers.back()->layers) + " layers) at strength " + std::to_string(spec.strength));
   }
   c10::InferenceMode inference;
-  const auto& arch = model_.architecture;
-  const std::int64_t factor = arch.vae.downscale_factor();
-  const std::int64_t channels = arch.unet.in_channels;
-  const std::int64_t h = request.height / factor, w = request.width / factor;
+  const families::LatentFormat& format = model_.latent_format();
+  const std::int64_t channels = format.channels;
+  const std::int64_t h = request.height / format.spatial_factor, w = request.width / format.spatial_factor;
   std::int64_t count = request.count;
   if (initial_latents.defined()) {
     if (initial_latents.dim() != 4 || initial_latents.size(1) != channels || initial_latents.size(2) != h ||
@@ -131,29 +111,29 @@ std::vector<GeneratedImage> TextToImage::generate(const GenerateRequest& request
     }
     count = initial_latents.size(0);
   }
-  const at::Tensor& unet_weight = model_.unet->conv_in->weight;
-  const at::TensorOptions options = unet_weight.options();
-  const bool guided = request.guidance > 1.0;
+  const at::TensorOptions options = model_.options();
+  // An unconditional model has nothing to guide towards.
+  const bool guided = model_.prompted() && request.guidance > 1.0;
+  const std::optional<std::uint64_t> step_noise_offset = model_.step_noise_seed_offset();
 
-  // 1. Prompt embeddings, [uncond, cond] as the reference batches them.
-  const at::Tensor cond = encode_prompt(request.prompt, request.clip_skip, callbacks.log).to(options);
-  const at::Tensor uncond =
-      guided ? encode_prompt(request.negative_prompt, request.clip_skip).to(options) : at::Tensor();
+  // 1. The prompt's conditioning, [uncond, cond] as the reference batches them.
+  const families::Conditioning cond = encode_prompt(request.prompt, request.clip_skip, callbacks.log).to(options);
+  const families::Conditioning uncond =
+      guided ? encode_prompt(request.negative_prompt, request.clip_skip).to(options) : families::Conditioning();
 
   std::vector<GeneratedImage> images;
   for (std::int64_t first = 0; first < count; first += request.batch_size) {
     const std::int64_t n = std::min(request.batch_size, count - first);
 
     // 2. A fresh sampler per batch, built on the model's scheduler config.
-    auto sampler = schedulers::make_sampler(request.sampler, arch.scheduler, {.eta = request.eta});
+    auto sampler = schedulers::make_sampler(request.sampler, model_.scheduler_config(), {.eta = request.eta});
     sampler->set_timesteps(request.steps);
 
     // 3. Initial noise: given, or one generator per image seeded seed + index.
     std::vector<at::Generator> generators;
     at::Tensor latents;
     for (std::int64_t i = 0; i < n; ++i) {
-      generators.push_back(
-          at::make_generator<at::CPUGeneratorImpl>(request.seed + static_cast<std::uint64_t>(first + i)));
+      generators.push_back(cpu_generator(request.seed + static_cast<std::uint64_t>(first + i)));
     }
     if (initial_latents.defined()) {
       latents = initial_latents.slice(0, first, first + n).to(at::kFloat);
@@ -164,10 +144,16 @@ std::vector<GeneratedImage> TextToImage::generate(const GenerateRequest& request
       latents = at::cat(parts);
     }
     latents = (latents * sampler->init_noise_sigma()).to(options);
+    if (step_noise_offset) {
+      for (std::int64_t i = 0; i < n; ++i) {
+        generators[static_cast<std::size_t>(i)] =
+            cpu_generator(request.seed + static_cast<std::uint64_t>(first + i) + *step_noise_offset);
+      }
+    }
     PerImageNoise noise(std::move(generators));
 
-    const at::Tensor context =
-        guided ? at::cat({uncond.expand({n, -1, -1}), cond.expand({n, -1, -1})}) : cond.expand({n, -1, -1});
+    const families::Conditioning conditioning =
+        guided ? families::Conditioning::cat(uncond.expand(n), cond.expand(n)) : cond.expand(n);
     // 4. The denoising loop.
     const std::vector<double> timesteps = [&] {
       const at::Tensor t = sampler->timesteps().to(at::kDouble).contiguous();
@@ -183,7 +169,7 @@ std::vector<GeneratedImage> TextToImage::generate(const GenerateRequest& request
       at::Tensor model_input = guided ? at::cat({latents, latents}) : latents;
       model_input = sampler->scale_model_input(model_input, t);
       const auto unet_start = Clock::now();
-      at::Tensor noise_pred = model_.unet->forward(model_input, schedule_t[static_cast<std::int64_t>(s)], context);
+      at::Tensor noise_pred = model_.predict(model_input, schedule_t[static_cast<std::int64_t>(s)], conditioning);
       timings_.unet += since(unet_start);
       ++timings_.unet_calls;
       if (guided) {
@@ -203,12 +189,8 @@ std::vector<GeneratedImage> TextToImage::generate(const GenerateRequest& request
 
     // 5. Decode to 8-bit RGB: (x / 2 + 0.5) clamped to [0, 1], times 255, rounded.
     const auto vae_start = Clock::now();
-    const at::Tensor decoded = model_.vae->decode(latents / arch.vae.scaling_factor);
+    const at::Tensor decoded = model_.decode(latents);
     timings_.vae += since(vae_start);
-    // A float16 VAE can overflow to NaN: caught here rather than saved as a black picture.
-    if (!at::isfinite(decoded).all().item<bool>()) {
-      throw Error("the VAE decoded non-finite values (an overflow, usual with float16 VAEs); use --dtype fp32 or bf16");
-    }
     const at::Tensor pixels = (decoded.to(at::kFloat) / 2 + 0.5)
                                   .clamp(0, 1)
                                   .mul(255)

@@ -11,8 +11,7 @@
 #include <vector>
 
 #include "common/log.h"
-#include "models/clip_tokenizer.h"
-#include "models/stable_diffusion.h"
+#include "families/diffusion_model.h"
 #include "pipeline/generate_request.h"
 #include "pipeline/step_progress.h"
 
@@ -26,11 +25,11 @@ struct GeneratedImage {
   std::int64_t height = 0;
   std::vector<std::uint8_t> rgb;
   GenerateRequest request;  // this image alone: count 1, its own seed
-  at::Tensor latents;       // the sampler's final latents, (1, C, h, w), before the VAE scaling
+  at::Tensor latents;       // the sampler's final latents, (1, C, h, w), as decode() takes them
 };
 
 // Where the last generate() spent its time (wall clock, seconds), for the benchmarks: what
-// is neither text encoder, UNet nor VAE is the pipeline's own overhead.
+// is neither prompt encoding, denoiser ("unet") nor decoding ("vae") is the pipeline's own.
 struct GenerateTimings {
   double total = 0;
   double text_encoder = 0;
@@ -46,13 +45,14 @@ struct GenerateCallbacks {
   const std::atomic<bool>* cancel = nullptr;  // checked between steps
 };
 
-// Stable Diffusion's text-to-image sampling (the reference's StableDiffusionPipeline):
-// prompt embeddings, classifier-free guidance (Ho & Salimans 2022) with the unconditional
-// and conditional passes in one batch, any sampler of the registry built on the model's own
-// scheduler config, and the VAE decode. Runs under inference mode.
+// Text-to-image sampling for a model of any family (the shape of the reference's
+// StableDiffusionPipeline): the prompt's conditioning, classifier-free guidance (Ho &
+// Salimans 2022) with the unconditional and conditional passes in one batch, any sampler of
+// the registry built on the model's own scheduler config, and the decode. It sees the model
+// only through families::DiffusionModel. Runs under inference mode.
 class TextToImage {
  public:
-  TextToImage(models::StableDiffusion& model, models::ClipTokenizer tokenizer);
+  explicit TextToImage(families::DiffusionModel& model);
 
   // Throws pawtrait::Error before any work for a request it cannot run (bad size, steps,
   // sampler, guidance). `initial_latents`, when given, replaces the seeded noise: one
@@ -61,20 +61,21 @@ class TextToImage {
   std::vector<GeneratedImage> generate(const GenerateRequest& request, const GenerateCallbacks& callbacks = {},
                                        const at::Tensor& initial_latents = {});
 
-  // The prompt embeddings (1, 77, d) the UNet sees; cached per prompt for this object.
-  at::Tensor encode_prompt(const std::string& prompt, std::int64_t clip_skip, const LogSink& log = {});
+  // The prompt's conditioning as the denoiser sees it (SD: "context", (1, 77, d)); cached
+  // per prompt for this object.
+  const families::Conditioning& encode_prompt(const std::string& prompt, std::int64_t clip_skip,
+                                              const LogSink& log = {});
 
-  // Drops the cached embeddings: the text encoder's weights changed (training it).
+  // Drops the cached conditionings: the text encoder's weights changed (training it).
   void forget_prompts() { prompt_cache_.clear(); }
 
   void validate(const GenerateRequest& request) const;
   const GenerateTimings& last_timings() const { return timings_; }
 
  private:
-  models::StableDiffusion& model_;
-  models::ClipTokenizer tokenizer_;
-  // Embeddings depend on the text encoder's LoRAs too: the key includes the merged set.
-  std::map<std::tuple<std::string, std::string, std::int64_t>, at::Tensor> prompt_cache_;
+  families::DiffusionModel& model_;
+  // Conditionings depend on the text encoder's LoRAs too: the key includes the merged set.
+  std::map<std::tuple<std::string, std::string, std::int64_t>, families::Conditioning> prompt_cache_;
   std::string lora_signature_;
   GenerateTimings timings_;
 };

@@ -3,19 +3,15 @@
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/autocast_mode.h>
-#include <torch/nn/utils/clip_grad.h>
-#include <torch/optim/adamw.h>
 
 #include <cctype>
-#include <chrono>
 #include <cmath>
-#include <fstream>
 #include <optional>
-#include <thread>
 
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/json_file.h"
+#include "families/stable_diffusion/stable_diffusion_model.h"
 #include "imaging/png_text.h"
 #include "models/clip_tokenizer.h"
 #include "models/lora_export.h"
@@ -27,17 +23,15 @@
 #include "schedulers/noise_process.h"
 #include "tensors/safetensors_writer.h"
 #include "training/class_images.h"
-#include "training/loss_scaler.h"
-#include "training/lr_schedule.h"
 #include "training/photo_dataset.h"
 #include "training/train_checkpoint.h"
 #include "training/train_report.h"
+#include "training/training_loop.h"
 
 namespace pawtrait::training {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
 
 // Each photo's latent distribution, computed once: (n, C, h, w) mean and std; a training
 // example is mean + std · ε, a fresh draw every step, as if the VAE encoded it each time.
@@ -143,6 +137,166 @@ TrainRequest read_run_request(const fs::path& run_dir) {
   return request;
 }
 
+namespace {
+
+// What the loop needs of a prepared DreamBooth run: the base model with its adapters, the
+// cached latents and prompt embeddings, the sampler for previews.
+struct DreamBoothParts {
+  const TrainRequest& request;
+  models::StableDiffusion& model;
+  pipeline::TextToImage& sampler;
+  const schedulers::DiscreteNoiseProcess& noise_process;
+  const LatentCache& instance;
+  const std::optional<LatentCache>& prior;
+  at::Tensor instance_embeds, class_embeds;  // when the text encoder is not trained
+  at::Tensor instance_ids, class_ids;        // when it is
+  NamedParameters trained;
+  c10::Device device;
+  c10::ScalarType precision;
+  at::TensorOptions frozen;  // the frozen weights' device and dtype
+  std::int64_t resolution;
+  std::vector<std::string> preview_prompts;
+  TrainResult& result;
+  LogSink log;
+};
+
+// Stable Diffusion's part of the loop: the pet's latents (and the class latents with prior
+// preservation) noised by the model's own schedule, the ε or v loss, the LoRA or UNet export.
+class DreamBoothTask : public TrainingTask {
+ public:
+  explicit DreamBoothTask(DreamBoothParts parts) : p_(std::move(parts)) {
+    // 6. A fixed validation batch: the photos' posterior means at fixed timesteps and noise,
+    //    so its loss moves only with the model (the training loss jumps with the random t).
+    const double scaling = p_.model.architecture.vae.scaling_factor;
+    n_val_ = std::min<std::int64_t>(p_.instance.size(), 4);
+    val_t_ = p_.noise_process.validation_timesteps().repeat_interleave(n_val_);
+    const at::Tensor val_x0 = (p_.instance.mean.slice(0, 0, n_val_) * scaling).repeat({5, 1, 1, 1});
+    at::Generator val_gen = at::make_generator<at::CPUGeneratorImpl>(1234);
+    const at::Tensor val_noise = at::randn(val_x0.sizes(), val_gen).to(val_x0.device());
+    val_xt_ = p_.noise_process.add_noise(val_x0, val_noise, val_t_.to(val_x0.device()));
+    val_target_ = p_.noise_process.training_target(val_x0, val_noise, val_t_.to(val_x0.device()));
+  }
+
+  NamedParameters trainable() override { return p_.trained; }
+
+  at::Tensor loss(at::Generator& gen) override {
+    const TrainRequest& request = p_.request;
+    const double scaling = p_.model.architecture.vae.scaling_factor;
+    const std::int64_t B = request.batch_size;
+    // A batch: the pet's latents, then as many class latents when preserving the prior.
+    at::Tensor latents = draw_latents(p_.instance, B, gen, scaling);
+    if (p_.prior) latents = at::cat({latents, draw_latents(*p_.prior, B, gen, scaling)});
+    const std::int64_t n = latents.size(0);
+    const at::Tensor t = p_.noise_process.sample_timesteps(n, gen).to(p_.device);
+    at::Tensor noise = at::randn(latents.sizes(), gen);
+    if (request.noise_offset > 0) noise = noise + request.noise_offset * at::randn({n, latents.size(1), 1, 1}, gen);
+    noise = noise.to(p_.device);
+    const at::Tensor noisy = p_.noise_process.add_noise(latents, noise, t);
+    const at::Tensor target = p_.noise_process.training_target(latents, noise, t);
+    CudaAutocast autocast(autocast_on(), p_.precision);
+    at::Tensor context = prompt_embeddings(false).expand({B, -1, -1});
+    if (p_.prior) context = at::cat({context, prompt_embeddings(true).expand({B, -1, -1})});
+    const at::Tensor pred = p_.model.unet->forward(noisy.to(p_.frozen), t, context.to(p_.frozen)).to(at::kFloat);
+    at::Tensor loss = (pred.slice(0, 0, B) - target.slice(0, 0, B)).pow(2).mean();
+    if (p_.prior) loss = loss + request.prior_weight * (pred.slice(0, B) - target.slice(0, B)).pow(2).mean();
+    return loss;
+  }
+
+  double validation_loss() override {
+    at::NoGradGuard no_grad;
+    CudaAutocast autocast(autocast_on(), p_.precision);
+    double sum = 0;
+    for (std::int64_t i = 0; i < val_xt_.size(0); i += n_val_) {
+      const at::Tensor x = val_xt_.slice(0, i, i + n_val_);
+      const at::Tensor pred =
+          p_.model.unet->forward(x.to(p_.frozen), val_t_.slice(0, i, i + n_val_).to(p_.device),
+                                 prompt_embeddings(false).expand({x.size(0), -1, -1}).to(p_.frozen));
+      sum += (pred.to(at::kFloat) - val_target_.slice(0, i, i + n_val_)).pow(2).mean().item<double>();
+    }
+    return sum / 5.0;
+  }
+
+  std::optional<TrainPreview> preview(std::int64_t step, const std::atomic<bool>* cancel) override {
+    TrainPreview preview;
+    preview.step = step;
+    if (p_.request.train_text_encoder) p_.sampler.forget_prompts();  // made with older text-encoder weights
+    try {
+      for (const auto& prompt : p_.preview_prompts) {
+        pipeline::GenerateRequest r;
+        r.prompt = prompt;
+        r.sampler = "dpmpp_2m_karras";
+        r.steps = p_.request.preview_steps;
+        r.width = r.height = p_.resolution;
+        r.seed = 42;
+        pipeline::GenerateCallbacks stop_early;
+        stop_early.cancel = cancel;  // Stop does not wait for the previews
+        const auto images = p_.sampler.generate(r, stop_early);
+        if (images.empty()) return std::nullopt;  // stopped half way
+        preview.images.push_back({r.seed, p_.resolution, p_.resolution, images.at(0).rgb});
+      }
+    } catch (const Error& e) {  // a broken preview (NaN) must not end the run, nor pass silently
+      log_to(p_.log, LogLevel::Warning, "preview at step " + std::to_string(step) + " failed: " + e.what());
+      return std::nullopt;
+    }
+    const auto& prompts = p_.preview_prompts;
+    save_preview(p_.request.run_dir, preview, {{"prompts", prompts[0] + " | " + prompts[1] + " | " + prompts[2]}});
+    return preview;
+  }
+
+  void export_result(std::int64_t steps_done) override {
+    const TrainRequest& request = p_.request;
+    TrainResult& result = p_.result;
+    if (request.mode == "full") {
+      const fs::path out = request.run_dir / "model" / "unet";
+      fs::create_directories(out);
+      tensors::NamedTensors weights;
+      for (const auto& [name, p] : p_.trained) weights.emplace_back(name, p.detach().cpu());
+      tensors::write_safetensors(out / "diffusion_pytorch_model.safetensors", weights);
+      result.model_dir = request.run_dir / "model";
+      return;
+    }
+    auto layers = models::collect_lora_layers(*p_.model.unet, "unet");
+    if (request.train_text_encoder) {
+      for (auto& layer : models::collect_lora_layers(*p_.model.text_encoder, "text_encoder")) {
+        layers.push_back(std::move(layer));
+      }
+    }
+    const std::map<std::string, std::string> metadata = {
+        {"ss_base_model", request.model.filename().string()},
+        {"ss_training_comment", "Pawtrait DreamBooth LoRA: " + request.instance_prompt()},
+        {"ss_steps", std::to_string(steps_done)},
+        {"ss_resolution", std::to_string(p_.resolution)}};
+    result.lora_kohya =
+        request.run_dir / "lora" / (file_safe(request.token + "_" + request.class_name) + ".safetensors");
+    result.lora_peft = request.run_dir / "lora" / "pytorch_lora_weights.safetensors";
+    fs::create_directories(result.lora_kohya.parent_path());
+    models::save_lora_kohya(result.lora_kohya, layers, metadata);
+    models::save_lora_peft(result.lora_peft, layers, metadata);
+  }
+
+  void set_training(bool training) override { p_.model.unet->train(training); }
+
+  std::string nan_advice() const override {
+    return "Try a lower learning rate (this run: " + std::to_string(p_.request.effective_learning_rate()) + ")" +
+           (p_.precision == at::kHalf ? ", or bf16 instead of fp16 (--mixed-precision bf16 or no)" : "") + ".";
+  }
+
+ private:
+  bool autocast_on() const { return !p_.device.is_cpu() && p_.precision != at::kFloat; }
+
+  // With a trained text encoder the prompts go through it at every step.
+  at::Tensor prompt_embeddings(bool for_class) {
+    if (!p_.request.train_text_encoder) return for_class ? p_.class_embeds : p_.instance_embeds;
+    return p_.model.text_encoder->forward(for_class ? p_.class_ids : p_.instance_ids).last_hidden_state.to(at::kFloat);
+  }
+
+  DreamBoothParts p_;
+  std::int64_t n_val_ = 0;
+  at::Tensor val_t_, val_xt_, val_target_;
+};
+
+}  // namespace
+
 TrainResult train_dreambooth(const TrainRequest& request, const TrainCallbacks& callbacks) {
   request.validate();
   if (request.run_dir.empty()) throw Error("no run folder given");
@@ -201,7 +355,8 @@ TrainResult train_dreambooth(const TrainRequest& request, const TrainCallbacks& 
     write_file_atomically(request.run_dir / "config.json", request.to_json().dump(2) + "\n");
   }
 
-  pipeline::TextToImage sampler(model, models::ClipTokenizer::load(*model.tokenizer_dir));
+  families::StableDiffusionModel diffusion(model, models::ClipTokenizer::load(*model.tokenizer_dir));
+  pipeline::TextToImage sampler(diffusion);
   const LatentCache instance = encode_latents(model.vae, photos_to_tensor(photos.usable, resolution, request.crops),
                                               request.flip, frozen, request.cache_latents);
   if (cancelled()) return stopped_before_training();
@@ -223,8 +378,8 @@ TrainResult train_dreambooth(const TrainRequest& request, const TrainCallbacks& 
   at::Tensor instance_embeds, class_embeds;
   {
     at::NoGradGuard no_grad;
-    instance_embeds = sampler.encode_prompt(request.instance_prompt(), 0, log).to(at::kFloat);
-    class_embeds = sampler.encode_prompt(request.class_prompt(), 0, log).to(at::kFloat);
+    instance_embeds = sampler.encode_prompt(request.instance_prompt(), 0, log).at("context").to(at::kFloat);
+    class_embeds = sampler.encode_prompt(request.class_prompt(), 0, log).at("context").to(at::kFloat);
     // The sampler keeps every embedding it made; the previews only ever use these.
     for (const auto& p : preview_prompts) sampler.encode_prompt(p, 0);
     sampler.encode_prompt("", 0);
@@ -238,15 +393,9 @@ TrainResult train_dreambooth(const TrainRequest& request, const TrainCallbacks& 
     model.vae->quant_conv = nullptr;
   }
 
-  // With a trained text encoder the prompts go through it at every step.
   const models::ClipTokenizer tokenizer = models::ClipTokenizer::load(*model.tokenizer_dir);
   auto token_ids = [&](const std::string& prompt) {
     return at::tensor(tokenizer(prompt), at::kLong).view({1, -1}).to(device);
-  };
-  const at::Tensor instance_ids = token_ids(request.instance_prompt()), class_ids = token_ids(request.class_prompt());
-  auto prompt_embeddings = [&](bool for_class) {
-    if (!train_te) return for_class ? class_embeds : instance_embeds;
-    return model.text_encoder->forward(for_class ? class_ids : instance_ids).last_hidden_state.to(at::kFloat);
   };
 
   // 4. What is trained: LoRA adapters (float32) or every UNet weight.
@@ -283,241 +432,54 @@ TrainResult train_dreambooth(const TrainRequest& request, const TrainCallbacks& 
       }
     }
   }
-  std::vector<at::Tensor> params;
   std::int64_t trained_count = 0;
-  for (const auto& [name, p] : trained) {
-    params.push_back(p);
-    trained_count += p.numel();
-  }
+  for (const auto& [name, p] : trained) trained_count += p.numel();
   log_to(log, LogLevel::Info,
-         "training " + std::to_string(trained_count) + " parameters in " + std::to_string(params.size()) + " tensors");
+         "training " + std::to_string(trained_count) + " parameters in " + std::to_string(trained.size()) + " tensors");
   if (request.gradient_checkpointing) unet->enable_gradient_checkpointing(true);
-  unet->train();
 
-  const double base_lr = request.effective_learning_rate();
-  torch::optim::AdamW optimizer(
-      params, torch::optim::AdamWOptions(base_lr).betas({0.9, 0.999}).eps(1e-8).weight_decay(request.weight_decay));
-  std::vector<at::Tensor> ema;
-  if (request.ema) {
-    for (const auto& p : params) ema.push_back(p.detach().clone());
-  }
-  const bool use_scaler = precision == at::kHalf;
-  DynamicLossScaler scaler;
-  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(request.seed);
-  TrainState state;
-
-  // 5. Resume: weights, optimizer, EMA, generator and loss statistics from the checkpoint.
-  if (request.resume) {
-    const auto file = latest_checkpoint(request.run_dir);
-    if (!file) {
-      throw Error(request.run_dir.string() + " has no checkpoint to resume from; start it again without --resume");
-    }
-    state = load_train_checkpoint(*file, trained, optimizer, ema);
-    gen.set_state(state.rng_state);
-    if (use_scaler && state.loss_scale > 0) scaler.restore(state.loss_scale, state.scaler_good_steps);
-    result.checkpoint = *file;
-    log_to(log, LogLevel::Info, "resuming from step " + std::to_string(state.step) + " (" + file->string() + ")");
-    rewind_loss_csv(request.run_dir / "loss.csv", state.step);
-  }
-  result.steps_done = state.step;
-  std::ofstream loss_csv(request.run_dir / "loss.csv", std::ios::app);
-  if (!request.resume) loss_csv << "step,loss,smoothed_loss,validation_loss,lr\n";
-
-  auto save_checkpoint = [&] {
-    state.rng_state = gen.get_state();
-    state.loss_scale = use_scaler ? scaler.current_scale() : 0.0;
-    state.scaler_good_steps = use_scaler ? scaler.good_steps() : 0;
-    result.checkpoint = save_train_checkpoint(request.run_dir, trained, optimizer, ema, state);
-  };
-  // Previews and exports use the averaged weights when EMA is on: swapped in, then back.
-  auto with_ema_weights = [&](const std::function<void()>& body) {
-    if (ema.empty()) return body();
-    at::NoGradGuard no_grad;
-    std::vector<at::Tensor> live;
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      live.push_back(params[i].detach().clone());
-      params[i].copy_(ema[i]);
-    }
-    try {
-      body();
-    } catch (...) {
-      for (std::size_t i = 0; i < params.size(); ++i) params[i].copy_(live[i]);
-      throw;
-    }
-    for (std::size_t i = 0; i < params.size(); ++i) params[i].copy_(live[i]);
-  };
-
-  // 6. A fixed validation batch: the photos' posterior means at fixed timesteps and noise,
-  //    so its loss moves only with the model (the training loss jumps with the random t).
-  const std::int64_t n_val = std::min<std::int64_t>(instance.size(), 4);
-  const at::Tensor val_t = noise_process.validation_timesteps().repeat_interleave(n_val);
-  const at::Tensor val_x0 = (instance.mean.slice(0, 0, n_val) * arch.vae.scaling_factor).repeat({5, 1, 1, 1});
-  at::Generator val_gen = at::make_generator<at::CPUGeneratorImpl>(1234);
-  const at::Tensor val_noise = at::randn(val_x0.sizes(), val_gen).to(val_x0.device());
-  const at::Tensor val_xt = noise_process.add_noise(val_x0, val_noise, val_t.to(val_x0.device()));
-  const at::Tensor val_target = noise_process.training_target(val_x0, val_noise, val_t.to(val_x0.device()));
-  auto validation_loss = [&] {
-    at::NoGradGuard no_grad;
-    CudaAutocast autocast(!device.is_cpu() && precision != at::kFloat, precision);
-    double sum = 0;
-    for (std::int64_t i = 0; i < val_xt.size(0); i += n_val) {
-      const at::Tensor x = val_xt.slice(0, i, i + n_val);
-      const at::Tensor pred = unet->forward(x.to(frozen), val_t.slice(0, i, i + n_val).to(device),
-                                            prompt_embeddings(false).expand({x.size(0), -1, -1}).to(frozen));
-      sum += (pred.to(at::kFloat) - val_target.slice(0, i, i + n_val)).pow(2).mean().item<double>();
-    }
-    return sum / 5.0;
-  };
-
-  auto make_preview = [&](std::int64_t step) {
-    TrainPreview preview;
-    preview.step = step;
-    unet->eval();
-    if (train_te) sampler.forget_prompts();  // made with older text-encoder weights
-    try {
-      with_ema_weights([&] {
-        for (std::size_t k = 0; k < preview_prompts.size(); ++k) {
-          pipeline::GenerateRequest r;
-          r.prompt = preview_prompts[k];
-          r.sampler = "dpmpp_2m_karras";
-          r.steps = request.preview_steps;
-          r.width = r.height = resolution;
-          r.seed = 42;
-          pipeline::GenerateCallbacks stop_early;
-          stop_early.cancel = callbacks.cancel;  // Stop does not wait for the previews
-          const auto images = sampler.generate(r, stop_early);
-          if (images.empty()) return;
-          const auto& rgb = images.at(0).rgb;
-          preview.images.push_back({r.seed, resolution, resolution, rgb});
-        }
-      });
-    } catch (const Error& e) {  // a broken preview (NaN) must not end the run, nor pass silently
-      unet->train();
-      log_to(log, LogLevel::Warning, "preview at step " + std::to_string(step) + " failed: " + e.what());
-      return;
-    }
-    unet->train();
-    if (preview.images.size() < preview_prompts.size()) return;  // stopped half way
-    save_preview(request.run_dir, preview,
-                 {{"prompts", preview_prompts[0] + " | " + preview_prompts[1] + " | " + preview_prompts[2]}});
-    if (callbacks.on_preview) callbacks.on_preview(preview);
-  };
-
-  // 7. The loop.
-  const auto start = Clock::now();
-  const std::int64_t first_step = state.step;
-  const std::int64_t B = request.batch_size;
-  for (std::int64_t step = state.step + 1; step <= request.steps; ++step) {
-    while (callbacks.pause != nullptr && callbacks.pause->load() && !cancelled()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    if (cancelled()) {
-      result.stopped = true;
-      break;
-    }
-    const double lr = learning_rate_at(step, base_lr, request.lr_schedule, request.warmup_steps, request.steps);
-    for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
-    optimizer.zero_grad(true);
-    double loss_value = 0;
-    for (std::int64_t micro = 0; micro < request.grad_accum; ++micro) {
-      // A batch: the pet's latents, then as many class latents when preserving the prior.
-      at::Tensor latents = draw_latents(instance, B, gen, arch.vae.scaling_factor);
-      if (prior) latents = at::cat({latents, draw_latents(*prior, B, gen, arch.vae.scaling_factor)});
-      const std::int64_t n = latents.size(0);
-      const at::Tensor t = noise_process.sample_timesteps(n, gen).to(device);
-      at::Tensor noise = at::randn(latents.sizes(), gen);
-      if (request.noise_offset > 0) {
-        noise = noise + request.noise_offset * at::randn({n, latents.size(1), 1, 1}, gen);
-      }
-      noise = noise.to(device);
-      const at::Tensor noisy = noise_process.add_noise(latents, noise, t);
-      const at::Tensor target = noise_process.training_target(latents, noise, t);
-      at::Tensor loss;
-      {
-        CudaAutocast autocast(!device.is_cpu() && precision != at::kFloat, precision);
-        at::Tensor context = prompt_embeddings(false).expand({B, -1, -1});
-        if (prior) context = at::cat({context, prompt_embeddings(true).expand({B, -1, -1})});
-        const at::Tensor pred = unet->forward(noisy.to(frozen), t, context.to(frozen)).to(at::kFloat);
-        loss = (pred.slice(0, 0, B) - target.slice(0, 0, B)).pow(2).mean();
-        if (prior) loss = loss + request.prior_weight * (pred.slice(0, B) - target.slice(0, B)).pow(2).mean();
-      }
-      const double value = loss.item<double>();
-      if (!std::isfinite(value)) {
-        const auto last = latest_checkpoint(request.run_dir);
-        throw Error("the loss became " + std::to_string(value) + " at step " + std::to_string(step) + ". " +
-                    (last ? "The last good checkpoint is kept: " + last->string() + " (resume from it with --resume). "
-                          : std::string("No checkpoint was written yet. ")) +
-                    "Try a lower learning rate (this run: " + std::to_string(base_lr) + ")" +
-                    (precision == at::kHalf ? ", or bf16 instead of fp16 (--mixed-precision bf16 or no)" : "") + ".");
-      }
-      loss_value += value / static_cast<double>(request.grad_accum);
-      loss = loss / static_cast<double>(request.grad_accum);
-      (use_scaler ? scaler.scale(loss) : loss).backward();
-    }
-    bool finite = true;
-    if (use_scaler) finite = scaler.unscale(params);
-    if (finite) {
-      if (request.max_grad_norm > 0) torch::nn::utils::clip_grad_norm_(params, request.max_grad_norm);
-      optimizer.step();
-      if (!ema.empty()) {
-        at::NoGradGuard no_grad;
-        // Warm-up as in diffusers' EMAModel: early on the average follows the weights closely.
-        const double decay = std::min(request.ema_decay, (1.0 + step) / (10.0 + step));
-        for (std::size_t i = 0; i < params.size(); ++i) ema[i].mul_(decay).add_(params[i].detach(), 1.0 - decay);
-      }
-    } else {
-      log_to(log, LogLevel::Info,
-             "float16 gradients overflowed at step " + std::to_string(step) + "; step skipped, loss scale lowered");
-    }
-    if (use_scaler) scaler.update(finite);
-
-    // 8. Progress, validation, previews, checkpoints.
-    TrainProgress p = record_step(state, step, request.steps, loss_value, lr, first_step,
-                                  std::chrono::duration<double>(Clock::now() - start).count());
-    if (request.validate_every > 0 && (step % request.validate_every == 0 || step == request.steps)) {
-      p.validation_loss = validation_loss();
-    }
-    loss_csv << loss_csv_row(p) << std::flush;
-    if (callbacks.on_progress) callbacks.on_progress(p);
-    result.steps_done = step;
-    result.final_smoothed_loss = p.smoothed_loss;
-    if (request.checkpoint_every > 0 && step % request.checkpoint_every == 0 && step != request.steps) {
-      save_checkpoint();
-    }
-    if (request.preview_every > 0 && (step % request.preview_every == 0 || step == request.steps)) make_preview(step);
-  }
-
-  // 9. The end (or a cancel): a checkpoint to resume from, and the result in the formats
-  //    other tools read.
-  if (result.steps_done > first_step || !request.resume) save_checkpoint();
-  with_ema_weights([&] {
-    if (full) {
-      const fs::path out = request.run_dir / "model" / "unet";
-      fs::create_directories(out);
-      tensors::NamedTensors weights;
-      for (const auto& [name, p] : trained) weights.emplace_back(name, p.detach().cpu());
-      tensors::write_safetensors(out / "diffusion_pytorch_model.safetensors", weights);
-      result.model_dir = request.run_dir / "model";
-    } else {
-      auto layers = models::collect_lora_layers(*unet, "unet");
-      if (train_te) {
-        for (auto& layer : models::collect_lora_layers(*model.text_encoder, "text_encoder")) {
-          layers.push_back(std::move(layer));
-        }
-      }
-      const std::map<std::string, std::string> metadata = {
-          {"ss_base_model", request.model.filename().string()},
-          {"ss_training_comment", "Pawtrait DreamBooth LoRA: " + request.instance_prompt()},
-          {"ss_steps", std::to_string(result.steps_done)},
-          {"ss_resolution", std::to_string(resolution)}};
-      result.lora_kohya =
-          request.run_dir / "lora" / (file_safe(request.token + "_" + request.class_name) + ".safetensors");
-      result.lora_peft = request.run_dir / "lora" / "pytorch_lora_weights.safetensors";
-      fs::create_directories(result.lora_kohya.parent_path());
-      models::save_lora_kohya(result.lora_kohya, layers, metadata);
-      models::save_lora_peft(result.lora_peft, layers, metadata);
-    }
-  });
+  // 5. The loop: AdamW after the warm-up with the schedule, accumulation, clipping, the
+  //    float16 loss scale, the EMA (previews and the export use it), checkpoints, resume.
+  DreamBoothTask task({.request = request,
+                       .model = model,
+                       .sampler = sampler,
+                       .noise_process = noise_process,
+                       .instance = instance,
+                       .prior = prior,
+                       .instance_embeds = instance_embeds,
+                       .class_embeds = class_embeds,
+                       .instance_ids = token_ids(request.instance_prompt()),
+                       .class_ids = token_ids(request.class_prompt()),
+                       .trained = trained,
+                       .device = device,
+                       .precision = precision,
+                       .frozen = frozen,
+                       .resolution = resolution,
+                       .preview_prompts = preview_prompts,
+                       .result = result,
+                       .log = log});
+  LoopSettings settings;
+  settings.run_dir = request.run_dir;
+  settings.resume = request.resume;
+  settings.seed = request.seed;
+  settings.steps = request.steps;
+  settings.learning_rate = request.effective_learning_rate();
+  settings.lr_schedule = request.lr_schedule;
+  settings.warmup_steps = request.warmup_steps;
+  settings.grad_accum = request.grad_accum;
+  settings.max_grad_norm = request.max_grad_norm;
+  settings.weight_decay = request.weight_decay;
+  if (request.ema) settings.ema_decay = request.ema_decay;
+  settings.fp16_loss_scaling = precision == at::kHalf;
+  settings.validate_every = request.validate_every;
+  settings.checkpoint_every = request.checkpoint_every;
+  settings.preview_every = request.preview_every;
+  TrainingLoop loop(task, settings, callbacks);
+  const LoopResult done = loop.run();
+  result.steps_done = done.steps_done;
+  result.final_smoothed_loss = done.final_smoothed_loss;
+  result.stopped = done.stopped;
+  result.checkpoint = done.checkpoint;
   if (full) {
     // The rest of the diffusers folder comes from the base: configs, tokenizer, scheduler,
     // and (from a base folder) the VAE and text encoder weights.

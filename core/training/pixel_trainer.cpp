@@ -5,13 +5,8 @@
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <c10/core/InferenceMode.h>
-#include <torch/nn/utils/clip_grad.h>
-#include <torch/optim/adamw.h>
 
-#include <chrono>
 #include <cmath>
-#include <fstream>
-#include <thread>
 
 #include "common/atomic_file.h"
 #include "common/error.h"
@@ -24,16 +19,15 @@
 #include "tensors/safetensors_reader.h"
 #include "tensors/safetensors_writer.h"
 #include "tensors/state_dict_loader.h"
-#include "training/lr_schedule.h"
 #include "training/photo_dataset.h"
 #include "training/train_checkpoint.h"
 #include "training/train_report.h"
+#include "training/training_loop.h"
 
 namespace pawtrait::training {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
 
 void save_weights(models::PixelUNet& unet, const PixelTrainRequest& request, std::int64_t step,
                   const fs::path& target) {
@@ -87,6 +81,91 @@ PixelTrainRequest PixelTrainRequest::from_json(const nlohmann::json& json, const
   return r;
 }
 
+namespace {
+
+// The built-in model's part of the loop: random crops and flips of the photos in pixel
+// space, the simplified loss (Ho et al. 2020, Eq. 14) on DDPM's linear schedule.
+class PixelTask : public TrainingTask {
+ public:
+  PixelTask(const PixelTrainRequest& request, at::Tensor images, std::int64_t margin)
+      : request_(request), images_(std::move(images)), margin_(margin), unet_(nullptr) {
+    // The initial weights come from the global generator, seeded like the run.
+    at::manual_seed(request.seed);
+    unet_ = models::PixelUNet(request.model);
+    // A fixed validation batch: the first photos' centre crops at fixed timesteps and noise.
+    const std::int64_t r = request.model.resolution;
+    const std::int64_t n_val = std::min<std::int64_t>(images_.size(0), 4);
+    const at::Tensor val_x0 = images_.slice(0, 0, n_val)
+                                  .slice(2, margin / 2, margin / 2 + r)
+                                  .slice(3, margin / 2, margin / 2 + r)
+                                  .repeat({5, 1, 1, 1});
+    val_t_ = noise_process_.validation_timesteps().repeat_interleave(n_val);
+    const at::Tensor val_noise = at::randn(val_x0.sizes(), at::make_generator<at::CPUGeneratorImpl>(1234));
+    val_xt_ = noise_process_.add_noise(val_x0, val_noise, val_t_);
+    val_target_ = noise_process_.training_target(val_x0, val_noise, val_t_);
+  }
+
+  NamedParameters trainable() override {
+    NamedParameters trained;
+    for (const auto& item : unet_->named_parameters()) trained.emplace_back(item.key(), item.value());
+    return trained;
+  }
+
+  at::Tensor loss(at::Generator& gen) override {
+    // A batch: random photo, random crop, random flip; uniform t; fresh ε.
+    const std::int64_t r = request_.model.resolution;
+    std::vector<at::Tensor> batch;
+    for (std::int64_t b = 0; b < request_.batch_size; ++b) {
+      const auto i = at::randint(images_.size(0), {1}, gen, at::kLong).item<std::int64_t>();
+      const auto oy = at::randint(margin_ + 1, {1}, gen, at::kLong).item<std::int64_t>();
+      const auto ox = at::randint(margin_ + 1, {1}, gen, at::kLong).item<std::int64_t>();
+      at::Tensor crop = images_[i].slice(1, oy, oy + r).slice(2, ox, ox + r);
+      if (at::rand({1}, gen).item<double>() < 0.5) crop = crop.flip({2});
+      batch.push_back(crop);
+    }
+    const at::Tensor x0 = at::stack(batch);
+    const at::Tensor t = noise_process_.sample_timesteps(request_.batch_size, gen);
+    const at::Tensor noise = at::randn(x0.sizes(), gen);
+    const at::Tensor xt = noise_process_.add_noise(x0, noise, t);
+    return (unet_->forward(xt, t) - noise_process_.training_target(x0, noise, t)).pow(2).mean();
+  }
+
+  double validation_loss() override {
+    at::NoGradGuard no_grad;
+    return (unet_->forward(val_xt_, val_t_) - val_target_).pow(2).mean().item<double>();
+  }
+
+  std::optional<TrainPreview> preview(std::int64_t step, const std::atomic<bool>*) override {
+    const std::int64_t r = request_.model.resolution;
+    PixelModel model{request_.model, unet_};
+    const auto rgb = sample_pixel_model(model, "ddpm", request_.preview_steps, /*seed=*/0, request_.preview_count);
+    TrainPreview preview;
+    preview.step = step;
+    for (std::size_t k = 0; k < rgb.size(); ++k) preview.images.push_back({k, r, r, rgb[k]});
+    save_preview(request_.run_dir, preview);
+    return preview;
+  }
+
+  // The model file follows every checkpoint, so a run that fails later keeps a good model.
+  void on_checkpoint(std::int64_t step) override {
+    save_weights(unet_, request_, step, request_.run_dir / "model.safetensors");
+  }
+  void export_result(std::int64_t) override {}  // the last checkpoint wrote the model file
+
+  void set_training(bool training) override { unet_->train(training); }
+  std::string nan_advice() const override { return "Try a lower learning rate."; }
+
+ private:
+  const PixelTrainRequest& request_;
+  at::Tensor images_;
+  std::int64_t margin_;
+  models::PixelUNet unet_;
+  const schedulers::DiscreteNoiseProcess noise_process_{schedulers::SchedulerConfig{}};
+  at::Tensor val_t_, val_xt_, val_target_;
+};
+
+}  // namespace
+
 PixelTrainResult train_pixel_model(const PixelTrainRequest& request, const TrainCallbacks& callbacks) {
   if (request.steps < 1) throw Error("steps must be at least 1");
   if (request.batch_size < 1) throw Error("the batch size must be at least 1");
@@ -113,133 +192,26 @@ PixelTrainResult train_pixel_model(const PixelTrainRequest& request, const Train
     write_file_atomically(request.run_dir / "config.json", request.to_json().dump(2) + "\n");
   }
 
-  // 2. Model, schedule, optimizer; everything random comes from one seeded generator.
-  at::manual_seed(request.seed);
-  models::PixelUNet unet(request.model);
-  unet->train();
-  const schedulers::DiscreteNoiseProcess noise_process{schedulers::SchedulerConfig{}};
-  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(request.seed);
-  torch::optim::AdamW optimizer(
-      unet->parameters(), torch::optim::AdamWOptions(request.learning_rate).betas({0.9, 0.999}).weight_decay(0.0));
-
-  // A fixed validation batch: the first photos' centre crops at fixed timesteps and noise.
-  const std::int64_t n_val = std::min<std::int64_t>(images.size(0), 4);
-  const at::Tensor val_x0 = images.slice(0, 0, n_val)
-                                .slice(2, margin / 2, margin / 2 + r)
-                                .slice(3, margin / 2, margin / 2 + r)
-                                .repeat({5, 1, 1, 1});
-  const at::Tensor val_t = noise_process.validation_timesteps().repeat_interleave(n_val);
-  const at::Tensor val_noise = at::randn(val_x0.sizes(), at::make_generator<at::CPUGeneratorImpl>(1234));
-  const at::Tensor val_xt = noise_process.add_noise(val_x0, val_noise, val_t);
-  const at::Tensor val_target = noise_process.training_target(val_x0, val_noise, val_t);
-
-  // The averaged weights, in a second model of the same shape.
-  models::PixelUNet ema(request.model);
-  ema->eval();
-  {
-    at::NoGradGuard no_grad;
-    auto target = ema->parameters();
-    auto source = unet->parameters();
-    for (std::size_t i = 0; i < target.size(); ++i) target[i].copy_(source[i]);
-  }
-  auto update_ema = [&](std::int64_t step) {
-    at::NoGradGuard no_grad;
-    // Warm-up: early on the average follows the weights closely (Tan et al.'s schedule).
-    const double decay = std::min(request.ema_decay, (1.0 + step) / (10.0 + step));
-    auto target = ema->parameters();
-    auto source = unet->parameters();
-    for (std::size_t i = 0; i < target.size(); ++i) target[i].mul_(decay).add_(source[i], 1.0 - decay);
-  };
-
-  // Resuming: weights, optimizer, averages, generator and loss statistics from the checkpoint.
-  NamedParameters trained;
-  for (const auto& item : unet->named_parameters()) trained.emplace_back(item.key(), item.value());
-  const std::vector<at::Tensor> averaged = ema->parameters();
-  TrainState state;
-  if (request.resume) {
-    const auto file = latest_checkpoint(request.run_dir);
-    if (!file) throw Error(request.run_dir.string() + " has no checkpoint to resume from; start it again");
-    state = load_train_checkpoint(*file, trained, optimizer, averaged);
-    gen.set_state(state.rng_state);
-    rewind_loss_csv(request.run_dir / "loss.csv", state.step);
-    log_to(callbacks.log, LogLevel::Info, "resuming from step " + std::to_string(state.step));
-  }
-  std::ofstream loss_csv(request.run_dir / "loss.csv", std::ios::app);
-  if (!request.resume) loss_csv << "step,loss,smoothed_loss,validation_loss,lr\n";
-  result.steps_done = state.step;
-
-  const auto start = Clock::now();
-  const std::int64_t first_step = state.step;
-  auto checkpoint = [&](std::int64_t step) {
-    save_weights(ema, request, step, request.run_dir / "model.safetensors");
-    state.step = step;
-    state.rng_state = gen.get_state();
-    save_train_checkpoint(request.run_dir, trained, optimizer, averaged, state);
-  };
-  for (std::int64_t step = state.step + 1; step <= request.steps; ++step) {
-    while (callbacks.pause != nullptr && callbacks.pause->load() &&
-           !(callbacks.cancel != nullptr && callbacks.cancel->load())) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    if (callbacks.cancel != nullptr && callbacks.cancel->load()) {
-      log_to(callbacks.log, LogLevel::Info, "stopped at step " + std::to_string(step - 1) + "; the model is saved");
-      break;
-    }
-    // 3. A batch: random photo, random crop, random flip; uniform t; fresh ε.
-    std::vector<at::Tensor> batch;
-    for (std::int64_t b = 0; b < request.batch_size; ++b) {
-      const auto i = at::randint(images.size(0), {1}, gen, at::kLong).item<std::int64_t>();
-      const auto oy = at::randint(margin + 1, {1}, gen, at::kLong).item<std::int64_t>();
-      const auto ox = at::randint(margin + 1, {1}, gen, at::kLong).item<std::int64_t>();
-      at::Tensor crop = images[i].slice(1, oy, oy + r).slice(2, ox, ox + r);
-      if (at::rand({1}, gen).item<double>() < 0.5) crop = crop.flip({2});
-      batch.push_back(crop);
-    }
-    const at::Tensor x0 = at::stack(batch);
-    const at::Tensor t = noise_process.sample_timesteps(request.batch_size, gen);
-    const at::Tensor noise = at::randn(x0.sizes(), gen);
-    const at::Tensor xt = noise_process.add_noise(x0, noise, t);
-
-    // 4. The simplified loss (Ho et al. Eq. 14) and one AdamW step after linear warm-up, the
-    //    one warm-up every trainer uses (diffusers' convention).
-    const double lr = learning_rate_at(step, request.learning_rate, "constant", request.warmup_steps, request.steps);
-    for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
-    optimizer.zero_grad(true);
-    const at::Tensor loss = (unet->forward(xt, t) - noise_process.training_target(x0, noise, t)).pow(2).mean();
-    const double loss_value = loss.item<double>();
-    if (!std::isfinite(loss_value)) {
-      throw Error("the loss became " + std::to_string(loss_value) + " at step " + std::to_string(step) +
-                  "; the last good model is kept in " + (request.run_dir / "model.safetensors").string() +
-                  ". Try a lower learning rate");
-    }
-    loss.backward();
-    torch::nn::utils::clip_grad_norm_(unet->parameters(), request.max_grad_norm);
-    optimizer.step();
-    update_ema(step);
-
-    // 5. Progress, validation, previews, checkpoints.
-    TrainProgress p = record_step(state, step, request.steps, loss_value, lr, first_step,
-                                  std::chrono::duration<double>(Clock::now() - start).count());
-    if (request.validate_every > 0 && (step % request.validate_every == 0 || step == request.steps)) {
-      at::NoGradGuard no_grad;
-      p.validation_loss = (ema->forward(val_xt, val_t) - val_target).pow(2).mean().item<double>();
-    }
-    loss_csv << loss_csv_row(p);
-    if (callbacks.on_progress) callbacks.on_progress(p);
-    result.steps_done = step;
-    result.final_smoothed_loss = p.smoothed_loss;
-    if (request.checkpoint_every > 0 && step % request.checkpoint_every == 0) checkpoint(step);
-    if (request.preview_every > 0 && (step % request.preview_every == 0 || step == request.steps)) {
-      PixelModel model{request.model, ema};
-      const auto rgb = sample_pixel_model(model, "ddpm", request.preview_steps, /*seed=*/0, request.preview_count);
-      TrainPreview preview;
-      preview.step = step;
-      for (std::size_t k = 0; k < rgb.size(); ++k) preview.images.push_back({k, r, r, rgb[k]});
-      save_preview(request.run_dir, preview);
-      if (callbacks.on_preview) callbacks.on_preview(preview);
-    }
-  }
-  checkpoint(result.steps_done);
+  // 2. The task and the loop: AdamW after a linear warm-up, clipping, the average the model
+  //    file holds (validated and previewed too), everything random from the run's seed.
+  PixelTask task(request, images, margin);
+  LoopSettings settings;
+  settings.run_dir = request.run_dir;
+  settings.resume = request.resume;
+  settings.seed = request.seed;
+  settings.steps = request.steps;
+  settings.learning_rate = request.learning_rate;
+  settings.warmup_steps = request.warmup_steps;
+  settings.max_grad_norm = request.max_grad_norm;
+  settings.ema_decay = request.ema_decay;
+  settings.validate_averaged = true;
+  settings.validate_every = request.validate_every;
+  settings.checkpoint_every = request.checkpoint_every;
+  settings.preview_every = request.preview_every;
+  TrainingLoop loop(task, settings, callbacks);
+  const LoopResult done = loop.run();
+  result.steps_done = done.steps_done;
+  result.final_smoothed_loss = done.final_smoothed_loss;
   result.weights = request.run_dir / "model.safetensors";
   return result;
 }

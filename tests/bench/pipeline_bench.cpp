@@ -4,6 +4,7 @@
 #include <iostream>
 #include <string>
 
+#include "families/stable_diffusion/stable_diffusion_model.h"
 #include "pipeline/text_to_image.h"
 #include "runtime/runtime_info.h"
 
@@ -14,7 +15,9 @@ int main(int argc, char** argv) {
   }
   pawtrait::runtime::configure_cpu_threads();
   pawtrait::models::StableDiffusion model = pawtrait::models::load_stable_diffusion(argv[1]);
-  pawtrait::pipeline::TextToImage t2i(model, pawtrait::models::ClipTokenizer::load(*model.tokenizer_dir));
+  pawtrait::families::StableDiffusionModel diffusion(model,
+                                                     pawtrait::models::ClipTokenizer::load(*model.tokenizer_dir));
+  pawtrait::pipeline::TextToImage t2i(diffusion);
   pawtrait::pipeline::GenerateRequest r;
   r.model = argv[1];
   r.prompt = "a photo of sks dog in the snow";

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "families/stable_diffusion/stable_diffusion_model.h"
 #include "models/clip_tokenizer.h"
 #include "models/component_loader.h"
 #include "models/stable_diffusion.h"
@@ -148,7 +149,8 @@ int sample(const fs::path& model, const fs::path& inputs, std::int64_t steps, in
     options.dtype = at::kHalf;
   }
   pawtrait::models::StableDiffusion sd = pawtrait::models::load_stable_diffusion(model, options);
-  pawtrait::pipeline::TextToImage t2i(sd, pawtrait::models::ClipTokenizer::load(*sd.tokenizer_dir));
+  pawtrait::families::StableDiffusionModel diffusion(sd, pawtrait::models::ClipTokenizer::load(*sd.tokenizer_dir));
+  pawtrait::pipeline::TextToImage t2i(diffusion);
   const at::Tensor noise = pawtrait::tensors::SafetensorsFile::open(inputs).tensor("sample_noise").clone();
   const std::int64_t scale = sd.architecture.vae.downscale_factor();
   pawtrait::pipeline::GenerateRequest r;

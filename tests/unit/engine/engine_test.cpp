@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "engine/engine.h"
+#include "families/stable_diffusion/stable_diffusion_model.h"
 #include "imaging/png_text.h"
 #include "models/clip_tokenizer.h"
 #include "models/stable_diffusion.h"
@@ -78,7 +79,8 @@ TEST_F(EngineTest, PicturesAreThePipelinesByteForByte) {
   // The same request through the pipeline directly, as the CLI and the app did before.
   at::NoGradGuard no_grad;
   models::StableDiffusion model = models::load_stable_diffusion(tiny());
-  pipeline::TextToImage t2i(model, models::ClipTokenizer::load(*model.tokenizer_dir));
+  families::StableDiffusionModel diffusion(model, models::ClipTokenizer::load(*model.tokenizer_dir));
+  pipeline::TextToImage t2i(diffusion);
   int index = 0;
   std::vector<fs::path> direct;
   pipeline::GenerateCallbacks callbacks;

@@ -1,18 +1,18 @@
 // LoRA training against diffusers' own DreamBooth LoRA script (../shared/testdata/reference/
 // lora_train_ref.*): rank-4 adapters on to_q/to_k/to_v/to_out.0 of the tiny UNet, started from
-// the reference's initial values, three AdamW steps with gradient clipping at 1.0.
+// the reference's initial values, three AdamW steps with gradient clipping at 1.0, through
+// the production optimizer step (TrainingLoop::step).
 #include <ATen/ATen.h>
 #include <torch/nn/functional/loss.h>
-#include <torch/nn/utils/clip_grad.h>
-#include <torch/optim/adamw.h>
 
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "fixed_batch_task.h"
 #include "models/component_loader.h"
 #include "models/lora_linear.h"
-#include "schedulers/noise_schedule.h"
+#include "schedulers/noise_process.h"
 #include "tensors/safetensors_reader.h"
 #include "test_support.h"
 
@@ -46,31 +46,38 @@ TEST(LoraTrainingReference, ThreeStepsMatchTheReferenceScript) {
   }
   ASSERT_EQ(names.size(), 96u);
 
-  const schedulers::NoiseSchedule schedule(schedulers::SchedulerConfig::stable_diffusion());
+  const schedulers::DiscreteNoiseProcess noise_process(schedulers::SchedulerConfig::stable_diffusion());
   const at::Tensor timesteps = ref.tensor("timesteps").to(at::kLong);
-  const at::Tensor noisy = schedule.add_noise(ref.tensor("x0"), ref.tensor("noise"), timesteps);
-  const at::Tensor target = ref.tensor("noise");
+  const at::Tensor noisy = noise_process.add_noise(ref.tensor("x0"), ref.tensor("noise"), timesteps);
+  const at::Tensor target = noise_process.training_target(ref.tensor("x0"), ref.tensor("noise"), timesteps);
+  EXPECT_TRUE(at::equal(target, ref.tensor("noise")));  // ε-prediction
   const at::Tensor ehs = ref.tensor("encoder_hidden_states");
 
+  NamedParameters trained;
+  for (const auto& name : names) trained.emplace_back(name, params[name]);
+  testing_support::FixedBatchTask task(
+      trained, [&] { return torch::nn::functional::mse_loss(unet->forward(noisy, timesteps, ehs), target); });
+  // The reference script's optimizer: AdamW, lr 1e-4 constant, weight decay 1e-2, clipping at 1.
+  LoopSettings settings;
+  settings.steps = 3;
+  settings.learning_rate = 1e-4;
+  settings.weight_decay = 1e-2;
+  settings.max_grad_norm = 1.0;
   unet->train();
-  torch::optim::AdamW optimizer(lora,
-                                torch::optim::AdamWOptions(1e-4).betas({0.9, 0.999}).eps(1e-8).weight_decay(1e-2));
+  TrainingLoop loop(task, settings);
   const auto losses = facts["losses"].get<std::vector<double>>();
   const auto norms = facts["grad_norm_preclip"].get<std::vector<double>>();
   for (int step = 0; step < 3; ++step) {
-    optimizer.zero_grad(/*set_to_none=*/true);
-    const at::Tensor loss = torch::nn::functional::mse_loss(unet->forward(noisy, timesteps, ehs), target);
-    loss.backward();
-    const double norm = torch::nn::utils::clip_grad_norm_(lora, 1.0);
-    EXPECT_NEAR(loss.item<double>(), losses[step], 1e-6 * losses[step]) << "step " << step + 1;
+    const StepOutcome outcome = loop.step(step + 1);
+    const double norm = outcome.grad_norm;
+    EXPECT_NEAR(outcome.loss, losses[step], 1e-6 * losses[step]) << "step " << step + 1;
     EXPECT_NEAR(norm, norms[step], 1e-5 * norms[step]) << "step " << step + 1;
-    optimizer.step();
     double worst = 0;
     for (const auto& name : names) {
       const at::Tensor expected = ref.tensor("lora_after_step" + std::to_string(step + 1) + "/" + name);
       worst = std::max(worst, (params[name].detach() - expected).abs().max().item<double>());
     }
-    std::cout << "[ measured ] step " << step + 1 << ": loss " << loss.item<double>() << ", pre-clip grad norm " << norm
+    std::cout << "[ measured ] step " << step + 1 << ": loss " << outcome.loss << ", pre-clip grad norm " << norm
               << ", LoRA parameters max |diff| " << worst << "\n";
     EXPECT_LT(worst, 5e-6) << "after step " << step + 1;
   }

@@ -1,0 +1,39 @@
+#include "families/builtin/builtin_family.h"
+
+#include "common/error.h"
+#include "families/builtin/builtin_model.h"
+#include "models/pixel_unet_config.h"
+
+namespace pawtrait::families {
+namespace {
+
+constexpr std::string_view kPrefix = "builtin:";
+
+// "builtin:RUN_DIR" → RUN_DIR; plain "builtin" names the untrained model, which has no weights.
+std::filesystem::path run_dir(const std::string& model) {
+  if (!model.starts_with(kPrefix)) {
+    throw Error("say which trained built-in model: builtin:RUN_DIR (the folder training wrote)");
+  }
+  return model.substr(kPrefix.size());
+}
+
+}  // namespace
+
+ModelFamily builtin_family() {
+  ModelFamily f;
+  f.name = "built-in";
+  f.cpu_only = true;
+  f.claims = [](const std::string& model) { return model == "builtin" || model.starts_with(kPrefix); };
+  f.describe = [](const std::string& model, const std::optional<std::filesystem::path>&) {
+    const std::int64_t size = model == "builtin" ? models::PixelUNetConfig{}.resolution
+                                                 : training::load_pixel_model(run_dir(model)).config.resolution;
+    return FamilyDescription{"built-in", "epsilon", size};
+  };
+  f.load = [](const std::string& model, const LoadOptions&) -> std::unique_ptr<DiffusionModel> {
+    return std::make_unique<BuiltinModel>(training::load_pixel_model(run_dir(model)));
+  };
+  f.location = [](const std::string& model) { return model == "builtin" ? std::filesystem::path() : run_dir(model); };
+  return f;
+}
+
+}  // namespace pawtrait::families

@@ -1,0 +1,58 @@
+#pragma once
+
+#include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/log.h"
+
+namespace pawtrait::families {
+
+class DiffusionModel;
+
+struct LoadOptions {
+  c10::Device device = c10::kCPU;
+  c10::ScalarType dtype = c10::kFloat;
+  // A diffusers-style folder of config files (and tokenizer) that describes a single file.
+  std::optional<std::filesystem::path> model_config;
+  LogSink log;
+};
+
+// What a model is, read from its configs or headers without loading weights.
+struct FamilyDescription {
+  std::string family;           // "Stable Diffusion 1.x", "built-in", ...
+  std::string prediction_type;  // epsilon | v_prediction | flow
+  std::int64_t image_size = 0;  // its native picture side
+};
+
+// One entry of the registry: everything the engine asks of a family before a model is
+// loaded. The family's own folder holds the rest (its modules, configs, key maps, LoRA
+// layouts); adding a family is a new folder and one line in registry.cpp.
+struct ModelFamily {
+  std::string name;
+  // True when `model` (a path, or a name such as builtin:RUN_DIR) is one of this family's,
+  // told from model_index.json's _class_name or a single file's tensor names, cheaply.
+  std::function<bool(const std::string& model)> claims;
+  std::function<FamilyDescription(const std::string& model, const std::optional<std::filesystem::path>& config)>
+      describe;
+  std::function<std::unique_ptr<DiffusionModel>(const std::string& model, const LoadOptions& options)> load;
+  // The file or folder that holds the model's weights (its size on disk, when it changed).
+  std::function<std::filesystem::path(const std::string& model)> location;
+  bool cpu_only = false;  // runs on the CPU in float32 whatever the request says
+};
+
+// Every family, in the order they are asked: a more specific claim before a broader one.
+const std::vector<ModelFamily>& model_families();
+
+// The family that claims `model`. Throws pawtrait::Error saying what the model is when no
+// family does: missing, a kind that is not supported yet (named), or not a model at all.
+const ModelFamily& family_of(const std::string& model);
+
+}  // namespace pawtrait::families
