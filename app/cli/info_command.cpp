@@ -6,8 +6,8 @@
 #include <memory>
 
 #include "common/error.h"
+#include "families/stable_diffusion/stable_diffusion.h"
 #include "models/model_info.h"
-#include "models/stable_diffusion.h"
 #include "runtime/runtime_info.h"
 
 namespace pawtrait::cli {

@@ -5,6 +5,7 @@
 #include "common/error.h"
 #include "families/diffusion_model.h"
 #include "families/model_family.h"
+#include "families/stable_diffusion/dreambooth_trainer.h"
 #include "pipeline/picture_files.h"
 #include "pipeline/text_to_image.h"
 #include "runtime/device_choice.h"
@@ -12,7 +13,6 @@
 #include "schedulers/sampler_registry.h"
 #include "tensors/safetensors_reader.h"
 #include "tensors/safetensors_writer.h"
-#include "training/dreambooth_trainer.h"
 #include "training/run_settings.h"
 #include "training/train_checkpoint.h"
 

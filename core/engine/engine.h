@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "common/log.h"
+#include "families/builtin/pixel_trainer.h"
 #include "pipeline/generate_request.h"
 #include "pipeline/step_progress.h"
-#include "training/pixel_trainer.h"
 #include "training/train_events.h"
 #include "training/train_request.h"
 

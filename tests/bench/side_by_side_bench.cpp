@@ -24,10 +24,10 @@
 #include <string>
 #include <vector>
 
+#include "families/stable_diffusion/stable_diffusion.h"
 #include "families/stable_diffusion/stable_diffusion_model.h"
 #include "models/clip_tokenizer.h"
 #include "models/component_loader.h"
-#include "models/stable_diffusion.h"
 #include "peak_rss.h"
 #include "pipeline/text_to_image.h"
 #include "runtime/runtime_info.h"

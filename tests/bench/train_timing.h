@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "training/dreambooth_trainer.h"
+#include "families/stable_diffusion/dreambooth_trainer.h"
 
 struct TrainTiming {
   std::vector<double> step_seconds;

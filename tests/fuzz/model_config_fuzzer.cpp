@@ -8,9 +8,9 @@
 
 #include "common/error.h"
 #include "common/json_file.h"
+#include "families/builtin/pixel_unet_config.h"
 #include "models/autoencoder_kl_config.h"
 #include "models/clip_text_config.h"
-#include "models/pixel_unet_config.h"
 #include "models/unet2d_condition_config.h"
 
 namespace {

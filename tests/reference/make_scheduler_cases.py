@@ -15,8 +15,9 @@ seeded 4321 (made after set_timesteps) for every draw.
 Each case also records the reference's own float32 spread (`float32_spread` in the cases
 metadata): how far its float32 result is from the same run with the sample in float64
 (`final_f64`, the same float32 noise draws, cast), from a float64 run whose inputs carry one
-float32 rounding, and from its own float32 results under ATEN_CPU_CAPABILITY=default, avx2
-and avx512 (run as child processes of this script). That is what moves when the script runs
+float32 rounding, from its own float32 results under ATEN_CPU_CAPABILITY=default, avx2
+and avx512 (run as child processes of this script), and from float32 runs whose schedule
+table (alphas_cumprod) moved by one ulp at random. That is what moves when the script runs
 on another CPU (AMD or Intel, AVX2 or AVX-512); the test allows a small multiple of it.
 """
 import json
@@ -62,11 +63,19 @@ SAMPLERS = {
 STEPS = [1, 2, 3, 7, 20, 61]
 
 
-def run(cls, overrides, step_kwargs, config, steps, dtype=torch.float32, perturb=False):
+def run(cls, overrides, step_kwargs, config, steps, dtype=torch.float32, perturb=False, schedule_seed=None):
     """One sampling loop. `perturb` (float64 only) multiplies the initial sample and every
     model output by 1 ± 2^-24 at random, one float32 rounding each, to see how far rounding
-    there can carry on this case."""
+    there can carry on this case. `schedule_seed` moves every nonzero entry of the
+    scheduler's float32 alphas_cumprod table one unit in the last place, up or down at
+    random: the table is what another CPU's kernels compute differently."""
     s = cls.from_config(config, **overrides)
+    if schedule_seed is not None:
+        table = s.alphas_cumprod
+        up = torch.randint(0, 2, table.shape, generator=torch.Generator().manual_seed(schedule_seed)) == 1
+        moved = torch.where(up, torch.nextafter(table, torch.full_like(table, 2.0)),
+                            torch.nextafter(table, torch.zeros_like(table)))
+        s.alphas_cumprod = torch.where(table == 0, table, moved)
     s.set_timesteps(steps)
     gen = torch.Generator().manual_seed(4321)
     signs = torch.Generator().manual_seed(99)
@@ -101,6 +110,28 @@ def run(cls, overrides, step_kwargs, config, steps, dtype=torch.float32, perturb
 
 
 CAPABILITIES = ("default", "avx2", "avx512")  # ATen's CPU kernels; it takes the best the CPU has
+SCHEDULE_SEEDS = (1, 2, 3)  # three random one-ulp moves of the schedule table
+
+
+def square_root_of_rounding(s, step_kwargs):
+    """True when a DDIM step with η > 0 takes the square root of 1 − ᾱ_prev − σ² where that is
+    zero but for rounding (within 16 float32 ulps of 1; at zero terminal SNR it is exactly
+    zero at the first step): its float32 value is then ± an ulp or two, whose square root
+    (2.4e-4, or NaN) is all the step's direction term, and which way it falls depends on the
+    last bit of the reference's own square root, which differs between CPUs."""
+    eta = step_kwargs.get("eta", 0.0)
+    if eta == 0 or not hasattr(s, "final_alpha_cumprod"):
+        return False
+    table = s.alphas_cumprod.double()
+    stride = s.config.num_train_timesteps // s.num_inference_steps
+    for t in s.timesteps.tolist():
+        a = float(table[t])
+        ap = float(table[t - stride]) if t - stride >= 0 else float(s.final_alpha_cumprod)
+        variance = (1 - ap) / (1 - a) * (1 - a / ap)
+        # (ᾱ_prev = 1 makes σ and the term exactly zero: no rounding, nothing undetermined.)
+        if variance > 2.0**-20 and abs(1 - ap - eta**2 * variance) < 2.0**-20:
+            return True
+    return False
 
 
 def each_case():
@@ -145,6 +176,7 @@ def main():
             continue
         _, x64, draws64, _ = run(cls, overrides, step_kwargs, config, steps, torch.float64)
         _, x64p, _, _ = run(cls, overrides, step_kwargs, config, steps, torch.float64, perturb=True)
+        moved = [run(cls, overrides, step_kwargs, config, steps, schedule_seed=seed)[1] for seed in SCHEDULE_SEEDS]
         assert draws64 == draws, name
         tensors[name + "/final"] = x.contiguous()
         tensors[name + "/final_f64"] = x64.contiguous()
@@ -153,14 +185,20 @@ def main():
             tensors[name + "/sigmas"] = sigmas.to(torch.float32).contiguous()
         # The reference's own float32 spread on this case, in the test's relative measure
         # (max |a - b| / max(1, max |b|)): the largest of its float32 run's distance from the
-        # float64 one, of how far one rounding of the inputs carries, and of how far its own
+        # float64 one, of how far one rounding of the inputs carries, of how far its own
         # result moves under each of ATen's CPU kernel sets (the betas' linspace alone differs
-        # between the vectorised and the scalar kernels).
+        # between the vectorised and the scalar kernels), and of how far it moves when its
+        # schedule table moves by one ulp (what another CPU computes). None (no spread: the
+        # case is not determined in float32) where any of them is NaN or where a step takes
+        # the square root of a rounding error (square_root_of_rounding).
         scale = max(1.0, float(x64.abs().max()))
         distances = [(x.double() - x64).abs().max(), (x64p - x64).abs().max()]
         distances += [(finals[name].double() - x.double()).abs().max() for finals in elsewhere.values()]
+        distances += [(m.double() - x.double()).abs().max() for m in moved]
         spread = float(max(distances)) / scale
         spread = spread if spread == spread else None  # NaN where the reference ends in NaN
+        if square_root_of_rounding(s, step_kwargs):
+            spread = None
         cases[name] = {"config": config_name, "sampler": sampler, "steps": steps, "noise_draws": draws,
                        "init_noise_sigma": float(s.init_noise_sigma), "float32_spread": spread}
 

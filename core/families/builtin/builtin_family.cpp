@@ -2,7 +2,7 @@
 
 #include "common/error.h"
 #include "families/builtin/builtin_model.h"
-#include "models/pixel_unet_config.h"
+#include "families/builtin/pixel_unet_config.h"
 
 namespace pawtrait::families {
 namespace {

@@ -3,8 +3,8 @@
 #include <filesystem>
 #include <memory>
 
+#include "families/builtin/pixel_model.h"
 #include "families/diffusion_model.h"
-#include "training/pixel_model.h"
 
 namespace pawtrait::families {
 

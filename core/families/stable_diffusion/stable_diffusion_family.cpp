@@ -1,8 +1,8 @@
 #include "families/stable_diffusion/stable_diffusion_family.h"
 
 #include "families/model_kinds.h"
+#include "families/stable_diffusion/stable_diffusion.h"
 #include "families/stable_diffusion/stable_diffusion_model.h"
-#include "models/stable_diffusion.h"
 
 namespace pawtrait::families {
 

@@ -5,8 +5,8 @@
 
 #include "families/diffusion_model.h"
 #include "families/model_family.h"
+#include "families/stable_diffusion/stable_diffusion.h"
 #include "models/clip_tokenizer.h"
-#include "models/stable_diffusion.h"
 
 namespace pawtrait::families {
 

@@ -7,14 +7,14 @@
 
 #include "common/error.h"
 #include "engine/engine.h"
+#include "families/builtin/pixel_model.h"
+#include "families/stable_diffusion/stable_diffusion.h"
 #include "families/stable_diffusion/stable_diffusion_model.h"
 #include "imaging/png_text.h"
 #include "models/clip_tokenizer.h"
-#include "models/stable_diffusion.h"
 #include "pipeline/picture_files.h"
 #include "pipeline/text_to_image.h"
 #include "test_support.h"
-#include "training/pixel_model.h"
 
 namespace pawtrait::engine {
 namespace {

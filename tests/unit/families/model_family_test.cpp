@@ -8,12 +8,12 @@
 
 #include "common/error.h"
 #include "families/builtin/builtin_model.h"
+#include "families/builtin/pixel_model.h"
 #include "families/diffusion_model.h"
 #include "families/model_family.h"
 #include "families/stable_diffusion/stable_diffusion_model.h"
 #include "pipeline/text_to_image.h"
 #include "test_support.h"
-#include "training/pixel_model.h"
 
 namespace pawtrait::families {
 namespace {

@@ -3,9 +3,9 @@
 #include <ATen/ATen.h>
 
 #include "common/error.h"
+#include "families/stable_diffusion/stable_diffusion.h"
 #include "models/checkpoint_keys.h"
 #include "models/component_loader.h"
-#include "models/stable_diffusion.h"
 #include "tensors/safetensors_header.h"
 #include "tensors/safetensors_reader.h"
 #include "tensors/safetensors_writer.h"

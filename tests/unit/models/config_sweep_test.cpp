@@ -10,9 +10,9 @@
 
 #include "common/error.h"
 #include "common/json_file.h"
+#include "families/builtin/pixel_unet_config.h"
+#include "families/stable_diffusion/stable_diffusion.h"
 #include "models/model_info.h"
-#include "models/pixel_unet_config.h"
-#include "models/stable_diffusion.h"
 #include "test_support.h"
 
 namespace pawtrait::models {

@@ -3,7 +3,7 @@
 // passes as before.
 #include "families/model_kinds.h"
 #include "common/error.h"
-#include "models/stable_diffusion.h"
+#include "families/stable_diffusion/stable_diffusion.h"
 #include "test_support.h"
 
 namespace pawtrait::families {

@@ -1,7 +1,7 @@
 // The built-in pixel DDPM: trains on the demo photo with a falling loss, keeps its model on
 // cancel, refuses photo sets with nothing usable, and samples from what it saved.
-#include "training/pixel_trainer.h"
-#include "training/pixel_model.h"
+#include "families/builtin/pixel_trainer.h"
+#include "families/builtin/pixel_model.h"
 
 #include <ATen/ATen.h>
 

@@ -1,4 +1,4 @@
-#include "models/pixel_unet_config.h"
+#include "families/builtin/pixel_unet_config.h"
 
 #include "models/config_fields.h"
 

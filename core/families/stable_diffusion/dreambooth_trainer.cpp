@@ -1,4 +1,4 @@
-#include "training/dreambooth_trainer.h"
+#include "families/stable_diffusion/dreambooth_trainer.h"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -11,12 +11,12 @@
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/json_file.h"
+#include "families/stable_diffusion/stable_diffusion.h"
 #include "families/stable_diffusion/stable_diffusion_model.h"
 #include "imaging/png_text.h"
 #include "models/clip_tokenizer.h"
 #include "models/lora_export.h"
 #include "models/lora_linear.h"
-#include "models/stable_diffusion.h"
 #include "pipeline/text_to_image.h"
 #include "runtime/device_choice.h"
 #include "runtime/runtime_info.h"

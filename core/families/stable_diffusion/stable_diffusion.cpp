@@ -1,4 +1,4 @@
-#include "models/stable_diffusion.h"
+#include "families/stable_diffusion/stable_diffusion.h"
 
 #include "common/error.h"
 #include "common/json_file.h"

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "families/builtin/pixel_unet_config.h"
 #include "models/attention.h"
 #include "models/blocks.h"
-#include "models/pixel_unet_config.h"
 
 namespace pawtrait::models {
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "models/pixel_unet_config.h"
+#include "families/builtin/pixel_unet_config.h"
 #include "training/train_events.h"
 
 namespace pawtrait::training {

@@ -1,6 +1,6 @@
-#include "training/pixel_trainer.h"
+#include "families/builtin/pixel_trainer.h"
 
-#include "training/pixel_model.h"
+#include "families/builtin/pixel_model.h"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>

@@ -1,4 +1,4 @@
-#include "models/pixel_unet.h"
+#include "families/builtin/pixel_unet.h"
 
 #include <ATen/ATen.h>
 #include <torch/nn/modules/container/any.h>

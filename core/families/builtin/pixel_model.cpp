@@ -1,4 +1,4 @@
-#include "training/pixel_model.h"
+#include "families/builtin/pixel_model.h"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>

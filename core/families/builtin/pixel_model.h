@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "models/pixel_unet.h"
+#include "families/builtin/pixel_unet.h"
 
 namespace pawtrait::training {
 
