@@ -9,7 +9,7 @@
 #include <string>
 
 #include "common/log.h"
-#include "schedulers/scheduler_config.h"
+#include "schedulers/noise_process.h"
 
 namespace pawtrait::families {
 
@@ -67,8 +67,9 @@ class DiffusionModel {
 
   virtual std::string family() const = 0;  // "Stable Diffusion 1.x", "built-in", ...
   virtual const LatentFormat& latent_format() const = 0;
-  // The noise schedule the samplers build on: the model's own scheduler config.
-  virtual const schedulers::SchedulerConfig& scheduler_config() const = 0;
+  // Its noise process: what the trainer noises latents with and the samplers are made from
+  // (for Stable Diffusion, the β schedule of the model's own scheduler config).
+  virtual const schedulers::NoiseProcess& noise_process() const = 0;
   virtual GenerateDefaults defaults() const = 0;
   // The device and dtype the denoiser computes in.
   virtual at::TensorOptions options() const = 0;

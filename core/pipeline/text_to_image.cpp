@@ -43,7 +43,7 @@ TextToImage::TextToImage(families::DiffusionModel& model) : model_(model) {}
 
 void TextToImage::validate(const GenerateRequest& r) const {
   schedulers::sampler_info(r.sampler);  // throws for unknown names
-  const std::int64_t train_steps = model_.scheduler_config().num_train_timesteps.value_or(1000);
+  const std::int64_t train_steps = model_.noise_process().num_train_timesteps();
   if (r.steps < 1 || r.steps > train_steps) {
     throw Error("steps must be between 1 and " + std::to_string(train_steps) + "; got " + std::to_string(r.steps));
   }
@@ -125,8 +125,8 @@ std::vector<GeneratedImage> TextToImage::generate(const GenerateRequest& request
   for (std::int64_t first = 0; first < count; first += request.batch_size) {
     const std::int64_t n = std::min(request.batch_size, count - first);
 
-    // 2. A fresh sampler per batch, built on the model's scheduler config.
-    auto sampler = schedulers::make_sampler(request.sampler, model_.scheduler_config(), {.eta = request.eta});
+    // 2. A fresh sampler per batch, made from the model's noise process.
+    auto sampler = model_.noise_process().make_sampler(request.sampler, {.eta = request.eta});
     sampler->set_timesteps(request.steps);
 
     // 3. Initial noise: given, or one generator per image seeded seed + index.

@@ -36,6 +36,18 @@ at::Tensor DiscreteNoiseProcess::validation_timesteps() const {
   return (validation_fractions() * static_cast<double>(schedule_.num_train_timesteps())).to(at::kLong);
 }
 
+std::unique_ptr<Scheduler> DiscreteNoiseProcess::make_sampler(const std::string& name,
+                                                              const SamplerOptions& options) const {
+  return schedulers::make_sampler(name, config_, options);
+}
+
+std::unique_ptr<Scheduler> FlowMatchingNoiseProcess::make_sampler(const std::string& name,
+                                                                  const SamplerOptions&) const {
+  sampler_info(name);  // an unknown name is named as such first
+  throw Error("the sampler " + name +
+              " works on a discrete noise schedule; flow-matching models have no sampler in Pawtrait yet");
+}
+
 FlowMatchingNoiseProcess::FlowMatchingNoiseProcess(Options options) : options_(std::move(options)) {
   if (options_.timestep_distribution != "uniform" && options_.timestep_distribution != "logit_normal") {
     throw Error("the timestep distribution must be uniform or logit_normal; got \"" + options_.timestep_distribution +

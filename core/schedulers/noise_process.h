@@ -8,13 +8,14 @@
 #include <string>
 
 #include "schedulers/noise_schedule.h"
+#include "schedulers/sampler_registry.h"
 #include "schedulers/scheduler_config.h"
 
 namespace pawtrait::schedulers {
 
 // How a model family turns clean latents into training examples: the forward process the
 // trainer adds noise with, what the model learns to predict, and where training draws its
-// timesteps. The trainers see only this; the samplers of a family build on the same process.
+// timesteps. The trainers see only this, and the samplers of a family are made from it.
 // Timesteps are in the model's own units: integer indices 0..T-1 for a discrete β schedule,
 // σ·T for flow matching (what the transformer's timestep embedding is given).
 class NoiseProcess {
@@ -30,6 +31,11 @@ class NoiseProcess {
   // Fixed timesteps spread over the process (at 10, 30, 50, 70 and 90 % of it), for a
   // validation loss that moves only with the model.
   virtual at::Tensor validation_timesteps() const = 0;
+  // T: the most sampling steps a run may take.
+  virtual std::int64_t num_train_timesteps() const = 0;
+  // A fresh sampler of the registry on this process. Throws pawtrait::Error for a name the
+  // registry does not know or a sampler this process cannot drive.
+  virtual std::unique_ptr<Scheduler> make_sampler(const std::string& name, const SamplerOptions& options) const = 0;
 };
 
 // The discrete β schedule of DDPM and Stable Diffusion (NoiseSchedule): ε-, v- or
@@ -37,15 +43,20 @@ class NoiseProcess {
 // draw it.
 class DiscreteNoiseProcess : public NoiseProcess {
  public:
-  explicit DiscreteNoiseProcess(const SchedulerConfig& config) : schedule_(config) {}
+  explicit DiscreteNoiseProcess(const SchedulerConfig& config) : config_(config), schedule_(config) {}
   const NoiseSchedule& schedule() const { return schedule_; }
+  const SchedulerConfig& config() const { return config_; }
 
   at::Tensor sample_timesteps(std::int64_t batch, at::Generator& generator) const override;
   at::Tensor add_noise(const at::Tensor& x0, const at::Tensor& noise, const at::Tensor& t) const override;
   at::Tensor training_target(const at::Tensor& x0, const at::Tensor& noise, const at::Tensor& t) const override;
   at::Tensor validation_timesteps() const override;
+  std::int64_t num_train_timesteps() const override { return schedule_.num_train_timesteps(); }
+  // Every sampler of the registry, configured from the model's scheduler config.
+  std::unique_ptr<Scheduler> make_sampler(const std::string& name, const SamplerOptions& options) const override;
 
  private:
+  SchedulerConfig config_;
   NoiseSchedule schedule_;
 };
 
@@ -74,6 +85,9 @@ class FlowMatchingNoiseProcess : public NoiseProcess {
   at::Tensor add_noise(const at::Tensor& x0, const at::Tensor& noise, const at::Tensor& t) const override;
   at::Tensor training_target(const at::Tensor& x0, const at::Tensor& noise, const at::Tensor& t) const override;
   at::Tensor validation_timesteps() const override;
+  std::int64_t num_train_timesteps() const override { return options_.num_train_timesteps; }
+  // None yet: the flow-matching sampler comes with the first family that trains this way.
+  std::unique_ptr<Scheduler> make_sampler(const std::string& name, const SamplerOptions& options) const override;
 
  private:
   Options options_;

@@ -17,7 +17,7 @@ class BuiltinModel : public DiffusionModel {
 
   std::string family() const override { return "built-in"; }
   const LatentFormat& latent_format() const override { return latent_format_; }
-  const schedulers::SchedulerConfig& scheduler_config() const override { return scheduler_; }
+  const schedulers::NoiseProcess& noise_process() const override { return noise_process_; }
   GenerateDefaults defaults() const override;
   at::TensorOptions options() const override;
   bool prompted() const override { return false; }
@@ -32,7 +32,7 @@ class BuiltinModel : public DiffusionModel {
  private:
   training::PixelModel model_;
   LatentFormat latent_format_;
-  schedulers::SchedulerConfig scheduler_;  // empty: DDPM's defaults
+  schedulers::DiscreteNoiseProcess noise_process_{schedulers::SchedulerConfig{}};  // DDPM's defaults
 };
 
 }  // namespace pawtrait::families

@@ -145,7 +145,7 @@ struct DreamBoothParts {
   const TrainRequest& request;
   models::StableDiffusion& model;
   pipeline::TextToImage& sampler;
-  const schedulers::DiscreteNoiseProcess& noise_process;
+  const schedulers::NoiseProcess& noise_process;
   const LatentCache& instance;
   const std::optional<LatentCache>& prior;
   at::Tensor instance_embeds, class_embeds;  // when the text encoder is not trained
@@ -335,7 +335,6 @@ TrainResult train_dreambooth(const TrainRequest& request, const TrainCallbacks& 
   const auto& arch = model.architecture;
   const std::int64_t resolution =
       request.resolution > 0 ? request.resolution : arch.unet.sample_size * arch.vae.downscale_factor();
-  const schedulers::DiscreteNoiseProcess noise_process(arch.scheduler);
   const at::TensorOptions frozen = at::TensorOptions().device(device).dtype(load.dtype);
 
   // 2. Photos, checked; their latents cached.
@@ -356,7 +355,7 @@ TrainResult train_dreambooth(const TrainRequest& request, const TrainCallbacks& 
   }
 
   families::StableDiffusionModel diffusion(model, models::ClipTokenizer::load(*model.tokenizer_dir));
-  pipeline::TextToImage sampler(diffusion);
+  pipeline::TextToImage sampler(diffusion);  // previews and class images
   const LatentCache instance = encode_latents(model.vae, photos_to_tensor(photos.usable, resolution, request.crops),
                                               request.flip, frozen, request.cache_latents);
   if (cancelled()) return stopped_before_training();
@@ -443,7 +442,7 @@ TrainResult train_dreambooth(const TrainRequest& request, const TrainCallbacks& 
   DreamBoothTask task({.request = request,
                        .model = model,
                        .sampler = sampler,
-                       .noise_process = noise_process,
+                       .noise_process = diffusion.noise_process(),
                        .instance = instance,
                        .prior = prior,
                        .instance_embeds = instance_embeds,

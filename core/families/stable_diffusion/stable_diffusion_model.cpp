@@ -33,14 +33,18 @@ class MergedStableDiffusionLora : public AppliedLora {
 }  // namespace
 
 StableDiffusionModel::StableDiffusionModel(models::StableDiffusion& model, models::ClipTokenizer tokenizer)
-    : model_(model), tokenizer_(std::move(tokenizer)), latent_format_(latent_format_of(model.architecture)) {}
+    : model_(model),
+      tokenizer_(std::move(tokenizer)),
+      latent_format_(latent_format_of(model.architecture)),
+      noise_process_(model.architecture.scheduler) {}
 
 StableDiffusionModel::StableDiffusionModel(std::unique_ptr<models::StableDiffusion> owned,
                                            models::ClipTokenizer tokenizer)
     : owned_(std::move(owned)),
       model_(*owned_),
       tokenizer_(std::move(tokenizer)),
-      latent_format_(latent_format_of(model_.architecture)) {}
+      latent_format_(latent_format_of(model_.architecture)),
+      noise_process_(model_.architecture.scheduler) {}
 
 std::unique_ptr<StableDiffusionModel> StableDiffusionModel::load(const std::string& model, const LoadOptions& options) {
   models::StableDiffusionOptions sd;

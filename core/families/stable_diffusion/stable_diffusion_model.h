@@ -22,7 +22,7 @@ class StableDiffusionModel : public DiffusionModel {
 
   std::string family() const override { return model_.architecture.family; }
   const LatentFormat& latent_format() const override { return latent_format_; }
-  const schedulers::SchedulerConfig& scheduler_config() const override { return model_.architecture.scheduler; }
+  const schedulers::NoiseProcess& noise_process() const override { return noise_process_; }
   GenerateDefaults defaults() const override;
   at::TensorOptions options() const override;
   bool prompted() const override { return true; }
@@ -40,6 +40,7 @@ class StableDiffusionModel : public DiffusionModel {
   models::StableDiffusion& model_;
   models::ClipTokenizer tokenizer_;
   LatentFormat latent_format_;
+  schedulers::DiscreteNoiseProcess noise_process_;
 };
 
 }  // namespace pawtrait::families

@@ -70,3 +70,28 @@ TEST(FlowMatchingNoiseProcess, RefusesSettingsThatCannotWork) {
 
 }  // namespace
 }  // namespace pawtrait::schedulers
+
+namespace pawtrait::schedulers {
+namespace {
+
+// Samplers are made from the noise process: the discrete one gives the registry's sampler on
+// its own config (the same timesteps), flow matching has none yet and says so.
+TEST(NoiseProcessSamplers, ComeFromTheProcess) {
+  const SchedulerConfig config = SchedulerConfig::stable_diffusion();
+  const DiscreteNoiseProcess discrete(config);
+  EXPECT_EQ(discrete.num_train_timesteps(), 1000);
+  auto from_process = discrete.make_sampler("euler", {});
+  auto from_registry = make_sampler("euler", config);
+  from_process->set_timesteps(7);
+  from_registry->set_timesteps(7);
+  EXPECT_TRUE(at::equal(from_process->timesteps(), from_registry->timesteps()));
+  EXPECT_THROW_MESSAGE(discrete.make_sampler("plms", {}), "unknown sampler \"plms\"");
+
+  const FlowMatchingNoiseProcess flow({});
+  EXPECT_EQ(flow.num_train_timesteps(), 1000);
+  EXPECT_THROW_MESSAGE(flow.make_sampler("euler", {}), "flow-matching models have no sampler");
+  EXPECT_THROW_MESSAGE(flow.make_sampler("plms", {}), "unknown sampler \"plms\"");
+}
+
+}  // namespace
+}  // namespace pawtrait::schedulers
