@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "common/json_file.h"
 #include "common/mapped_file.h"
+#include "families/model_kinds.h"
 #include "tensors/safetensors_header.h"
 #include "tensors/weight_files.h"
 
@@ -117,6 +118,10 @@ ModelInfo inspect_folder(const fs::path& folder) {
     }
     info.components.push_back(std::move(component));
   }
+  // A kind that model_index.json names and Pawtrait does not run is said by name.
+  if (const auto kind = families::kind_of_model(folder); kind && !kind->supported) {
+    info.family = kind->name + " (not supported yet)";
+  }
   if (info.family.empty()) info.family = "unknown (no UNet config)";
   return info;
 }
@@ -204,8 +209,10 @@ ModelInfo inspect_file(const fs::path& file) {
       return std::any_of(header.tensors.begin(), header.tensors.end(),
                          [&](const auto& e) { return e.name.starts_with(prefix); });
     };
-    if (has_prefix("conditioner.embedders.")) {
-      info.family = "Stable Diffusion XL (not supported yet)";
+    std::vector<std::string> names;
+    for (const auto& entry : header.tensors) names.push_back(entry.name);
+    if (const auto kind = families::kind_of_single_file(names); kind && !kind->supported) {
+      info.family = kind->name + " (not supported yet)";
     } else if (has_prefix("cond_stage_model.model.")) {
       info.family = "Stable Diffusion 2.x";
     } else if (has_prefix("cond_stage_model.transformer.")) {
