@@ -1,11 +1,12 @@
-// The trainer's small parts: the learning-rate schedule, the float16 loss scaler, and the
-// request's JSON form and checks.
+// The trainer's small parts: the learning-rate schedule, the float16 loss scaler, the
+// training loop's step on a toy task, and the request's JSON form and checks.
 #include <ATen/ATen.h>
 
 #include <cmath>
 #include <limits>
 
 #include "common/error.h"
+#include "fixed_batch_task.h"
 #include "test_support.h"
 #include "training/loss_scaler.h"
 #include "training/lr_schedule.h"
@@ -24,6 +25,30 @@ TEST(LearningRate, WarmsUpLinearlyThenHoldsOrFollowsACosine) {
   EXPECT_DOUBLE_EQ(learning_rate_at(11, 1e-4, "cosine", 10, 110), 1e-4);
   EXPECT_NEAR(learning_rate_at(61, 1e-4, "cosine", 10, 110), 0.5e-4, 1e-12);  // half way
   EXPECT_NEAR(learning_rate_at(111, 1e-4, "cosine", 10, 110), 0.0, 1e-12);
+}
+
+// One parameter w, loss (w − target)²: the loop's step averages the micro-batches, takes
+// AdamW's first step (|Δw| = lr) and stops on a loss that is not finite, saying so.
+TEST(TrainingLoopStep, AccumulatesStepsAveragesAndStopsOnNaN) {
+  at::Tensor w = at::zeros({1}).set_requires_grad(true);
+  std::vector<double> targets = {1.0, 3.0};
+  std::size_t draw = 0;
+  testing_support::FixedBatchTask task({{"w", w}}, [&] { return (w - targets[draw++ % 2]).pow(2).sum(); });
+  LoopSettings settings;
+  settings.steps = 3;
+  settings.learning_rate = 0.1;
+  settings.grad_accum = 2;
+  settings.ema_decay = 0.5;
+  TrainingLoop loop(task, settings);
+  const StepOutcome first = loop.step(1);
+  EXPECT_DOUBLE_EQ(first.loss, (1.0 + 9.0) / 2);
+  EXPECT_DOUBLE_EQ(first.lr, 0.1);
+  EXPECT_TRUE(first.applied);
+  EXPECT_NEAR(w.item<double>(), 0.1, 1e-6);  // Adam's first step moves by lr, towards the targets
+  EXPECT_NEAR(w.grad().item<double>(), (2 * (0 - 1.0) + 2 * (0 - 3.0)) / 2, 1e-6);
+
+  targets = {std::nan(""), 0.0};
+  EXPECT_THROW_MESSAGE(loop.step(2), "the loss became nan at step 2", "No checkpoint was written yet");
 }
 
 TEST(LossScaler, SkipsOverflowedStepsAndGrowsAfterGoodOnes) {
