@@ -144,6 +144,10 @@ UNet2DConditionModelImpl::UNet2DConditionModelImpl(const UNet2DConditionConfig& 
   const std::int64_t time_embed_dim = channels[0] * 4;
   conv_in = register_module("conv_in", Conv2d(c.in_channels, channels[0], 3, 1, 1));
   time_embedding = register_module("time_embedding", TimestepEmbedding(channels[0], time_embed_dim));
+  if (c.addition_embed_type == "text_time") {
+    add_embedding =
+        register_module("add_embedding", TimestepEmbedding(c.projection_class_embeddings_input_dim, time_embed_dim));
+  }
 
   down_blocks = register_module("down_blocks", torch::nn::ModuleList());
   std::int64_t output_channel = channels[0];
@@ -174,7 +178,8 @@ UNet2DConditionModelImpl::UNet2DConditionModelImpl(const UNet2DConditionConfig& 
 void UNet2DConditionModelImpl::enable_gradient_checkpointing(bool on) { attention_options.gradient_checkpointing = on; }
 
 at::Tensor UNet2DConditionModelImpl::forward(const at::Tensor& sample, const at::Tensor& timestep,
-                                             const at::Tensor& encoder_hidden_states) {
+                                             const at::Tensor& encoder_hidden_states, const at::Tensor& text_embeds,
+                                             const at::Tensor& time_ids) {
   // 0. Inputs whose size is not a multiple of the total downsampling need explicit upsample
   //    sizes on the way back up.
   const std::int64_t factor = std::int64_t{1} << (config.up_block_types.size() - 1);
@@ -186,7 +191,20 @@ at::Tensor UNet2DConditionModelImpl::forward(const at::Tensor& sample, const at:
   const at::Tensor t_emb =
       timestep_embedding(t, config.block_out_channels[0], config.flip_sin_to_cos, config.freq_shift)
           .to(sample.scalar_type());
-  const at::Tensor emb = time_embedding->forward(t_emb);
+  at::Tensor emb = time_embedding->forward(t_emb);
+  if (!add_embedding.is_empty()) {
+    // 1b. SDXL's micro-conditioning: each size id its own sinusoidal embedding, after the
+    //     pooled text embedding, through an MLP, added to the time embedding.
+    if (!text_embeds.defined() || !time_ids.defined()) {
+      throw Error("this UNet (addition_embed_type \"text_time\") needs the pooled text embedding and the size ids");
+    }
+    const std::int64_t b = text_embeds.size(0);
+    const at::Tensor time_embeds = timestep_embedding(time_ids.flatten(), config.addition_time_embed_dim,
+                                                      config.flip_sin_to_cos, config.freq_shift)
+                                       .reshape({b, -1});
+    const at::Tensor add_embeds = at::cat({text_embeds, time_embeds.to(text_embeds.scalar_type())}, -1);
+    emb = emb + add_embedding->forward(add_embeds.to(emb.scalar_type()));
+  }
 
   // 2. conv_in: (b, in, h, w) → (b, c0, h, w).
   at::Tensor hidden = conv_in->forward(sample);

@@ -54,8 +54,11 @@ TORCH_MODULE(UNetUpBlock);
 struct UNet2DConditionModelImpl : torch::nn::Module {
   explicit UNet2DConditionModelImpl(const UNet2DConditionConfig& config);
   // sample (b, in, h, w); timestep a scalar or (b) tensor (int or float); encoder_hidden_states
-  // (b, tokens, cross_attention_dim). Returns the prediction, (b, out, h, w).
-  at::Tensor forward(const at::Tensor& sample, const at::Tensor& timestep, const at::Tensor& encoder_hidden_states);
+  // (b, tokens, cross_attention_dim). With addition_embed_type "text_time" (SDXL) also
+  // text_embeds (b, pooled width) and time_ids (b, 6): original size, crop top-left, target
+  // size. Returns the prediction, (b, out, h, w).
+  at::Tensor forward(const at::Tensor& sample, const at::Tensor& timestep, const at::Tensor& encoder_hidden_states,
+                     const at::Tensor& text_embeds = {}, const at::Tensor& time_ids = {});
   // Trades compute for memory in training: the down, mid and up blocks' resnets and
   // transformers are run again during backward instead of keeping their activations
   // (about one more forward pass per step). Results and gradients are unchanged.
@@ -64,6 +67,7 @@ struct UNet2DConditionModelImpl : torch::nn::Module {
   UNet2DConditionConfig config;
   AttentionOptions attention_options;
   TimestepEmbedding time_embedding{nullptr};
+  TimestepEmbedding add_embedding{nullptr};  // "text_time" only; add_time_proj has no weights
   Conv2d conv_in{nullptr}, conv_out{nullptr};
   torch::nn::ModuleList down_blocks, up_blocks;
   UNetMidBlock mid_block{nullptr};

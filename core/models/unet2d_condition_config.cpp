@@ -52,8 +52,22 @@ UNet2DConditionConfig UNet2DConditionConfig::from_json(const nlohmann::json& jso
   if (c.mid_block_type != "UNetMidBlock2DCrossAttn") {
     f.fail("mid_block_type", "is \"" + c.mid_block_type + "\"; only UNetMidBlock2DCrossAttn is supported");
   }
-  for (const char* key : {"addition_embed_type", "class_embed_type", "encoder_hid_dim", "time_cond_proj_dim"}) {
-    if (f.has(key)) f.fail(key, "is set; Stable Diffusion XL and other conditioned variants are not supported yet");
+  if (f.has("addition_embed_type")) {
+    c.addition_embed_type = f.text("addition_embed_type", "");
+    if (c.addition_embed_type != "text_time") {
+      f.fail("addition_embed_type", "is \"" + c.addition_embed_type + "\"; only \"text_time\" (SDXL) is supported");
+    }
+    c.addition_time_embed_dim = f.size("addition_time_embed_dim", 256);
+    if (c.addition_time_embed_dim % 2 != 0) f.fail("addition_time_embed_dim", "must be even");
+    c.projection_class_embeddings_input_dim = f.size("projection_class_embeddings_input_dim", 2816);
+    if (c.projection_class_embeddings_input_dim <= 6 * c.addition_time_embed_dim) {
+      f.fail("projection_class_embeddings_input_dim",
+             "must be more than 6 × addition_time_embed_dim (the pooled text embedding comes first)");
+    }
+  }
+  for (const char* key :
+       {"class_embed_type", "encoder_hid_dim", "time_cond_proj_dim", "reverse_transformer_layers_per_block"}) {
+    if (f.has(key)) f.fail(key, "is set; this conditioned variant is not supported yet");
   }
   if (f.text("time_embedding_type", "positional") != "positional") {
     f.fail("time_embedding_type", "must be \"positional\"");

@@ -8,8 +8,8 @@
 
 namespace pawtrait::models {
 
-// UNet2DConditionModel's config.json, as far as SD 1.x and 2.x use it, with the reference's
-// defaults. attention_head_dim is really the number of heads (a diffusers quirk kept for
+// UNet2DConditionModel's config.json, as far as SD 1.x, 2.x and SDXL use it, with the
+// reference's defaults. attention_head_dim is really the number of heads (a diffusers quirk kept for
 // compatibility); num_attention_heads, when set, takes precedence.
 struct UNet2DConditionConfig {
   std::int64_t sample_size = 64;
@@ -34,7 +34,12 @@ struct UNet2DConditionConfig {
   bool use_linear_projection = false;
   bool upcast_attention = false;
   bool only_cross_attention = false;
-  std::string prediction_type_hint;  // not in the UNet config; set by whoever detects it
+  // SDXL's micro-conditioning: "text_time" adds an MLP of [pooled text embedding, sinusoidal
+  // embeddings of the six size ids] to the time embedding; "" for none.
+  std::string addition_embed_type;
+  std::int64_t addition_time_embed_dim = 0;
+  std::int64_t projection_class_embeddings_input_dim = 0;  // pooled width + 6 · addition_time_embed_dim
+  std::string prediction_type_hint;                        // not in the UNet config; set by whoever detects it
 
   // Throws pawtrait::Error naming `source` and the field for anything unsupported.
   static UNet2DConditionConfig from_json(const nlohmann::json& json, const std::string& source);

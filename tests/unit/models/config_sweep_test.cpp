@@ -12,6 +12,7 @@
 #include "common/json_file.h"
 #include "families/builtin/pixel_unet_config.h"
 #include "families/stable_diffusion/stable_diffusion.h"
+#include "models/component_loader.h"
 #include "models/model_info.h"
 #include "test_support.h"
 
@@ -83,6 +84,37 @@ TEST_F(ConfigSweep, EveryNumericFieldOfEveryComponent) {
         ++tried;
       }
       std::ofstream(file) << original.dump();
+    }
+  }
+  EXPECT_GT(tried, 150);
+}
+
+// SDXL's UNet config (text_time micro-conditioning, per-block depths): every numeric field
+// broken in turn gives a pawtrait::Error naming the component, never a crash.
+TEST_F(ConfigSweep, EveryNumericFieldOfTheSdxlUNet) {
+  const fs::path source = testing::testdata() / "sdxl" / "sdxl-tiny" / "unet";
+  const fs::path folder = path("sdxl-unet");
+  fs::create_directories(folder);
+  fs::create_symlink(source / "diffusion_pytorch_model.safetensors", folder / "diffusion_pytorch_model.safetensors");
+  const json original = read_json_file(source / "config.json");
+  int tried = 0;
+  for (const auto& [key, value] : original.items()) {
+    if (!value.is_number() && !(value.is_array() && !value.empty() && value[0].is_number())) continue;
+    for (const json& bad : bad_values()) {
+      SCOPED_TRACE(key + " = " + bad.dump());
+      json edited = original;
+      edited[key] = bad;
+      std::ofstream(folder / "config.json") << edited.dump();
+      try {
+        at::NoGradGuard no_grad;
+        load_unet(folder);
+      } catch (const Error& e) {
+        // The config's own checks name config.json; weights that no longer fit name the folder.
+        EXPECT_NE(std::string(e.what()).find("sdxl-unet"), std::string::npos) << e.what();
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << "not a pawtrait::Error: " << e.what();
+      }
+      ++tried;
     }
   }
   EXPECT_GT(tried, 150);
