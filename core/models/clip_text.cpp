@@ -74,6 +74,9 @@ CLIPTextTransformerImpl::CLIPTextTransformerImpl(const CLIPTextConfig& c) {
 
 CLIPTextModelImpl::CLIPTextModelImpl(const CLIPTextConfig& c) : config(c) {
   text_model = register_module("text_model", CLIPTextTransformer(c));
+  if (c.with_projection) {
+    text_projection = register_module("text_projection", LoraLinear(c.hidden_size, c.projection_dim, /*bias=*/false));
+  }
 }
 
 CLIPTextOutput CLIPTextModelImpl::forward(const at::Tensor& input_ids, std::int64_t clip_skip,
@@ -104,6 +107,7 @@ CLIPTextOutput CLIPTextModelImpl::forward(const at::Tensor& input_ids, std::int6
   const at::Tensor eos =
       config.eos_token_id == 2 ? input_ids.argmax(-1) : (input_ids == config.eos_token_id).to(at::kInt).argmax(-1);
   out.pooler_output = final_state.index({at::arange(input_ids.size(0), eos.options()), eos});
+  if (!text_projection.is_empty()) out.text_embeds = text_projection->forward(out.pooler_output);
   return out;
 }
 

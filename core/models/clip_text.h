@@ -20,6 +20,7 @@ namespace pawtrait::models {
 struct CLIPTextOutput {
   at::Tensor last_hidden_state;           // (b, tokens, hidden): the SD prompt embeddings
   at::Tensor pooler_output;               // (b, hidden) at each prompt's end-of-text token
+  at::Tensor text_embeds;                 // (b, projection_dim): the projected pooled output (with_projection)
   std::vector<at::Tensor> hidden_states;  // embeddings + every layer, before the final norm
 };
 
@@ -80,6 +81,7 @@ struct CLIPTextModelImpl : torch::nn::Module {
 
   CLIPTextConfig config;
   CLIPTextTransformer text_model{nullptr};
+  LoraLinear text_projection{nullptr};  // CLIPTextModelWithProjection only
 };
 TORCH_MODULE(CLIPTextModel);
 

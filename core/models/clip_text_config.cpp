@@ -17,6 +17,10 @@ CLIPTextConfig CLIPTextConfig::from_json(const nlohmann::json& json, const std::
   c.hidden_act = f.text("hidden_act", c.hidden_act);
   c.layer_norm_eps = f.positive_number("layer_norm_eps", c.layer_norm_eps);
   c.eos_token_id = f.integer("eos_token_id", c.eos_token_id);
+  for (const auto& architecture : f.texts("architectures", {})) {
+    if (architecture == "CLIPTextModelWithProjection") c.with_projection = true;
+  }
+  if (c.with_projection) c.projection_dim = f.size("projection_dim", c.projection_dim);
   if (c.hidden_act != "quick_gelu" && c.hidden_act != "gelu") {
     f.fail("hidden_act", "is \"" + c.hidden_act + "\"; supported are quick_gelu and gelu");
   }

@@ -19,6 +19,10 @@ struct CLIPTextConfig {
   std::string hidden_act = "quick_gelu";  // or "gelu" (SD 2.x)
   double layer_norm_eps = 1e-5;
   std::int64_t eos_token_id = 2;
+  // CLIPTextModelWithProjection (SDXL's second encoder): a bias-free Linear from the pooled
+  // output to projection_dim, "text_projection".
+  bool with_projection = false;
+  std::int64_t projection_dim = 512;
 
   static CLIPTextConfig from_json(const nlohmann::json& json, const std::string& source);
   static CLIPTextConfig load(const std::filesystem::path& file);

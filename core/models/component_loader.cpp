@@ -4,6 +4,7 @@
 
 #include "common/error.h"
 #include "models/weight_init.h"
+#include "tensors/safetensors_reader.h"
 #include "tensors/state_dict_loader.h"
 #include "tensors/weight_files.h"
 
@@ -20,10 +21,14 @@ fs::path config_of(const fs::path& dir) {
   return config;
 }
 
-void fill(torch::nn::Module& module, const fs::path& dir, const ComponentLoadOptions& options) {
+using SourceFor = std::function<tensors::TensorSource(const std::string&)>;
+
+void fill(torch::nn::Module& module, const fs::path& dir, const ComponentLoadOptions& options,
+          const SourceFor& source_for) {
   tensors::LoadOptions load;
   load.dtype = options.dtype;
   load.device = options.device;
+  load.source_for = source_for;
   const auto files = tensors::find_weight_files(dir, options.variant);
   try {
     tensors::LoadReport report = tensors::load_state_dict(module, files, load);
@@ -41,7 +46,7 @@ void fill(torch::nn::Module& module, const fs::path& dir, const ComponentLoadOpt
 // Builds the component from its config without initialising any weight (the load is
 // strict: every one comes from the files), then fills it.
 template <typename Module, typename Config>
-Module load_component(const fs::path& dir, const ComponentLoadOptions& options) {
+Module load_component(const fs::path& dir, const ComponentLoadOptions& options, const SourceFor& source_for = {}) {
   const Config config = Config::load(config_of(dir));
   Module module{nullptr};
   try {
@@ -55,7 +60,7 @@ Module load_component(const fs::path& dir, const ComponentLoadOptions& options) 
     throw Error((dir / "config.json").string() + " describes a model that cannot be built: " +
                 (torch_error != nullptr ? torch_error->what_without_backtrace() : e.what()));
   }
-  fill(*module, dir, options);
+  fill(*module, dir, options, source_for);
   module->eval();
   return module;
 }
@@ -71,7 +76,20 @@ AutoencoderKL load_vae(const fs::path& dir, const ComponentLoadOptions& options)
 }
 
 CLIPTextModel load_text_encoder(const fs::path& dir, const ComponentLoadOptions& options) {
-  return load_component<CLIPTextModel, CLIPTextConfig>(dir, options);
+  // transformers 5.6 and later save CLIPTextModel without its "text_model." prefix
+  // (CLIPTextModelWithProjection keeps it); both layouts load.
+  bool flattened = false;
+  for (const fs::path& file : tensors::find_weight_files(dir, options.variant)) {
+    const auto weights = tensors::SafetensorsFile::open(file);
+    if (weights.contains("text_model.embeddings.token_embedding.weight"))
+      return load_component<CLIPTextModel, CLIPTextConfig>(dir, options);
+    flattened = flattened || weights.contains("embeddings.token_embedding.weight");
+  }
+  if (!flattened) return load_component<CLIPTextModel, CLIPTextConfig>(dir, options);
+  return load_component<CLIPTextModel, CLIPTextConfig>(dir, options, [](const std::string& name) {
+    constexpr std::string_view prefix = "text_model.";
+    return tensors::TensorSource{name.starts_with(prefix) ? name.substr(prefix.size()) : name};
+  });
 }
 
 }  // namespace pawtrait::models

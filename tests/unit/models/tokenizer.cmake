@@ -1,2 +1,3 @@
 # Tests of the CLIP tokenizer against transformers' reference ids in ../shared/testdata.
-pawtrait_unit_test(tokenizer_test ${CMAKE_CURRENT_LIST_DIR}/clip_tokenizer_test.cpp)
+pawtrait_unit_test(tokenizer_test ${CMAKE_CURRENT_LIST_DIR}/clip_tokenizer_test.cpp
+                   ${CMAKE_CURRENT_LIST_DIR}/../families/sdxl/sdxl_tokenizers_test.cpp)
