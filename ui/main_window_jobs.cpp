@@ -304,7 +304,8 @@ pipeline::GenerateRequest MainWindow::currentGenerateRequest() const {
     }
   }
   r.prompt = m_prompt->text().toStdString();
-  r.negative_prompt = m_negative->text().toStdString();
+  // An empty box means no negative prompt (the model's own unconditional branch).
+  if (!m_negative->text().isEmpty()) r.negative_prompt = m_negative->text().toStdString();
   r.sampler = m_sampler->currentData().toString().toStdString();
   r.steps = static_cast<std::int64_t>(m_sampleSteps->value());
   r.guidance = m_guidance->value();
@@ -317,7 +318,7 @@ pipeline::GenerateRequest MainWindow::currentGenerateRequest() const {
 
 void MainWindow::useSettings(const pipeline::GenerateRequest& r) {
   m_prompt->setText(QString::fromStdString(r.prompt));
-  m_negative->setText(QString::fromStdString(r.negative_prompt));
+  m_negative->setText(QString::fromStdString(r.negative_prompt.value_or("")));
   const int sampler = m_sampler->findData(QString::fromStdString(r.sampler));
   if (sampler >= 0) m_sampler->setCurrentIndex(sampler);
   m_sampleSteps->setValue(static_cast<double>(r.steps));

@@ -126,7 +126,9 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--model-config", r.model_config, "A diffusers-style folder of configs describing a single file")
       ->check(CLI::ExistingDirectory);
   cmd->add_option("--prompt,-p", r.prompt, "What to draw");
-  cmd->add_option("--negative", r.negative_prompt, "What to avoid");
+  cmd->add_option_function<std::string>(
+      "--negative", [o](const std::string& text) { o->request.negative_prompt = text; },
+      "What to avoid (without it, the model's own unconditional branch; --negative \"\" encodes an empty prompt)");
   cmd->add_option("--steps", r.steps, "Sampling steps (default: 25; built-in model: 100)")
       ->check(CLI::Validator(
           [](const std::string& value) {

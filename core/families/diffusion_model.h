@@ -41,6 +41,7 @@ struct LatentFormat {
 
 struct PromptOptions {
   std::int64_t clip_skip = 0;  // 0: the text encoder's last layer
+  bool negative = false;  // the unconditional branch of guidance (SDXL ignores clip_skip there, as its pipeline does)
 };
 
 // What a generate request leaves at 0 or "" is filled from here.
@@ -78,6 +79,11 @@ class DiffusionModel {
   virtual bool prompted() const = 0;
   // One prompt (batch 1). Warnings (a prompt longer than the text encoder reads) go to `log`.
   virtual Conditioning encode(const std::string& prompt, const PromptOptions& options, const LogSink& log) = 0;
+  // The unconditional branch when no negative prompt is given: by default the empty prompt
+  // encoded (the reference pipelines' negative_prompt=None).
+  virtual Conditioning unconditional(const PromptOptions& options, const LogSink& log) {
+    return encode("", options, log);
+  }
   // The denoiser's output for x_t at timestep t (a 0-dim tensor), in the scheduler's terms
   // (ε, v or x₀ as its prediction_type says).
   virtual at::Tensor predict(const at::Tensor& x_t, const at::Tensor& t, const Conditioning& conditioning) = 0;

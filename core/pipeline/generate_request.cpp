@@ -12,7 +12,7 @@ nlohmann::json GenerateRequest::to_json() const {
           {"model_config", model_config},
           {"loras", loras_json},
           {"prompt", prompt},
-          {"negative_prompt", negative_prompt},
+          {"negative_prompt", negative_prompt ? nlohmann::json(*negative_prompt) : nlohmann::json(nullptr)},
           {"sampler", sampler},
           {"steps", steps},
           {"guidance", guidance},
@@ -33,7 +33,9 @@ GenerateRequest GenerateRequest::from_json(const nlohmann::json& json, const std
   r.model = f.text("model", r.model);
   r.model_config = f.text("model_config", r.model_config);
   r.prompt = f.text("prompt", r.prompt);
-  r.negative_prompt = f.text("negative_prompt", r.negative_prompt);
+  if (json.contains("negative_prompt") && !json["negative_prompt"].is_null()) {
+    r.negative_prompt = f.text("negative_prompt", "");
+  }
   r.sampler = f.text("sampler", r.sampler);
   r.steps = f.integer("steps", r.steps);
   r.guidance = f.number("guidance", r.guidance);

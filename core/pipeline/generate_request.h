@@ -20,7 +20,9 @@ struct GenerateRequest {
   std::string model_config;  // a folder of configs for a single file ("" = detect)
   std::vector<LoraSpec> loras;
   std::string prompt;
-  std::string negative_prompt;
+  // None: the model's own unconditional branch (Stable Diffusion encodes ""; SDXL, whose
+  // pipeline config says force_zeros_for_empty_prompt, uses zeros). An explicit "" is encoded.
+  std::optional<std::string> negative_prompt;
   std::string sampler;     // "" = the model's own default (dpmpp_2m_karras; built-in: ddpm)
   std::int64_t steps = 0;  // 0 = the model's own default (25; built-in: 100)
   double guidance = 7.5;

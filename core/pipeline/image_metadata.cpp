@@ -28,7 +28,7 @@ std::string stem(const std::string& path) {
 std::string a1111_parameters(const GenerateRequest& r) {
   std::ostringstream out;
   out << r.prompt << '\n';
-  if (!r.negative_prompt.empty()) out << "Negative prompt: " << r.negative_prompt << '\n';
+  if (r.negative_prompt && !r.negative_prompt->empty()) out << "Negative prompt: " << *r.negative_prompt << '\n';
   out << "Steps: " << r.steps << ", Sampler: " << schedulers::sampler_info(r.sampler).label
       << ", CFG scale: " << number(r.guidance) << ", Seed: " << r.seed << ", Size: " << r.width << "x" << r.height
       << ", Model: " << stem(r.model);

@@ -67,10 +67,22 @@ void TextToImage::validate(const GenerateRequest& r) const {
 
 const families::Conditioning& TextToImage::encode_prompt(const std::string& prompt, std::int64_t clip_skip,
                                                          const LogSink& log) {
-  const auto key = std::make_tuple(lora_signature_, prompt, clip_skip);
+  const auto key = std::make_tuple(lora_signature_, prompt, clip_skip, 0);
   if (auto it = prompt_cache_.find(key); it != prompt_cache_.end()) return it->second;
   const auto start = Clock::now();
   families::Conditioning conditioning = model_.encode(prompt, {.clip_skip = clip_skip}, log);
+  timings_.text_encoder += since(start);
+  return prompt_cache_.emplace(key, std::move(conditioning)).first->second;
+}
+
+const families::Conditioning& TextToImage::encode_negative(const std::optional<std::string>& prompt,
+                                                           std::int64_t clip_skip, const LogSink& log) {
+  const auto key = std::make_tuple(lora_signature_, prompt.value_or(""), clip_skip, prompt ? 1 : 2);
+  if (auto it = prompt_cache_.find(key); it != prompt_cache_.end()) return it->second;
+  const auto start = Clock::now();
+  const families::PromptOptions options{.clip_skip = clip_skip, .negative = true};
+  families::Conditioning conditioning =
+      prompt ? model_.encode(*prompt, options, log) : model_.unconditional(options, log);
   timings_.text_encoder += since(start);
   return prompt_cache_.emplace(key, std::move(conditioning)).first->second;
 }
@@ -119,7 +131,7 @@ std::vector<GeneratedImage> TextToImage::generate(const GenerateRequest& request
   // 1. The prompt's conditioning, [uncond, cond] as the reference batches them.
   const families::Conditioning cond = encode_prompt(request.prompt, request.clip_skip, callbacks.log).to(options);
   const families::Conditioning uncond =
-      guided ? encode_prompt(request.negative_prompt, request.clip_skip).to(options) : families::Conditioning();
+      guided ? encode_negative(request.negative_prompt, request.clip_skip).to(options) : families::Conditioning();
 
   std::vector<GeneratedImage> images;
   for (std::int64_t first = 0; first < count; first += request.batch_size) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -62,9 +63,12 @@ class TextToImage {
                                        const at::Tensor& initial_latents = {});
 
   // The prompt's conditioning as the denoiser sees it (SD: "context", (1, 77, d)); cached
-  // per prompt for this object.
+  // per prompt for this object. `negative`: for the unconditional branch, where no prompt
+  // (nullopt) is the model's own unconditional conditioning.
   const families::Conditioning& encode_prompt(const std::string& prompt, std::int64_t clip_skip,
                                               const LogSink& log = {});
+  const families::Conditioning& encode_negative(const std::optional<std::string>& prompt, std::int64_t clip_skip,
+                                                const LogSink& log = {});
 
   // Drops the cached conditionings: the text encoder's weights changed (training it).
   void forget_prompts() { prompt_cache_.clear(); }
@@ -75,7 +79,8 @@ class TextToImage {
  private:
   families::DiffusionModel& model_;
   // Conditionings depend on the text encoder's LoRAs too: the key includes the merged set.
-  std::map<std::tuple<std::string, std::string, std::int64_t>, families::Conditioning> prompt_cache_;
+  // The last element: 0 a prompt, 1 a negative prompt, 2 no negative prompt.
+  std::map<std::tuple<std::string, std::string, std::int64_t, int>, families::Conditioning> prompt_cache_;
   std::string lora_signature_;
   GenerateTimings timings_;
 };

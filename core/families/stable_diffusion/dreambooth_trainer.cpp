@@ -381,7 +381,7 @@ TrainResult train_dreambooth(const TrainRequest& request, const TrainCallbacks& 
     class_embeds = sampler.encode_prompt(request.class_prompt(), 0, log).at("context").to(at::kFloat);
     // The sampler keeps every embedding it made; the previews only ever use these.
     for (const auto& p : preview_prompts) sampler.encode_prompt(p, 0);
-    sampler.encode_prompt("", 0);
+    sampler.encode_negative(std::nullopt, 0);  // the previews have no negative prompt
   }
   const bool train_te = request.train_text_encoder;
   if (!train_te) model.text_encoder = nullptr;
