@@ -22,6 +22,7 @@ struct LoadOptions {
   c10::ScalarType dtype = c10::kFloat;
   // A diffusers-style folder of config files (and tokenizer) that describes a single file.
   std::optional<std::filesystem::path> model_config;
+  std::string variant;  // "fp16": a diffusers folder's *.fp16.safetensors
   LogSink log;
 };
 

@@ -20,7 +20,7 @@ struct PipelineKind {
 
 constexpr std::array<PipelineKind, 12> kPipelines = {{
     {"StableDiffusionPipeline", "Stable Diffusion 1.x/2.x", true},
-    {"StableDiffusionXLPipeline", "Stable Diffusion XL", false},
+    {"StableDiffusionXLPipeline", "Stable Diffusion XL", true},
     {"StableDiffusionXLImg2ImgPipeline", "Stable Diffusion XL refiner (image to image)", false},
     {"StableDiffusionXLInpaintPipeline", "Stable Diffusion XL inpainting", false},
     {"StableDiffusionInpaintPipeline", "Stable Diffusion inpainting", false},
@@ -62,8 +62,8 @@ std::optional<ModelKind> kind_of_single_file(const std::vector<std::string>& nam
 }
 
 std::string supported_kinds() {
-  return "Pawtrait supports Stable Diffusion 1.x and 2.x (diffusers folders or single .safetensors files) and its "
-         "built-in model";
+  return "Pawtrait supports Stable Diffusion 1.x and 2.x (diffusers folders or single .safetensors files), Stable "
+         "Diffusion XL (diffusers folders) and its built-in model";
 }
 
 namespace {
@@ -106,6 +106,16 @@ void refuse_unsupported_single_file(const std::vector<std::string>& names, const
   if (kind && !kind->supported) {
     throw Error(source + " is a " + kind->name + " checkpoint (by its tensor names), which is not supported yet. " +
                 supported_kinds() + ".");
+  }
+}
+
+void refuse_other_than_sd(const std::filesystem::path& folder, const std::string& doing) {
+  refuse_unsupported_folder(folder);
+  const std::optional<std::string> class_name = pipeline_class(folder);
+  const std::optional<ModelKind> kind = class_name ? kind_of_pipeline(*class_name) : std::nullopt;
+  if (kind && kind->name != "Stable Diffusion 1.x/2.x") {
+    throw Error(folder.string() + " is a " + kind->name + " model (model_index.json: " + *class_name + "); " + doing +
+                " it is not supported yet");
   }
 }
 

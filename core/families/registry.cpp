@@ -2,6 +2,7 @@
 #include "families/builtin/builtin_family.h"
 #include "families/model_family.h"
 #include "families/model_kinds.h"
+#include "families/sdxl/sdxl_family.h"
 #include "families/stable_diffusion/stable_diffusion_family.h"
 
 namespace pawtrait::families {
@@ -9,6 +10,7 @@ namespace pawtrait::families {
 const std::vector<ModelFamily>& model_families() {
   static const std::vector<ModelFamily> families = {
       builtin_family(),
+      sdxl_family(),
       stable_diffusion_family(),
   };
   return families;

@@ -113,7 +113,8 @@ RepoListing parse_repo_listing(const std::string& json_text, const std::string& 
 }
 
 const std::vector<std::string>& model_components() {
-  static const std::vector<std::string> components = {"unet", "vae", "text_encoder", "tokenizer", "scheduler"};
+  static const std::vector<std::string> components = {"unet",      "vae",         "text_encoder", "text_encoder_2",
+                                                      "tokenizer", "tokenizer_2", "scheduler"};
   return components;
 }
 

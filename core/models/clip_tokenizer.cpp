@@ -679,6 +679,20 @@ std::vector<std::int64_t> ClipTokenizer::operator()(std::string_view prompt) con
   return pad_to_max_length(encode(prompt));
 }
 
+std::string ClipTokenizer::truncation_warning(std::string_view prompt) const {
+  const std::vector<std::int64_t> all = encode(prompt);
+  const auto room = static_cast<std::size_t>(max_length() - 2);
+  if (all.size() <= room) return "";
+  const std::vector<std::string> pieces = tokenize(prompt);
+  std::string dropped;
+  for (std::size_t i = room; i < pieces.size(); ++i) dropped += pieces[i];
+  for (std::size_t at = dropped.find("</w>"); at != std::string::npos; at = dropped.find("</w>")) {
+    dropped.replace(at, 4, " ");
+  }
+  return "the prompt is " + std::to_string(all.size()) + " tokens; the text encoder reads " + std::to_string(room) +
+         ", so this end is ignored: \"" + dropped + "\"";
+}
+
 TokenBatch ClipTokenizer::encode_batch(const std::vector<std::string>& prompts) const {
   TokenBatch batch;
   batch.batch = static_cast<std::int64_t>(prompts.size());

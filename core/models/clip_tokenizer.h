@@ -50,6 +50,10 @@ class ClipTokenizer {
   std::vector<std::int64_t> operator()(std::string_view prompt) const;
   // The same for several prompts at once.
   TokenBatch encode_batch(const std::vector<std::string>& prompts) const;
+  // What truncation drops of a prompt longer than the text encoder reads: a warning to show
+  // ("the prompt is 90 tokens; the text encoder reads 75, so this end is ignored: ..."), or
+  // "" when it fits.
+  std::string truncation_warning(std::string_view prompt) const;
 
   // A token string's id: added tokens first, then vocab.json, then unk_id. Throws
   // pawtrait::Error when the token is unknown and vocab.json lacks the unk token.

@@ -118,9 +118,9 @@ ModelInfo inspect_folder(const fs::path& folder) {
     }
     info.components.push_back(std::move(component));
   }
-  // A kind that model_index.json names and Pawtrait does not run is said by name.
-  if (const auto kind = families::kind_of_model(folder); kind && !kind->supported) {
-    info.family = kind->name + " (not supported yet)";
+  // A kind that model_index.json names is said by name (SD 1.x/2.x by its widths, above).
+  if (const auto kind = families::kind_of_model(folder); kind && kind->name != "Stable Diffusion 1.x/2.x") {
+    info.family = kind->supported ? kind->name : kind->name + " (not supported yet)";
   }
   if (info.family.empty()) info.family = "unknown (no UNet config)";
   return info;

@@ -108,7 +108,9 @@ Architecture detect_single_file_architecture(const tensors::SafetensorsHeader& h
 }
 
 Architecture read_folder_architecture(const fs::path& folder) {
-  families::refuse_unsupported_folder(folder);
+  // Generating goes through the model's family; what reaches this loader otherwise (training)
+  // is for Stable Diffusion 1.x/2.x alone.
+  families::refuse_other_than_sd(folder, "training");
   auto need = [&](const fs::path& file) {
     if (!fs::exists(folder / file)) {
       throw Error((folder / file).string() + " is missing; a model folder needs unet/, vae/ and text_encoder/ configs");

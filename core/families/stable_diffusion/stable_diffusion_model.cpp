@@ -51,6 +51,7 @@ std::unique_ptr<StableDiffusionModel> StableDiffusionModel::load(const std::stri
   sd.device = options.device;
   sd.dtype = options.dtype;
   sd.model_config = options.model_config;
+  sd.variant = options.variant;
   sd.log = options.log;
   auto loaded = std::make_unique<models::StableDiffusion>(models::load_stable_diffusion(model, sd));
   if (!loaded->tokenizer_dir) {
@@ -67,18 +68,8 @@ GenerateDefaults StableDiffusionModel::defaults() const {
 at::TensorOptions StableDiffusionModel::options() const { return model_.unet->conv_in->weight.options(); }
 
 Conditioning StableDiffusionModel::encode(const std::string& prompt, const PromptOptions& options, const LogSink& log) {
-  const std::vector<std::int64_t> all = tokenizer_.encode(prompt);
-  const auto room = static_cast<std::size_t>(tokenizer_.max_length() - 2);
-  if (all.size() > room) {
-    const std::vector<std::string> pieces = tokenizer_.tokenize(prompt);
-    std::string dropped;
-    for (std::size_t i = room; i < pieces.size(); ++i) dropped += pieces[i];
-    for (std::size_t at = dropped.find("</w>"); at != std::string::npos; at = dropped.find("</w>")) {
-      dropped.replace(at, 4, " ");
-    }
-    log_to(log, LogLevel::Warning,
-           "the prompt is " + std::to_string(all.size()) + " tokens; the text encoder reads " + std::to_string(room) +
-               ", so this end is ignored: \"" + dropped + "\"");
+  if (const std::string warning = tokenizer_.truncation_warning(prompt); !warning.empty()) {
+    log_to(log, LogLevel::Warning, warning);
   }
   if (!model_.text_encoder) throw Error("the text encoder was released; this prompt was not encoded before");
   const std::vector<std::int64_t> ids = tokenizer_(prompt);

@@ -15,15 +15,17 @@ fs::path data(const std::string& relative) { return testing::testdata() / relati
 
 TEST(ModelKinds, PipelineClassesAreKnownByName) {
   EXPECT_TRUE(kind_of_pipeline("StableDiffusionPipeline")->supported);
-  EXPECT_FALSE(kind_of_pipeline("StableDiffusionXLPipeline")->supported);
+  EXPECT_TRUE(kind_of_pipeline("StableDiffusionXLPipeline")->supported);
+  EXPECT_FALSE(kind_of_pipeline("StableDiffusionXLImg2ImgPipeline")->supported);
   EXPECT_EQ(kind_of_pipeline("Flux2KleinPipeline")->name, "FLUX.2 [klein]");
   EXPECT_FALSE(kind_of_pipeline("MyOwnPipeline").has_value());  // left to its configs
 }
 
 TEST(ModelKinds, UnsupportedFoldersAreRefusedByName) {
+  // SDXL generates through its own family; the SD loader (training) says so.
   EXPECT_THROW_MESSAGE(models::load_stable_diffusion(data("sdxl/sdxl-tiny")),
                        "sdxl-tiny is a Stable Diffusion XL model", "model_index.json: StableDiffusionXLPipeline",
-                       "not supported yet", "Stable Diffusion 1.x and 2.x");
+                       "training it is not supported yet");
   EXPECT_THROW_MESSAGE(models::detect_architecture(data("klein/klein-tiny")), "is a FLUX.2 [klein] model",
                        "Flux2KleinPipeline");
   EXPECT_NO_THROW(refuse_unsupported_folder(data("sd-tiny")));

@@ -1,0 +1,125 @@
+// SDXL through the family interface and the generic pipeline against the reference's
+// StableDiffusionXLPipeline (../shared/testdata/sdxl/reference/{encode_prompt,pipeline_run}
+// .safetensors): the prompt encoding with and without negatives, and two whole runs.
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include <iostream>
+
+#include "families/model_family.h"
+#include "families/sdxl/sdxl_model.h"
+#include "pipeline/text_to_image.h"
+#include "tensors/safetensors_reader.h"
+#include "test_support.h"
+
+namespace pawtrait::families {
+namespace {
+
+std::filesystem::path sdxl() { return testing::testdata() / "sdxl"; }
+
+StableDiffusionXLModel& tiny() {
+  static StableDiffusionXLModel model(load_sdxl(sdxl() / "sdxl-tiny", {}));
+  return model;
+}
+
+// |a − b| ≤ atol + 1e-5·|b|, printing the largest difference.
+void expect_close(const std::string& what, const at::Tensor& actual, const at::Tensor& expected, double atol) {
+  ASSERT_EQ(actual.sizes(), expected.sizes()) << what;
+  const at::Tensor b = expected.to(at::kDouble);
+  const at::Tensor d = (actual.to(at::kDouble) - b).abs();
+  std::cout << "[ measured ] " << what << ": max |difference| " << d.max().item<double>() << "\n";
+  EXPECT_LE((d - (atol + 1e-5 * b.abs())).max().item<double>(), 0.0) << what;
+}
+
+// Module outputs: the testdata README's 1e-5, ten times the reference's own spread on
+// encode_prompt (float32 vs float64 9.9e-7).
+TEST(SdxlEncodePrompt, MatchesTheReferenceWithAndWithoutNegatives) {
+  c10::InferenceMode inference;
+  const auto ref = tensors::SafetensorsFile::open(sdxl() / "reference" / "encode_prompt.safetensors");
+  StableDiffusionXLModel& model = tiny();
+  const Conditioning prompt = model.encode("a photo of sks dog", {}, {});
+  expect_close("prompt_embeds", prompt.at("context"), ref.tensor("neg_none_zeros.prompt_embeds"), 1e-5);
+  expect_close("pooled_prompt_embeds", prompt.at("pooled"), ref.tensor("neg_none_zeros.pooled_prompt_embeds"), 1e-5);
+
+  // No negative prompt and force_zeros_for_empty_prompt: zeros; an explicit "" is encoded.
+  const Conditioning none = model.unconditional({.negative = true}, {});
+  EXPECT_EQ(none.at("context").abs().max().item<double>(), 0.0);
+  EXPECT_EQ(none.at("pooled").abs().max().item<double>(), 0.0);
+  expect_close("negative \"\"", model.encode("", {.negative = true}, {}).at("context"),
+               ref.tensor("neg_empty_string.negative_prompt_embeds"), 1e-5);
+  expect_close("negative \"\" pooled", model.encode("", {.negative = true}, {}).at("pooled"),
+               ref.tensor("neg_empty_string.negative_pooled_prompt_embeds"), 1e-5);
+
+  // clip_skip 1 takes hidden_states[-3] for the prompt; the reference's negative keeps [-2].
+  expect_close("clip_skip 1", model.encode("a photo of sks dog", {.clip_skip = 1}, {}).at("context"),
+               ref.tensor("clip_skip1.prompt_embeds"), 1e-5);
+  expect_close("clip_skip 1 negative",
+               model.encode("blurry, low quality", {.clip_skip = 1, .negative = true}, {}).at("context"),
+               ref.tensor("clip_skip1.negative_prompt_embeds"), 1e-5);
+  expect_close("explicit negative", model.encode("blurry, low quality", {.negative = true}, {}).at("context"),
+               ref.tensor("neg_explicit.negative_prompt_embeds"), 1e-5);
+  // Longer than 77 tokens: both tokenizers truncate to BOS + 75 + EOS, as the reference does.
+  const std::string long_prompt =
+      "a highly detailed digital painting of a majestic golden retriever dog sitting in a sunlit meadow full of "
+      "wildflowers, with butterflies around, soft bokeh background, volumetric lighting, golden hour, ultra realistic "
+      "fur texture, sharp focus, intricate details, trending on artstation, by greg rutkowski and alphonse mucha, 8k "
+      "resolution, cinematic composition, award winning photograph, masterpiece, vivid colors, dramatic sky, "
+      "hyperrealistic, octane render";
+  std::string warning;
+  const Conditioning longer = model.encode(long_prompt, {}, [&](LogLevel, const std::string& line) { warning = line; });
+  expect_close("long prompt", longer.at("context"), ref.tensor("long.prompt_embeds"), 1e-5);
+  expect_close("long prompt pooled", longer.at("pooled"), ref.tensor("long.pooled_prompt_embeds"), 1e-5);
+  EXPECT_NE(warning.find("so this end is ignored"), std::string::npos) << warning;
+}
+
+// Whole runs from the reference's initial latents: Euler, 4 steps, guidance 5. Final
+// latents within 2e-4 (the README's bound for a float32 port: about ten times the
+// reference's own spread, 1.8e-5 float32 vs float64 on latents of magnitude 13.5;
+// guidance amplifies), the VAE's decode within 1e-4.
+TEST(SdxlPipeline, RunsLikeTheReferencePipeline) {
+  const auto ref = tensors::SafetensorsFile::open(sdxl() / "reference" / "pipeline_run.safetensors");
+  pipeline::TextToImage t2i(tiny());
+  struct Run {
+    std::string name;
+    std::optional<std::string> negative;
+    std::int64_t width;
+  };
+  for (const Run& run :
+       {Run{"a_64x64_neg_none", std::nullopt, 64}, Run{"b_h64_w96_n2_neg", "blurry, low quality", 96}}) {
+    SCOPED_TRACE(run.name);
+    pipeline::GenerateRequest r;
+    r.model = (sdxl() / "sdxl-tiny").string();
+    r.prompt = "a photo of sks dog";
+    r.negative_prompt = run.negative;
+    r.sampler = "euler";
+    r.steps = 4;
+    r.guidance = 5.0;
+    r.width = run.width;
+    r.height = 64;
+    r.batch_size = 2;
+    const at::Tensor initial = ref.tensor(run.name + ".initial_latents");
+    const auto images = t2i.generate(r, {}, initial);
+    ASSERT_EQ(static_cast<std::int64_t>(images.size()), initial.size(0));
+    std::vector<at::Tensor> finals;
+    for (const auto& image : images) finals.push_back(image.latents);
+    const at::Tensor final_latents = at::cat(finals);
+    expect_close(run.name + " final latents", final_latents, ref.tensor(run.name + ".final_latents"), 2e-4);
+    c10::InferenceMode inference;
+    expect_close(run.name + " decoded", tiny().decode(ref.tensor(run.name + ".final_latents")),
+                 ref.tensor(run.name + ".vae_decoded_raw"), 1e-4);
+  }
+}
+
+TEST(SdxlFamily, IsFoundAndLoadsThroughTheRegistry) {
+  const std::string folder = (sdxl() / "sdxl-tiny").string();
+  const ModelFamily& family = family_of(folder);
+  EXPECT_EQ(family.name, "Stable Diffusion XL");
+  const std::unique_ptr<DiffusionModel> model = family.load(folder, {});
+  EXPECT_EQ(model->latent_format().scaling_factor, 0.13025);
+  EXPECT_EQ(model->latent_format().spatial_factor, 8);
+  EXPECT_EQ(model->defaults().sampler, "euler");
+  EXPECT_EQ(model->defaults().size, 64);
+}
+
+}  // namespace
+}  // namespace pawtrait::families
