@@ -86,8 +86,10 @@ void EngineWorker::describeModel(const QString& path) {
                                   d.prediction_type == "v_prediction" ? tr("v-prediction") : tr("ε-prediction"))
                              .arg(d.image_size)
                              .arg(describe_size(d.bytes_on_disk), where);
-    Q_EMIT modelDescribed(path, text, true, static_cast<int>(d.image_size));
+    QList<QSize> sizes;
+    for (const auto& [w, h] : d.sizes) sizes.append(QSize(static_cast<int>(w), static_cast<int>(h)));
+    Q_EMIT modelDescribed(path, text, true, sizes);
   } catch (const std::exception& e) {
-    Q_EMIT modelDescribed(path, QString::fromStdString(e.what()), false, 0);
+    Q_EMIT modelDescribed(path, QString::fromStdString(e.what()), false, {});
   }
 }

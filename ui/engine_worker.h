@@ -3,6 +3,7 @@
 #include <QImage>
 #include <QList>
 #include <QObject>
+#include <QSize>
 #include <QString>
 
 #include <memory>
@@ -50,7 +51,8 @@ class EngineWorker : public QObject {
   void imageGenerated(const QImage& image, const QString& path);
   void generateFinished(bool stopped);
   // image_size: the model's native picture size (0 when it can't be used).
-  void modelDescribed(const QString& path, const QString& description, bool usable, int image_size);
+  // `sizes`: the picture sizes people use with it, its native one first (none when unusable).
+  void modelDescribed(const QString& path, const QString& description, bool usable, const QList<QSize>& sizes);
   void failed(const QString& message);
   void logLine(int level, const QString& text);
 

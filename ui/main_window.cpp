@@ -90,17 +90,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_generateProgress->setValue(image * std::max(steps, 1) + step);
   });
   connect(m_worker, &EngineWorker::modelDescribed, this,
-          [this](const QString& path, const QString& text, bool usable, int imageSize) {
+          [this](const QString& path, const QString& text, bool usable, const QList<QSize>& sizes) {
             if (path != m_modelPath) return;
             m_modelInfo->setText(text);
-            if (usable && imageSize > 0) {  // pictures at the model's own size by default
-              int index = m_size->findData(imageSize);
-              if (index < 0) {
-                m_size->insertItem(0, QStringLiteral("%1×%1").arg(imageSize), imageSize);
-                index = 0;
-              }
-              m_size->setCurrentIndex(index);
-            }
+            if (usable && !sizes.isEmpty()) setPictureSizes(sizes);  // the model's own size first
             if (!usable) {
               m_modelPath.clear();
               m_modelChoice->setCurrentIndex(0);
@@ -420,8 +413,8 @@ QWidget* MainWindow::buildGenerateTab() {
   connect(dice, &QToolButton::clicked, this, &MainWindow::newRandomSeed);
   m_size = new QComboBox;
   m_size->setObjectName(QStringLiteral("size"));
-  m_size->setToolTip(tr("Picture size (Stable Diffusion)"));
-  for (int s : {512, 576, 640, 768}) m_size->addItem(QStringLiteral("%1×%1").arg(s), s);
+  m_size->setToolTip(tr("Picture size, width × height"));
+  setPictureSizes({QSize(512, 512), QSize(576, 576), QSize(640, 640), QSize(768, 768)});
   m_count = new QSpinBox;
   m_count->setObjectName(QStringLiteral("count"));
   m_count->setRange(1, 64);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <QMainWindow>
+#include <QSize>
 #include <QStringList>
 #include <QThread>
 
@@ -93,6 +94,8 @@ class MainWindow : public QMainWindow {
   void saveSelected();
   void saveAll();
   void newRandomSeed();
+  // Fills the size box with the model's usual sizes and selects the first (its own).
+  void setPictureSizes(const QList<QSize>& sizes);
   bool builtinModel() const;
   void loadProjectFile();
   // Copies photos (files, or the photos in folders) into the project's photos/ folder, so the

@@ -309,7 +309,9 @@ pipeline::GenerateRequest MainWindow::currentGenerateRequest() const {
   r.sampler = m_sampler->currentData().toString().toStdString();
   r.steps = static_cast<std::int64_t>(m_sampleSteps->value());
   r.guidance = m_guidance->value();
-  r.width = r.height = m_size->currentData().toInt();
+  const QSize size = m_size->currentData().toSize();
+  r.width = size.width();
+  r.height = size.height();
   r.seed = static_cast<std::uint64_t>(m_seed->value());
   r.count = m_count->value();
   if (!builtinModel()) r.device = m_device->currentData().toString().toStdString();
@@ -326,7 +328,12 @@ void MainWindow::useSettings(const pipeline::GenerateRequest& r) {
   if (!r.loras.empty()) m_loraStrength->setValue(r.loras.front().strength);
   m_randomSeed->setChecked(false);
   m_seed->setValue(static_cast<int>(r.seed));
-  const int size = m_size->findData(static_cast<int>(r.width));
+  const QSize wanted(static_cast<int>(r.width), static_cast<int>(r.height));
+  int size = m_size->findData(wanted);
+  if (size < 0 && r.width > 0 && r.height > 0) {  // a size the picture had and the list has not
+    m_size->addItem(QStringLiteral("%1×%2").arg(wanted.width()).arg(wanted.height()), wanted);
+    size = m_size->count() - 1;
+  }
   if (size >= 0) m_size->setCurrentIndex(size);
   m_tabs->setCurrentIndex(1);
   statusBar()->showMessage(tr("Settings restored from the picture"), 5000);
@@ -349,6 +356,14 @@ void MainWindow::onFailed(const QString& message) {
   m_trainStatus->setText(wasTraining ? tr("Training stopped: see the message") : m_trainStatus->text());
   QMessageBox::warning(this, wasTraining ? tr("Training stopped") : tr("Something went wrong"), message);
   if (m_closeAfterStop) close();
+}
+
+void MainWindow::setPictureSizes(const QList<QSize>& sizes) {
+  m_size->clear();
+  for (const QSize& size : sizes) {
+    m_size->addItem(QStringLiteral("%1×%2").arg(size.width()).arg(size.height()), size);
+  }
+  m_size->setCurrentIndex(0);
 }
 
 void MainWindow::newRandomSeed() { m_seed->setValue(static_cast<int>(QRandomGenerator::global()->bounded(1 << 30))); }

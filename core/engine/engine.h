@@ -28,9 +28,10 @@ struct CancelToken {
 
 // What a model is, for the model picker and `pawtrait-cli info`.
 struct ModelDescription {
-  std::string family;           // "Stable Diffusion 1.x", "built-in", ...
-  std::string prediction_type;  // epsilon | v_prediction
-  std::int64_t image_size = 0;  // its native picture size
+  std::string family;                                        // "Stable Diffusion 1.x", "built-in", ...
+  std::string prediction_type;                               // epsilon | v_prediction
+  std::int64_t image_size = 0;                               // its native picture size
+  std::vector<std::pair<std::int64_t, std::int64_t>> sizes;  // the usual (width, height), native first
   std::uintmax_t bytes_on_disk = 0;
   std::string device;    // where it would run now: "cuda" or "cpu"
   std::string dtype;     // with which weights: "bf16", "fp16", "fp32"

@@ -31,6 +31,8 @@ struct FamilyDescription {
   std::string family;           // "Stable Diffusion 1.x", "built-in", ...
   std::string prediction_type;  // epsilon | v_prediction | flow
   std::int64_t image_size = 0;  // its native picture side
+  // The picture sizes people use with it (width, height), the native square first.
+  std::vector<std::pair<std::int64_t, std::int64_t>> sizes;
 };
 
 // One entry of the registry: everything the engine asks of a family before a model is

@@ -196,7 +196,7 @@ class MainWindowTest : public QObject {
     child<QSpinBox>(window, "count")->setValue(1);
     auto* size = child<QComboBox>(window, "size");
     QVERIFY(size->isEnabled());
-    QCOMPARE(size->currentData().toInt(), 64);  // the tiny model's own size, from its configs
+    QCOMPARE(size->currentData().toSize(), QSize(64, 64));  // the tiny model's own size, from its configs
     // Where it runs is the machine's best ("auto": the GPU when there is one), and is shown.
     QCOMPARE(child<QComboBox>(window, "device")->currentData().toString(), QStringLiteral("auto"));
     QCOMPARE(QString::fromStdString(window.currentGenerateRequest().device), QStringLiteral("auto"));

@@ -31,7 +31,15 @@ ModelFamily sdxl_family() {
       prediction = schedulers::SchedulerConfig::load(folder / "scheduler" / "scheduler_config.json")
                        .prediction_type.value_or("epsilon");
     }
-    return FamilyDescription{"Stable Diffusion XL", prediction, unet.sample_size * vae.downscale_factor()};
+    const std::int64_t side = unet.sample_size * vae.downscale_factor();
+    FamilyDescription d{"Stable Diffusion XL", prediction, side, {{side, side}}};
+    if (side == 1024) {  // the aspect ratios SDXL was trained on, at about a megapixel
+      for (const auto& [w, h] : std::vector<std::pair<std::int64_t, std::int64_t>>{
+               {896, 1152}, {832, 1216}, {768, 1344}, {1152, 896}, {1216, 832}, {1344, 768}}) {
+        d.sizes.emplace_back(w, h);
+      }
+    }
+    return d;
   };
   f.load = [](const std::string& model, const LoadOptions& options) -> std::unique_ptr<DiffusionModel> {
     return std::make_unique<StableDiffusionXLModel>(load_sdxl(model, options));

@@ -18,7 +18,14 @@ ModelFamily stable_diffusion_family() {
   };
   f.describe = [](const std::string& model, const std::optional<std::filesystem::path>& config) {
     const models::Architecture a = models::detect_architecture(model, config);
-    return FamilyDescription{a.family, a.prediction_type, a.image_size};
+    FamilyDescription d{a.family, a.prediction_type, a.image_size, {{a.image_size, a.image_size}}};
+    // SD 1.x/2.x's usual squares, and the 2:3 portrait and landscape at 512 × 768.
+    for (const std::int64_t side : {512, 576, 640, 768}) {
+      if (side != a.image_size) d.sizes.emplace_back(side, side);
+    }
+    d.sizes.emplace_back(512, 768);
+    d.sizes.emplace_back(768, 512);
+    return d;
   };
   f.load = [](const std::string& model, const LoadOptions& options) -> std::unique_ptr<DiffusionModel> {
     return StableDiffusionModel::load(model, options);
