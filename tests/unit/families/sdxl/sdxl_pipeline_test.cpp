@@ -10,25 +10,17 @@
 #include "families/sdxl/sdxl_model.h"
 #include "pipeline/text_to_image.h"
 #include "tensors/safetensors_reader.h"
-#include "test_support.h"
+#include "unit/families/sdxl/sdxl_test_support.h"
 
 namespace pawtrait::families {
 namespace {
 
-std::filesystem::path sdxl() { return testing::testdata() / "sdxl"; }
+using sdxl_testing::expect_close;
+using sdxl_testing::sdxl;
 
 StableDiffusionXLModel& tiny() {
   static StableDiffusionXLModel model(load_sdxl(sdxl() / "sdxl-tiny", {}));
   return model;
-}
-
-// |a − b| ≤ atol + 1e-5·|b|, printing the largest difference.
-void expect_close(const std::string& what, const at::Tensor& actual, const at::Tensor& expected, double atol) {
-  ASSERT_EQ(actual.sizes(), expected.sizes()) << what;
-  const at::Tensor b = expected.to(at::kDouble);
-  const at::Tensor d = (actual.to(at::kDouble) - b).abs();
-  std::cout << "[ measured ] " << what << ": max |difference| " << d.max().item<double>() << "\n";
-  EXPECT_LE((d - (atol + 1e-5 * b.abs())).max().item<double>(), 0.0) << what;
 }
 
 // Module outputs: the testdata README's 1e-5, ten times the reference's own spread on

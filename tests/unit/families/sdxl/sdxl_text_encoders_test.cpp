@@ -3,26 +3,19 @@
 // OpenCLIP bigG with its projection (text_encoder_2, CLIPTextModelWithProjection).
 #include <ATen/ATen.h>
 
-#include <iostream>
-
 #include "models/component_loader.h"
 #include "tensors/safetensors_reader.h"
-#include "test_support.h"
+#include "unit/families/sdxl/sdxl_test_support.h"
 
 namespace pawtrait::models {
 namespace {
 
-std::filesystem::path sdxl() { return testing::testdata() / "sdxl"; }
+using sdxl_testing::sdxl;
 
-// The testdata README's acceptance for module outputs, |a − b| ≤ 1e-5 + 1e-5·|b|: about ten
-// times the reference's own spread on the text encoders (float32 vs float64 9.9e-7 on
-// states of magnitude 2.3).
+// The bound: 1e-5, about ten times the reference's own spread on the text encoders (float32
+// vs float64 9.9e-7 on states of magnitude 2.3).
 void expect_close(const std::string& what, const at::Tensor& actual, const at::Tensor& expected) {
-  ASSERT_EQ(actual.sizes(), expected.sizes()) << what;
-  const at::Tensor b = expected.to(at::kDouble);
-  const at::Tensor d = (actual.to(at::kDouble) - b).abs();
-  std::cout << "[ measured ] " << what << ": max |difference| " << d.max().item<double>() << "\n";
-  EXPECT_LE((d - (1e-5 + 1e-5 * b.abs())).max().item<double>(), 0.0) << what;
+  sdxl_testing::expect_close(what, actual, expected, 1e-5);
 }
 
 TEST(SdxlTextEncoders, HiddenStatesAndThePooledProjectionMatchTheReference) {

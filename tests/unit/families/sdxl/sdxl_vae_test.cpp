@@ -7,21 +7,15 @@
 
 #include "models/component_loader.h"
 #include "tensors/safetensors_reader.h"
-#include "test_support.h"
+#include "unit/families/sdxl/sdxl_test_support.h"
 
 namespace pawtrait::models {
 namespace {
 
-// |a − b| ≤ atol + 1e-5·|b|: the testdata README's bounds, about ten times the reference's
-// own spread (posterior float32 vs float64 1e-6; decode 9e-6, hence 1e-4 there).
-void expect_close(const std::string& what, const at::Tensor& actual, const at::Tensor& expected, double atol) {
-  ASSERT_EQ(actual.sizes(), expected.sizes()) << what;
-  const at::Tensor b = expected.to(at::kDouble);
-  const at::Tensor d = (actual.to(at::kDouble) - b).abs();
-  std::cout << "[ measured ] " << what << ": max |difference| " << d.max().item<double>() << "\n";
-  EXPECT_LE((d - (atol + 1e-5 * b.abs())).max().item<double>(), 0.0) << what;
-}
+using sdxl_testing::expect_close;
 
+// The bounds: 1e-5 on the posterior (the reference's float32 vs float64 spread 1e-6), 1e-4 on
+// the decode (9e-6 there).
 TEST(SdxlVae, PosteriorAndDecodeMatchTheReference) {
   at::NoGradGuard no_grad;
   AutoencoderKL vae = load_vae(testing::testdata() / "sdxl" / "sdxl-tiny" / "vae");
