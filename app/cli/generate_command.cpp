@@ -10,6 +10,7 @@
 #include <iostream>
 #include <memory>
 #include <random>
+#include <sstream>
 
 #include "common/error.h"
 #include "engine/engine.h"
@@ -126,6 +127,30 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--model-config", r.model_config, "A diffusers-style folder of configs describing a single file")
       ->check(CLI::ExistingDirectory);
   cmd->add_option("--prompt,-p", r.prompt, "What to draw");
+  // SDXL's micro-conditioning, as HEIGHT,WIDTH (the reference pipeline's order).
+  const auto size_option = [&](const char* flag, std::optional<pipeline::GenerateRequest::Pair>& field,
+                               const char* what) {
+    cmd->add_option_function<std::string>(
+        flag,
+        [&field, flag](const std::string& text) {
+          std::int64_t h = 0, w = 0;
+          char comma = 0, rest = 0;
+          std::istringstream in(text);
+          if (!(in >> h >> comma >> w) || comma != ',' || (in >> rest) || h < 0 || w < 0 || h > 65536 || w > 65536) {
+            throw CLI::ValidationError(flag, "give HEIGHT,WIDTH in pixels, such as 1024,768; got \"" + text + "\"");
+          }
+          field = pipeline::GenerateRequest::Pair{h, w};
+        },
+        what);
+  };
+  size_option("--original-size", r.original_size, "SDXL: the size the picture is to look taken at, HEIGHT,WIDTH");
+  size_option("--crop-top-left", r.crops_coords_top_left, "SDXL: the crop it is to look cut at, TOP,LEFT");
+  size_option("--target-size", r.target_size, "SDXL: the size it is to look made for, HEIGHT,WIDTH");
+  size_option("--negative-original-size", r.negative_original_size,
+              "SDXL: the same for the negative branch (with --negative-target-size)");
+  size_option("--negative-crop-top-left", r.negative_crops_coords_top_left, "SDXL: the negative branch's crop");
+  size_option("--negative-target-size", r.negative_target_size,
+              "SDXL: the negative branch's target size (with --negative-original-size)");
   cmd->add_option_function<std::string>(
       "--negative", [o](const std::string& text) { o->request.negative_prompt = text; },
       "What to avoid (without it, the model's own unconditional branch; --negative \"\" encodes an empty prompt)");

@@ -11,6 +11,7 @@ Conditioning Conditioning::to(const at::TensorOptions& options) const {
   for (const auto& [name, tensor] : tensors) {
     moved.tensors[name] = tensor.is_floating_point() ? tensor.to(options) : tensor.to(options.device());
   }
+  moved.guidance_halves = guidance_halves;
   return moved;
 }
 
@@ -21,12 +22,14 @@ Conditioning Conditioning::expand(std::int64_t n) const {
     sizes[0] = n;
     expanded.tensors[name] = tensor.expand(sizes);
   }
+  expanded.guidance_halves = guidance_halves;
   return expanded;
 }
 
 Conditioning Conditioning::cat(const Conditioning& first, const Conditioning& second) {
   Conditioning joined;
   for (const auto& [name, tensor] : first.tensors) joined.tensors[name] = at::cat({tensor, second.at(name)});
+  joined.guidance_halves = true;
   return joined;
 }
 

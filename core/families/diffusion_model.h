@@ -2,6 +2,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -18,6 +19,8 @@ namespace pawtrait::families {
 // vector and the size ids; FLUX.2 [klein] the text position ids.
 struct Conditioning {
   std::map<std::string, at::Tensor> tensors;
+  // Made by cat(): the rows are the unconditional half, then the conditional one.
+  bool guidance_halves = false;
 
   // Every tensor moved to `options`' device; floating ones also to its dtype (ids stay ids).
   Conditioning to(const at::TensorOptions& options) const;
@@ -37,6 +40,12 @@ struct LatentFormat {
   std::int64_t size_multiple = 8;   // picture sides must be multiples of it (the reference's check)
   double scaling_factor = 1.0;      // latents the sampler sees = (VAE latents - shift) · scaling
   double shift_factor = 0.0;
+};
+
+// What a picture's size tells a family's denoiser (SDXL's micro-conditioning), (height,
+// width) in pixels; unset: the size drawn and no crop.
+struct SizeConditioning {
+  std::optional<std::array<std::int64_t, 2>> original_size, crop_top_left, target_size;
 };
 
 struct PromptOptions {
@@ -84,6 +93,10 @@ class DiffusionModel {
   virtual Conditioning unconditional(const PromptOptions& options, const LogSink& log) {
     return encode("", options, log);
   }
+  // Adds to one branch's conditioning what the denoiser needs to know of the picture's size
+  // (SDXL: its six size ids); nothing for most families.
+  virtual void condition_on_size(Conditioning& /*conditioning*/, const SizeConditioning& /*sizes*/,
+                                 std::int64_t /*height*/, std::int64_t /*width*/) const {}
   // The denoiser's output for x_t at timestep t (a 0-dim tensor), in the scheduler's terms
   // (ε, v or x₀ as its prediction_type says).
   virtual at::Tensor predict(const at::Tensor& x_t, const at::Tensor& t, const Conditioning& conditioning) = 0;

@@ -5,26 +5,46 @@
 
 namespace pawtrait::pipeline {
 
+namespace {
+
+using SizeField = std::optional<GenerateRequest::Pair> GenerateRequest::*;
+constexpr std::array<std::pair<const char*, SizeField>, 6> kSizeFields = {{
+    {"original_size", &GenerateRequest::original_size},
+    {"crops_coords_top_left", &GenerateRequest::crops_coords_top_left},
+    {"target_size", &GenerateRequest::target_size},
+    {"negative_original_size", &GenerateRequest::negative_original_size},
+    {"negative_crops_coords_top_left", &GenerateRequest::negative_crops_coords_top_left},
+    {"negative_target_size", &GenerateRequest::negative_target_size},
+}};
+
+}  // namespace
+
 nlohmann::json GenerateRequest::to_json() const {
   nlohmann::json loras_json = nlohmann::json::array();
   for (const auto& l : loras) loras_json.push_back({{"path", l.path}, {"strength", l.strength}});
-  return {{"model", model},
-          {"model_config", model_config},
-          {"loras", loras_json},
-          {"prompt", prompt},
-          {"negative_prompt", negative_prompt ? nlohmann::json(*negative_prompt) : nlohmann::json(nullptr)},
-          {"sampler", sampler},
-          {"steps", steps},
-          {"guidance", guidance},
-          {"eta", eta},
-          {"width", width},
-          {"height", height},
-          {"seed", seed},
-          {"count", count},
-          {"batch_size", batch_size},
-          {"clip_skip", clip_skip},
-          {"device", device},
-          {"dtype", dtype}};
+  nlohmann::json json = {
+      {"model", model},
+      {"model_config", model_config},
+      {"loras", loras_json},
+      {"prompt", prompt},
+      {"negative_prompt", negative_prompt ? nlohmann::json(*negative_prompt) : nlohmann::json(nullptr)},
+      {"sampler", sampler},
+      {"steps", steps},
+      {"guidance", guidance},
+      {"eta", eta},
+      {"width", width},
+      {"height", height},
+      {"seed", seed},
+      {"count", count},
+      {"batch_size", batch_size},
+      {"clip_skip", clip_skip},
+      {"device", device},
+      {"dtype", dtype}};
+  // Written only when set, so requests without them read as before.
+  for (const auto& [key, field] : kSizeFields) {
+    if (const auto& value = this->*field) json[key] = {(*value)[0], (*value)[1]};
+  }
+  return json;
 }
 
 GenerateRequest GenerateRequest::from_json(const nlohmann::json& json, const std::string& source) {
@@ -35,6 +55,14 @@ GenerateRequest GenerateRequest::from_json(const nlohmann::json& json, const std
   r.prompt = f.text("prompt", r.prompt);
   if (json.contains("negative_prompt") && !json["negative_prompt"].is_null()) {
     r.negative_prompt = f.text("negative_prompt", "");
+  }
+  for (const auto& [key, field] : kSizeFields) {
+    if (!json.is_object() || !json.contains(key) || json[key].is_null()) continue;
+    const std::vector<std::int64_t> pair = f.integers(key, {});
+    if (pair.size() != 2 || pair[0] < 0 || pair[1] < 0 || pair[0] > 65536 || pair[1] > 65536) {
+      f.fail(key, "must be [height, width] (two whole numbers from 0 to 65536)");
+    }
+    r.*field = GenerateRequest::Pair{pair[0], pair[1]};
   }
   r.sampler = f.text("sampler", r.sampler);
   r.steps = f.integer("steps", r.steps);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -33,6 +34,12 @@ struct GenerateRequest {
   std::int64_t count = 1;
   std::int64_t batch_size = 1;
   std::int64_t clip_skip = 0;
+  // SDXL's micro-conditioning, (height, width) in pixels as the reference pipeline takes them:
+  // unset, the size drawn (original and target) and no crop. The negative ones count only when
+  // both negative sizes are given (the reference's rule); otherwise the positive ids are used.
+  using Pair = std::array<std::int64_t, 2>;
+  std::optional<Pair> original_size, crops_coords_top_left, target_size;
+  std::optional<Pair> negative_original_size, negative_crops_coords_top_left, negative_target_size;
   std::string device = "auto";  // auto | cpu | cuda; a finished picture records the one used
   std::string dtype = "auto";   // auto | fp32 | fp16 | bf16; likewise
 

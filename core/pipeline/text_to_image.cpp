@@ -128,10 +128,20 @@ std::vector<GeneratedImage> TextToImage::generate(const GenerateRequest& request
   const bool guided = model_.prompted() && request.guidance > 1.0;
   const std::optional<std::uint64_t> step_noise_offset = model_.step_noise_seed_offset();
 
-  // 1. The prompt's conditioning, [uncond, cond] as the reference batches them.
-  const families::Conditioning cond = encode_prompt(request.prompt, request.clip_skip, callbacks.log).to(options);
-  const families::Conditioning uncond =
-      guided ? encode_negative(request.negative_prompt, request.clip_skip).to(options) : families::Conditioning();
+  // 1. The prompt's conditioning, [uncond, cond] as the reference batches them, with what the
+  //    picture's size tells the denoiser (the negative sizes count only when both are given,
+  //    as in the reference pipeline).
+  families::Conditioning cond = encode_prompt(request.prompt, request.clip_skip, callbacks.log).to(options);
+  const families::SizeConditioning sizes{request.original_size, request.crops_coords_top_left, request.target_size};
+  model_.condition_on_size(cond, sizes, request.height, request.width);
+  families::Conditioning uncond;
+  if (guided) {
+    uncond = encode_negative(request.negative_prompt, request.clip_skip).to(options);
+    const bool negative_sizes = request.negative_original_size && request.negative_target_size;
+    const families::SizeConditioning negative{request.negative_original_size, request.negative_crops_coords_top_left,
+                                              request.negative_target_size};
+    model_.condition_on_size(uncond, negative_sizes ? negative : sizes, request.height, request.width);
+  }
 
   std::vector<GeneratedImage> images;
   for (std::int64_t first = 0; first < count; first += request.batch_size) {

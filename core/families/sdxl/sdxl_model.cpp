@@ -125,15 +125,40 @@ Conditioning StableDiffusionXLModel::unconditional(const PromptOptions& options,
   return c;
 }
 
+void StableDiffusionXLModel::condition_on_size(Conditioning& conditioning, const SizeConditioning& sizes,
+                                               std::int64_t height, std::int64_t width) const {
+  const std::array<std::int64_t, 2> drawn{height, width};
+  const auto original = sizes.original_size.value_or(drawn);
+  const auto crop = sizes.crop_top_left.value_or(std::array<std::int64_t, 2>{0, 0});
+  const auto target = sizes.target_size.value_or(drawn);
+  std::vector<double> ids;
+  for (const auto& pair : {original, crop, target}) {
+    ids.push_back(static_cast<double>(pair[0]));
+    ids.push_back(static_cast<double>(pair[1]));
+  }
+  conditioning.tensors["time_ids"] = at::tensor(ids, at::kFloat).view({1, 6});
+}
+
 at::Tensor StableDiffusionXLModel::predict(const at::Tensor& x_t, const at::Tensor& t,
                                            const Conditioning& conditioning) {
   const at::Tensor& pooled = conditioning.at("pooled");
-  // original_size + crop_top_left + target_size: the pipeline's defaults for every row
-  // (both branches of guidance): the size drawn, no crop.
-  const double h = static_cast<double>(x_t.size(2) * latent_format_.spatial_factor);
-  const double w = static_cast<double>(x_t.size(3) * latent_format_.spatial_factor);
-  const at::Tensor time_ids =
-      at::tensor({h, w, 0.0, 0.0, h, w}, pooled.options()).view({1, 6}).expand({x_t.size(0), 6});
+  at::Tensor time_ids;
+  if (const auto it = conditioning.tensors.find("time_ids"); it != conditioning.tensors.end()) {
+    time_ids = it->second.to(pooled.options());
+    if (conditioning.guidance_halves) {
+      // The reference pipeline lays the size ids out as cat([negative, positive]).repeat(n),
+      // i.e. rows negative, positive, negative, ..., while the embeddings are in halves; with
+      // n > 1 and negative ids unlike the positive ones, rows get the other branch's ids.
+      // Reproduced so that pictures match it.
+      const std::int64_t n = time_ids.size(0) / 2;
+      time_ids = at::stack({time_ids[0], time_ids[n]}).repeat({n, 1});
+    }
+  } else {
+    // No size given: the pipeline's defaults for every row, the size drawn and no crop.
+    const double h = static_cast<double>(x_t.size(2) * latent_format_.spatial_factor);
+    const double w = static_cast<double>(x_t.size(3) * latent_format_.spatial_factor);
+    time_ids = at::tensor({h, w, 0.0, 0.0, h, w}, pooled.options()).view({1, 6}).expand({x_t.size(0), 6});
+  }
   return model_.unet->forward(x_t, t, conditioning.at("context"), pooled, time_ids);
 }
 

@@ -45,6 +45,9 @@ class StableDiffusionXLModel : public DiffusionModel {
   bool prompted() const override { return true; }
   Conditioning encode(const std::string& prompt, const PromptOptions& options, const LogSink& log) override;
   Conditioning unconditional(const PromptOptions& options, const LogSink& log) override;
+  // "time_ids" (1, 6): original size, crop top-left, target size.
+  void condition_on_size(Conditioning& conditioning, const SizeConditioning& sizes, std::int64_t height,
+                         std::int64_t width) const override;
   at::Tensor predict(const at::Tensor& x_t, const at::Tensor& t, const Conditioning& conditioning) override;
   at::Tensor decode(const at::Tensor& latents) override;
   std::unique_ptr<AppliedLora> apply_lora(const std::string& path, double strength) override;

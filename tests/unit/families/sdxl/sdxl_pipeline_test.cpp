@@ -103,6 +103,40 @@ TEST(SdxlPipeline, RunsLikeTheReferencePipeline) {
   }
 }
 
+// Explicit micro-conditioning with other negative ids and two images: the reference lays the
+// size ids out as [negative, positive, negative, positive] while the embeddings come in
+// halves, and this port does the same (run c_microcond_n2); the request's JSON keeps them.
+TEST(SdxlPipeline, MicroConditioningAsTheReferencePipelineLaysItOut) {
+  const auto ref = tensors::SafetensorsFile::open(sdxl() / "reference" / "pipeline_run.safetensors");
+  pipeline::TextToImage t2i(tiny());
+  pipeline::GenerateRequest r;
+  r.prompt = "A PHOTO of a Dog!!";
+  r.negative_prompt = "";
+  r.sampler = "euler";
+  r.steps = 4;
+  r.guidance = 5.0;
+  r.width = r.height = 64;
+  r.batch_size = 2;
+  r.original_size = pipeline::GenerateRequest::Pair{300, 451};
+  r.crops_coords_top_left = pipeline::GenerateRequest::Pair{0, 16};
+  r.target_size = pipeline::GenerateRequest::Pair{64, 64};
+  r.negative_original_size = pipeline::GenerateRequest::Pair{512, 512};
+  r.negative_crops_coords_top_left = pipeline::GenerateRequest::Pair{0, 0};
+  r.negative_target_size = pipeline::GenerateRequest::Pair{64, 64};
+  const auto images = t2i.generate(r, {}, ref.tensor("c_microcond_n2.initial_latents"));
+  ASSERT_EQ(images.size(), 2u);
+  expect_close("c_microcond_n2 final latents", at::cat({images[0].latents, images[1].latents}),
+               ref.tensor("c_microcond_n2.final_latents"), 2e-4);
+
+  const pipeline::GenerateRequest again = pipeline::GenerateRequest::from_json(r.to_json());
+  EXPECT_EQ(again.original_size, r.original_size);
+  EXPECT_EQ(again.negative_crops_coords_top_left, r.negative_crops_coords_top_left);
+  EXPECT_FALSE(pipeline::GenerateRequest{}.to_json().contains("original_size"));  // unset: not written
+  nlohmann::json bad = r.to_json();
+  bad["target_size"] = {64};
+  EXPECT_THROW_MESSAGE(pipeline::GenerateRequest::from_json(bad, "request.json"), "target_size", "[height, width]");
+}
+
 // A copy of sdxl-tiny whose weights are only an fp16 variant (*.fp16.safetensors in half
 // precision), as the hub's SDXL repos ship them.
 class SdxlFp16Variant : public pawtrait::testing::TempDirTest {
