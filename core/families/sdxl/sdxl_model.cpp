@@ -4,7 +4,10 @@
 
 #include "common/error.h"
 #include "common/json_file.h"
+#include "models/autoencoder_kl_config.h"
+#include "models/clip_text_config.h"
 #include "models/component_loader.h"
+#include "models/unet2d_condition_config.h"
 
 namespace pawtrait::families {
 namespace {
@@ -38,41 +41,42 @@ StableDiffusionXL load_sdxl(const fs::path& folder, const LoadOptions& options) 
       index["force_zeros_for_empty_prompt"].is_boolean()) {
     m.force_zeros_for_empty_prompt = index["force_zeros_for_empty_prompt"].get<bool>();
   }
-  const models::ComponentLoadOptions component{options.dtype, options.device, options.variant, options.log};
-  m.unet = models::load_unet(need(folder, "unet"), component);
-  if (m.unet->config.addition_embed_type != "text_time") {
-    throw Error((folder / "unet" / "config.json").string() +
-                ": an SDXL UNet has addition_embed_type \"text_time\"; this one has none");
+  // The configs agree with each other before any weight is read (gigabytes, on a real model).
+  const auto unet = models::UNet2DConditionConfig::load(need(folder, "unet") / "config.json");
+  const auto vae = models::AutoencoderKLConfig::load(need(folder, "vae") / "config.json");
+  const auto te1 = models::CLIPTextConfig::load(need(folder, "text_encoder") / "config.json");
+  const auto te2 = models::CLIPTextConfig::load(need(folder, "text_encoder_2") / "config.json");
+  const std::string unet_config = (folder / "unet" / "config.json").string();
+  if (unet.addition_embed_type != "text_time") {
+    throw Error(unet_config + ": an SDXL UNet has addition_embed_type \"text_time\"; this one has none");
   }
-  const models::AutoencoderKLConfig vae = models::AutoencoderKLConfig::load(need(folder, "vae") / "config.json");
-  models::ComponentLoadOptions vae_options = component;
-  if (options.dtype == c10::kHalf && vae.force_upcast) vae_options.dtype = c10::kFloat;
-  m.vae = models::load_vae(folder / "vae", vae_options);
-  m.text_encoder = models::load_text_encoder(need(folder, "text_encoder"), component);
-  m.text_encoder_2 = models::load_text_encoder(need(folder, "text_encoder_2"), component);
-  if (!m.text_encoder_2->config.with_projection) {
+  if (!te2.with_projection) {
     throw Error((folder / "text_encoder_2" / "config.json").string() +
                 ": SDXL's second text encoder is a CLIPTextModelWithProjection (its pooled, projected output "
                 "conditions the UNet)");
+  }
+  if (unet.cross_attention_dim != te1.hidden_size + te2.hidden_size) {
+    throw Error(unet_config + ": cross_attention_dim is " + std::to_string(unet.cross_attention_dim) +
+                ", but the two text encoders give " + std::to_string(te1.hidden_size + te2.hidden_size));
+  }
+  const std::int64_t pooled = unet.projection_class_embeddings_input_dim - 6 * unet.addition_time_embed_dim;
+  if (pooled != te2.projection_dim) {
+    throw Error(unet_config + ": projection_class_embeddings_input_dim expects a " + std::to_string(pooled) +
+                "-wide pooled embedding, but text_encoder_2 projects to " + std::to_string(te2.projection_dim));
   }
   m.tokenizer = std::make_shared<models::ClipTokenizer>(models::ClipTokenizer::load(need(folder, "tokenizer")));
   m.tokenizer_2 = std::make_shared<models::ClipTokenizer>(models::ClipTokenizer::load(need(folder, "tokenizer_2")));
   if (fs::exists(folder / "scheduler" / "scheduler_config.json")) {
     m.scheduler = schedulers::SchedulerConfig::load(folder / "scheduler" / "scheduler_config.json", options.log);
   }
-  const std::int64_t width = m.text_encoder->config.hidden_size + m.text_encoder_2->config.hidden_size;
-  if (m.unet->config.cross_attention_dim != width) {
-    throw Error((folder / "unet" / "config.json").string() + ": cross_attention_dim is " +
-                std::to_string(m.unet->config.cross_attention_dim) + ", but the two text encoders give " +
-                std::to_string(width));
-  }
-  const std::int64_t pooled =
-      m.unet->config.projection_class_embeddings_input_dim - 6 * m.unet->config.addition_time_embed_dim;
-  if (pooled != m.text_encoder_2->config.projection_dim) {
-    throw Error((folder / "unet" / "config.json").string() + ": projection_class_embeddings_input_dim expects a " +
-                std::to_string(pooled) + "-wide pooled embedding, but text_encoder_2 projects to " +
-                std::to_string(m.text_encoder_2->config.projection_dim));
-  }
+
+  const models::ComponentLoadOptions component{options.dtype, options.device, options.variant, options.log};
+  m.unet = models::load_unet(folder / "unet", component);
+  models::ComponentLoadOptions vae_options = component;
+  if (options.dtype == c10::kHalf && vae.force_upcast) vae_options.dtype = c10::kFloat;
+  m.vae = models::load_vae(folder / "vae", vae_options);
+  m.text_encoder = models::load_text_encoder(folder / "text_encoder", component);
+  m.text_encoder_2 = models::load_text_encoder(folder / "text_encoder_2", component);
   log_to(options.log, LogLevel::Info, "model: diffusers folder, Stable Diffusion XL");
   return m;
 }

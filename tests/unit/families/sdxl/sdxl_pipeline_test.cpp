@@ -4,8 +4,10 @@
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
+#include <fstream>
 #include <iostream>
 
+#include "common/json_file.h"
 #include "families/model_family.h"
 #include "families/sdxl/sdxl_model.h"
 #include "pipeline/text_to_image.h"
@@ -139,7 +141,7 @@ TEST(SdxlPipeline, MicroConditioningAsTheReferencePipelineLaysItOut) {
 
 // A copy of sdxl-tiny whose weights are only an fp16 variant (*.fp16.safetensors in half
 // precision), as the hub's SDXL repos ship them.
-class SdxlFp16Variant : public pawtrait::testing::TempDirTest {
+class SdxlFolder : public pawtrait::testing::TempDirTest {
  protected:
   std::filesystem::path fp16_folder() {
     namespace fs = std::filesystem;
@@ -170,7 +172,7 @@ class SdxlFp16Variant : public pawtrait::testing::TempDirTest {
 // black-picture failure), so the decode of float16 latents is finite and close to the
 // reference's float32 one: the weights and the latents carry one float16 rounding each
 // (2^-11 relative); measured 2.2e-3 on pixels of magnitude 2.75, bound 1e-2.
-TEST_F(SdxlFp16Variant, KeepsTheVaeInFloat32) {
+TEST_F(SdxlFolder, Fp16VariantKeepsTheVaeInFloat32) {
   const auto folder = fp16_folder();
   LoadOptions options;
   options.dtype = at::kHalf;
@@ -187,6 +189,28 @@ TEST_F(SdxlFp16Variant, KeepsTheVaeInFloat32) {
   EXPECT_TRUE(at::isfinite(pixels).all().item<bool>());
   expect_close("fp16 variant decode", pixels, ref.tensor("a_64x64_neg_none.vae_decoded_raw"), 1e-2);
   EXPECT_THROW_MESSAGE(load_sdxl(folder, {}), "unet");  // no plain weights in this copy
+}
+
+// Configs that do not fit together are refused before any weight is read, naming the file.
+TEST_F(SdxlFolder, ConfigsThatDisagreeAreRefusedBeforeLoading) {
+  namespace fs = std::filesystem;
+  const fs::path source = sdxl() / "sdxl-tiny";
+  const fs::path out = path("sdxl-mismatch");
+  for (const auto& entry : fs::recursive_directory_iterator(source)) {
+    const fs::path target = out / fs::relative(entry.path(), source);
+    if (entry.is_directory()) {
+      fs::create_directories(target);
+    } else if (entry.path().extension() == ".safetensors") {
+      fs::create_symlink(entry.path(), target);
+    } else {
+      fs::copy_file(entry.path(), target);
+    }
+  }
+  nlohmann::json unet = read_json_file(out / "unet" / "config.json");
+  unet["cross_attention_dim"] = 32;
+  std::ofstream(out / "unet" / "config.json") << unet.dump();
+  EXPECT_THROW_MESSAGE(load_sdxl(out, {}), "unet/config.json", "cross_attention_dim is 32",
+                       "the two text encoders give 24");
 }
 
 TEST(SdxlFamily, IsFoundAndLoadsThroughTheRegistry) {
