@@ -53,4 +53,20 @@ class TempDirTest : public ::testing::Test {
     }                                                                                                        \
   } while (0)
 
+// A copy of a model folder whose configs are real files (to edit) and whose weights are
+// links to the originals.
+inline void copy_model_with_linked_weights(const std::filesystem::path& source, const std::filesystem::path& out) {
+  namespace fs = std::filesystem;
+  for (const auto& entry : fs::recursive_directory_iterator(source)) {
+    const fs::path target = out / fs::relative(entry.path(), source);
+    if (entry.is_directory()) {
+      fs::create_directories(target);
+    } else if (entry.path().extension() == ".safetensors") {
+      fs::create_symlink(entry.path(), target);
+    } else {
+      fs::copy_file(entry.path(), target);
+    }
+  }
+}
+
 }  // namespace pawtrait::testing

@@ -34,16 +34,7 @@ class ConfigSweep : public testing::TempDirTest {
   fs::path model() {
     const fs::path out = path("model");
     if (fs::exists(out)) return out;
-    for (const auto& entry : fs::recursive_directory_iterator(testing::testdata() / "sd-tiny")) {
-      const fs::path target = out / fs::relative(entry.path(), testing::testdata() / "sd-tiny");
-      if (entry.is_directory()) {
-        fs::create_directories(target);
-      } else if (entry.path().extension() == ".safetensors") {
-        fs::create_symlink(entry.path(), target);
-      } else {
-        fs::copy_file(entry.path(), target);
-      }
-    }
+    testing::copy_model_with_linked_weights(testing::testdata() / "sd-tiny", out);
     return out;
   }
 };

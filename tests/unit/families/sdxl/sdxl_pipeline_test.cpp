@@ -193,19 +193,8 @@ TEST_F(SdxlFolder, Fp16VariantKeepsTheVaeInFloat32) {
 
 // Configs that do not fit together are refused before any weight is read, naming the file.
 TEST_F(SdxlFolder, ConfigsThatDisagreeAreRefusedBeforeLoading) {
-  namespace fs = std::filesystem;
-  const fs::path source = sdxl() / "sdxl-tiny";
-  const fs::path out = path("sdxl-mismatch");
-  for (const auto& entry : fs::recursive_directory_iterator(source)) {
-    const fs::path target = out / fs::relative(entry.path(), source);
-    if (entry.is_directory()) {
-      fs::create_directories(target);
-    } else if (entry.path().extension() == ".safetensors") {
-      fs::create_symlink(entry.path(), target);
-    } else {
-      fs::copy_file(entry.path(), target);
-    }
-  }
+  const std::filesystem::path out = path("sdxl-mismatch");
+  pawtrait::testing::copy_model_with_linked_weights(sdxl() / "sdxl-tiny", out);
   nlohmann::json unet = read_json_file(out / "unet" / "config.json");
   unet["cross_attention_dim"] = 32;
   std::ofstream(out / "unet" / "config.json") << unet.dump();
