@@ -126,6 +126,10 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--model", r.model, "A diffusers model folder or a .safetensors checkpoint");
   cmd->add_option("--model-config", r.model_config, "A diffusers-style folder of configs describing a single file")
       ->check(CLI::ExistingDirectory);
+  cmd->add_option("--vae", r.vae,
+                  "A VAE to decode with instead of the model's own: a diffusers vae/ folder or a .safetensors file "
+                  "(e.g. SDXL's fp16-fix VAE)")
+      ->check(CLI::ExistingPath);
   cmd->add_option("--prompt,-p", r.prompt, "What to draw");
   // SDXL's micro-conditioning, as HEIGHT,WIDTH (the reference pipeline's order).
   const auto size_option = [&](const char* flag, std::optional<pipeline::GenerateRequest::Pair>& field,

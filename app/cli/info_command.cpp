@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "common/error.h"
-#include "families/stable_diffusion/stable_diffusion.h"
+#include "families/model_family.h"
 #include "models/model_info.h"
 #include "runtime/runtime_info.h"
 
@@ -48,7 +48,7 @@ void run_info(const InfoOptions& options) {
     try {
       std::optional<std::filesystem::path> config;
       if (!options.model_config.empty()) config = options.model_config;
-      const models::Architecture a = models::detect_architecture(options.path, config);
+      const families::FamilyDescription a = families::family_of(options.path).describe(options.path, config);
       architecture = {{"family", a.family},
                       {"prediction_type", a.prediction_type},
                       {"image_size", a.image_size},
@@ -56,7 +56,8 @@ void run_info(const InfoOptions& options) {
                                       : (info.format == "diffusers folder" ? "its configs" : "tensor shapes")}};
       architecture_text = a.family + ", " + a.prediction_type + " prediction, " + std::to_string(a.image_size) + "x" +
                           std::to_string(a.image_size) + " pixels (from " + architecture["from"].get<std::string>() +
-                          ")";
+                          ")" + (a.guess.empty() ? "" : "\n  a guess: " + a.guess);
+      if (!a.guess.empty()) architecture["guess"] = a.guess;
     } catch (const Error& e) {
       architecture = {{"unknown", e.what()}};
       architecture_text = std::string("not recognised: ") + e.what();

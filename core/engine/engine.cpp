@@ -113,14 +113,16 @@ GenerateResult Engine::generate(const GenerateJob& job, const GenerateEvents& ev
   const c10::ScalarType dtype = family.cpu_only ? c10::kFloat : runtime::choose_weights_dtype(request.dtype, device);
   request.device = device.is_cpu() ? "cpu" : "cuda";
   request.dtype = runtime::dtype_name(dtype);
-  const std::string key = request.model + "|" + request.model_config + "|" + request.device + "|" + request.dtype +
-                          "|" + stamp_of(family.location(request.model));
+  const std::string key = request.model + "|" + request.model_config + "|" + request.vae + "|" + request.device + "|" +
+                          request.dtype + "|" + stamp_of(family.location(request.model)) +
+                          (request.vae.empty() ? "" : "|" + stamp_of(request.vae));
   if (!loaded_ || loaded_->key != key) {
     loaded_.reset();  // the old model's memory first
     families::LoadOptions options;
     options.device = device;
     options.dtype = dtype;
     if (!request.model_config.empty()) options.model_config = request.model_config;
+    if (!request.vae.empty()) options.vae = request.vae;
     options.log = events.log;
     auto loaded = std::make_unique<Loaded>();
     loaded->key = key;

@@ -23,6 +23,8 @@ struct LoadOptions {
   // A diffusers-style folder of config files (and tokenizer) that describes a single file.
   std::optional<std::filesystem::path> model_config;
   std::string variant;  // "fp16": a diffusers folder's *.fp16.safetensors
+  // A VAE to use instead of the model's own: a diffusers vae/ folder or one .safetensors file.
+  std::optional<std::filesystem::path> vae;
   LogSink log;
 };
 
@@ -33,6 +35,8 @@ struct FamilyDescription {
   std::int64_t image_size = 0;  // its native picture side
   // The picture sizes people use with it (width, height), the native square first.
   std::vector<std::pair<std::int64_t, std::int64_t>> sizes;
+  // Set when the model's files leave a choice open: what was assumed and how to say otherwise.
+  std::string guess;
 };
 
 // One entry of the registry: everything the engine asks of a family before a model is

@@ -49,7 +49,7 @@ std::optional<ModelKind> kind_of_pipeline(const std::string& class_name) {
 std::optional<ModelKind> kind_of_single_file(const std::vector<std::string>& names) {
   // SGM's SDXL files keep both text encoders under conditioner.embedders; the refiner has the
   // OpenCLIP one alone. FLUX and SD3 transformers have their own block names.
-  if (has_prefix(names, "conditioner.embedders.1.")) return ModelKind{"Stable Diffusion XL", false};
+  if (has_prefix(names, "conditioner.embedders.1.")) return ModelKind{"Stable Diffusion XL", true};
   if (has_prefix(names, "conditioner.embedders.0.model.")) {
     return ModelKind{"Stable Diffusion XL refiner (image to image)", false};
   }
@@ -63,7 +63,7 @@ std::optional<ModelKind> kind_of_single_file(const std::vector<std::string>& nam
 
 std::string supported_kinds() {
   return "Pawtrait supports Stable Diffusion 1.x and 2.x (diffusers folders or single .safetensors files), Stable "
-         "Diffusion XL (diffusers folders) and its built-in model";
+         "Diffusion XL (diffusers folders or single .safetensors files) and its built-in model";
 }
 
 namespace {
@@ -110,6 +110,14 @@ void refuse_unsupported_single_file(const std::vector<std::string>& names, const
 }
 
 void refuse_other_than_sd(const std::filesystem::path& folder, const std::string& doing) {
+  if (std::filesystem::is_regular_file(folder)) {
+    const std::optional<ModelKind> kind = kind_of_single_file(tensor_names(folder));
+    if (kind && kind->name != "Stable Diffusion 1.x/2.x") {
+      throw Error(folder.string() + " is a " + kind->name + " checkpoint (by its tensor names); " + doing +
+                  " it is not supported yet");
+    }
+    return;
+  }
   refuse_unsupported_folder(folder);
   const std::optional<std::string> class_name = pipeline_class(folder);
   const std::optional<ModelKind> kind = class_name ? kind_of_pipeline(*class_name) : std::nullopt;

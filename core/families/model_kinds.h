@@ -37,8 +37,9 @@ void refuse_unsupported(const std::filesystem::path& path);
 // kind that is not supported.
 void refuse_unsupported_single_file(const std::vector<std::string>& tensor_names, const std::string& source);
 
-// Throws pawtrait::Error for a diffusers folder whose model_index.json names another kind
-// than Stable Diffusion 1.x/2.x (the SD loader's check; `doing` says what was asked of it).
+// Throws pawtrait::Error for a diffusers folder whose model_index.json, or a single file whose
+// tensor names, show another kind than Stable Diffusion 1.x/2.x (the SD loader's check;
+// `doing` says what was asked of it).
 void refuse_other_than_sd(const std::filesystem::path& folder, const std::string& doing);
 
 // Throws pawtrait::Error, naming the kind and how it was told, for a diffusers folder whose

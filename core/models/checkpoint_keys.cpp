@@ -66,6 +66,9 @@ tensors::TensorSource ldm_unet_source(const std::string& name, const UNet2DCondi
   if (starts_with(name, "conv_in.")) return {"input_blocks.0.0." + join(p, 1)};
   if (starts_with(name, "time_embedding.linear_1.")) return {"time_embed.0." + join(p, 2)};
   if (starts_with(name, "time_embedding.linear_2.")) return {"time_embed.2." + join(p, 2)};
+  // SDXL's added conditioning (pooled text + size ids) is SGM's label embedding.
+  if (starts_with(name, "add_embedding.linear_1.")) return {"label_emb.0.0." + join(p, 2)};
+  if (starts_with(name, "add_embedding.linear_2.")) return {"label_emb.0.2." + join(p, 2)};
   if (starts_with(name, "conv_norm_out.")) return {"out.0." + join(p, 1)};
   if (starts_with(name, "conv_out.")) return {"out.2." + join(p, 1)};
   if (p[0] == "mid_block") {
@@ -128,6 +131,8 @@ tensors::TensorSource open_clip_source(const std::string& name, const CLIPTextCo
   if (name == "text_model.embeddings.token_embedding.weight") return {"token_embedding.weight"};
   if (name == "text_model.embeddings.position_embedding.weight") return {"positional_embedding"};
   if (starts_with(name, "text_model.final_layer_norm.")) return {"ln_final." + name.substr(28)};
+  // OpenCLIP projects with x @ P; transformers' Linear holds Pᵀ.
+  if (name == "text_projection.weight") return {.name = "text_projection", .transposed = true};
   const std::vector<std::string> p = split(name);
   // text_model.encoder.layers.{i}.{...}
   TORCH_CHECK(p.size() >= 6 && p[2] == "layers", "unknown CLIP tensor ", name);

@@ -18,7 +18,8 @@ inline constexpr const char* kLdmVaePrefix = "first_stage_model.";
 inline constexpr const char* kLdmClipPrefix = "cond_stage_model.transformer.";  // SD 1.x (transformers' CLIP)
 inline constexpr const char* kLdmOpenClipPrefix = "cond_stage_model.model.";    // SD 2.x (OpenCLIP)
 
-// "down_blocks.1.attentions.0.proj_in.weight" → "input_blocks.4.1.proj_in.weight" (SD 1.5).
+// "down_blocks.1.attentions.0.proj_in.weight" → "input_blocks.4.1.proj_in.weight" (SD 1.5);
+// SDXL's add_embedding is SGM's label_emb.0.
 tensors::TensorSource ldm_unet_source(const std::string& name, const UNet2DConditionConfig& config);
 
 // "decoder.up_blocks.0.resnets.0.conv1.weight" → "decoder.up.3.block.0.conv1.weight" (SD).
@@ -29,7 +30,8 @@ tensors::TensorSource ldm_vae_source(const std::string& name, std::size_t levels
 // checkpoints drop it).
 tensors::TensorSource ldm_clip_source(const std::string& name, bool has_text_model_prefix);
 
-// SD 2.x: OpenCLIP's names; q, k and v are thirds of attn.in_proj_weight/bias.
+// SD 2.x and SDXL's second encoder: OpenCLIP's names; q, k and v are thirds of
+// attn.in_proj_weight/bias (split by the hidden size), the projection is transposed.
 tensors::TensorSource open_clip_source(const std::string& name, const CLIPTextConfig& config);
 
 }  // namespace pawtrait::models

@@ -97,14 +97,13 @@ std::unordered_map<std::string, std::int64_t> read_vocab(const fs::path& file) {
 
 // merges.txt: a "#version" header, then one merge per line, "left right", most frequent
 // first. The rank map makes each BPE step a hash lookup instead of a scan of the merges.
-std::unordered_map<std::string, int> read_merges(const fs::path& file) {
-  const std::string text = read_text_file(file, "the BPE merge rules");
+std::unordered_map<std::string, int> parse_merges(const std::string& text, const std::string& file) {
   std::size_t pos = 0;
   while (pos < text.size() && is_ascii_space(text[pos])) ++pos;  // transformers strips the file
   if (text.compare(pos, 3, "\xEF\xBB\xBF") == 0) pos += 3;       // a BOM some editors add
   std::size_t line_end = std::min(text.find('\n', pos), text.size());
   if (text.compare(pos, 8, "#version") != 0) {
-    throw Error(file.string() + ": the first line should be the \"#version: 0.2\" header, found \"" +
+    throw Error(file + ": the first line should be the \"#version: 0.2\" header, found \"" +
                 text.substr(pos, std::min<std::size_t>(line_end - pos, 60)) +
                 "\"; this is not a CLIP merges.txt (or the header was lost: transformers would drop the first merge)");
   }
@@ -132,14 +131,18 @@ std::unordered_map<std::string, int> read_merges(const fs::path& file) {
       continue;
     }
     if (parts.size() != 2) {
-      throw Error(file.string() + " line " + std::to_string(line_number) +
+      throw Error(file + " line " + std::to_string(line_number) +
                   ": expected two symbols separated by a space, found \"" + text.substr(pos, line_end - pos) + "\"");
     }
     // A repeated pair takes its later rank, as a Python dict built from the lines would.
     ranks[parts[0] + ' ' + parts[1]] = rank++;
   }
-  if (ranks.empty()) throw Error(file.string() + ": no merges after the header");
+  if (ranks.empty()) throw Error(file + ": no merges after the header");
   return ranks;
+}
+
+std::unordered_map<std::string, int> read_merges(const fs::path& file) {
+  return parse_merges(read_text_file(file, "the BPE merge rules"), file.string());
 }
 
 bool flag(const json& object, const char* key, const fs::path& file) {
@@ -521,11 +524,45 @@ ClipTokenizer ClipTokenizer::load(const fs::path& tokenizer_dir) {
   auto state = std::make_shared<State>();
   state->vocab = read_vocab(tokenizer_dir / "vocab.json");
   state->merge_ranks = read_merges(tokenizer_dir / "merges.txt");
+  const fs::path config_file = tokenizer_dir / "tokenizer_config.json";
+  return with_special_tokens(std::move(state), tokenizer_dir, read_optional_object(config_file).dump(), config_file);
+}
 
+ClipTokenizer ClipTokenizer::from_merges(const std::string& merges_text, const std::string& tokenizer_config,
+                                         const std::string& source) {
+  auto state = std::make_shared<State>();
+  state->merge_ranks = parse_merges(merges_text, source);
+  // CLIP's vocabulary is derived from its merges: the 256 byte characters in
+  // bytes_to_unicode's order (printable bytes first), the same with "</w>", every merge's
+  // result in rank order, then the two markers.
+  std::vector<std::string> by_id;
+  for (const bool printable_pass : {true, false}) {
+    for (int b = 0; b < 256; ++b) {
+      const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+      if (printable == printable_pass) by_id.push_back(state->bytes[static_cast<std::size_t>(b)]);
+    }
+  }
+  for (std::size_t i = 0; i < 256; ++i) by_id.push_back(by_id[i] + "</w>");
+  std::vector<std::pair<int, std::string>> merged;
+  merged.reserve(state->merge_ranks.size());
+  for (const auto& [pair, rank] : state->merge_ranks) {
+    std::string joined = pair;
+    joined.erase(joined.find(' '), 1);
+    merged.emplace_back(rank, std::move(joined));
+  }
+  std::sort(merged.begin(), merged.end());
+  for (auto& [rank, text] : merged) by_id.push_back(std::move(text));
+  by_id.emplace_back("<|startoftext|>");
+  by_id.emplace_back("<|endoftext|>");
+  for (std::size_t id = 0; id < by_id.size(); ++id) state->vocab[by_id[id]] = static_cast<std::int64_t>(id);
+  return with_special_tokens(std::move(state), {}, tokenizer_config, source);
+}
+
+ClipTokenizer ClipTokenizer::with_special_tokens(std::shared_ptr<State> state, const fs::path& tokenizer_dir,
+                                                 const std::string& config_text, const fs::path& config_file) {
   // Which tokens are special or added, resolved as PreTrainedTokenizerBase._from_pretrained
   // (transformers 4.36) does it.
-  const fs::path config_file = tokenizer_dir / "tokenizer_config.json";
-  const json config = read_optional_object(config_file);
+  const json config = json::parse(config_text);
   std::map<std::string, std::optional<TokenSpec>, std::less<>> special;
   std::vector<TokenSpec> additional;
   TokenTable declared;
@@ -560,7 +597,7 @@ ClipTokenizer ClipTokenizer::load(const fs::path& tokenizer_dir) {
       declared.set(id, spec->token);
       declared_by_content[spec->token.content] = *spec;
     }
-  } else {
+  } else if (!tokenizer_dir.empty()) {
     const fs::path map_file = tokenizer_dir / "special_tokens_map.json";
     read_specials(read_optional_object(map_file), map_file);  // overrides tokenizer_config.json
     const fs::path added_file = tokenizer_dir / "added_tokens.json";

@@ -39,6 +39,12 @@ class ClipTokenizer {
   // added_tokens.json and tokenizer.json where present (only for the special and added
   // tokens). Throws pawtrait::Error naming the file for anything missing or malformed.
   static ClipTokenizer load(const std::filesystem::path& tokenizer_dir);
+  // A tokenizer from CLIP's merge list alone (merges.txt's format, only the first 48,894
+  // merges read), its vocabulary derived as CLIP derives it, and a tokenizer_config.json text
+  // naming the special and added tokens (an "added_tokens_decoder" table). `source` names
+  // it in errors.
+  static ClipTokenizer from_merges(const std::string& merges_text, const std::string& tokenizer_config,
+                                   const std::string& source);
 
   // The token strings of a prompt: BPE pieces ("photo</w>", byte-level characters such as
   // "Ã©") and added tokens, without BOS/EOS (transformers' tokenize()).
@@ -72,6 +78,10 @@ class ClipTokenizer {
  private:
   struct State;
   explicit ClipTokenizer(std::shared_ptr<State> state);
+  // Resolves the special and added tokens of `config_text` (a tokenizer_config.json) and the
+  // older files beside it in `tokenizer_dir` where it has no added_tokens_decoder.
+  static ClipTokenizer with_special_tokens(std::shared_ptr<State> state, const std::filesystem::path& tokenizer_dir,
+                                           const std::string& config_text, const std::filesystem::path& config_file);
 
   std::vector<std::int64_t> pad_to_max_length(std::vector<std::int64_t> ids) const;
 

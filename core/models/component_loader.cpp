@@ -92,4 +92,21 @@ CLIPTextModel load_text_encoder(const fs::path& dir, const ComponentLoadOptions&
   });
 }
 
+void fill_from_checkpoint(torch::nn::Module& module, const std::vector<tensors::SafetensorsFile>& checkpoint,
+                          const CheckpointPart& part, const ComponentLoadOptions& options) {
+  tensors::LoadOptions load;
+  load.prefix = part.prefix;
+  load.source_for = part.source_for;
+  load.dtype = options.dtype;
+  load.device = options.device;
+  try {
+    const tensors::LoadReport report = tensors::load_state_dict(module, checkpoint, load);
+    log_to(options.log, LogLevel::Info, part.component + ": loaded " + std::to_string(report.loaded) + " tensors");
+    if (!report.unexpected.empty()) log_to(options.log, LogLevel::Info, part.component + ": " + report.describe());
+  } catch (const Error& e) {
+    throw Error(part.component + ": " + e.what());
+  }
+  module.eval();
+}
+
 }  // namespace pawtrait::models

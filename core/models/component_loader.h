@@ -4,12 +4,15 @@
 #include <c10/core/ScalarType.h>
 
 #include <filesystem>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "common/log.h"
 #include "models/autoencoder_kl.h"
 #include "models/clip_text.h"
 #include "models/unet2d_condition.h"
+#include "tensors/state_dict_loader.h"
 
 namespace pawtrait::models {
 
@@ -27,5 +30,19 @@ struct ComponentLoadOptions {
 UNet2DConditionModel load_unet(const std::filesystem::path& component_dir, const ComponentLoadOptions& options = {});
 AutoencoderKL load_vae(const std::filesystem::path& component_dir, const ComponentLoadOptions& options = {});
 CLIPTextModel load_text_encoder(const std::filesystem::path& component_dir, const ComponentLoadOptions& options = {});
+
+// One component's part of a single-file checkpoint: its tensors' prefix and where each
+// module tensor is under it (the original layouts' names).
+struct CheckpointPart {
+  std::string component;  // "unet", "vae", ..., for messages
+  std::string prefix;     // "model.diffusion_model."
+  std::function<tensors::TensorSource(const std::string& module_name)> source_for;
+};
+
+// Fills `module` (built with SkipWeightInit: every weight comes from the file) strictly from
+// its part of a single-file checkpoint, converted to the options' dtype and device, and puts it
+// in eval mode. Throws pawtrait::Error naming the component and what does not fit.
+void fill_from_checkpoint(torch::nn::Module& module, const std::vector<tensors::SafetensorsFile>& checkpoint,
+                          const CheckpointPart& part, const ComponentLoadOptions& options);
 
 }  // namespace pawtrait::models

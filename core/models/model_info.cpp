@@ -46,7 +46,7 @@ std::string family_from_cross_attention(std::int64_t dim) {
     case 1024:
       return "Stable Diffusion 2.x";
     case 2048:
-      return "Stable Diffusion XL (not supported yet)";
+      return "Stable Diffusion XL";
     default:
       return "custom size (UNet cross_attention_dim " + std::to_string(dim) + ")";
   }
@@ -138,7 +138,8 @@ constexpr PrefixRule kSingleFileParts[] = {
     {"first_stage_model.", "vae", "AutoencoderKL (LDM keys)"},
     {"cond_stage_model.transformer.", "text_encoder", "CLIP text model (SD 1.x)"},
     {"cond_stage_model.model.", "text_encoder", "OpenCLIP text model (SD 2.x)"},
-    {"conditioner.embedders.", "text_encoders", "SDXL text encoders"},
+    {"conditioner.embedders.0.", "text_encoder", "CLIP ViT-L text model (SDXL)"},
+    {"conditioner.embedders.1.", "text_encoder_2", "OpenCLIP bigG text model (SDXL)"},
     {"model_ema.", "ema", "EMA copy of the UNet"},
 };
 
@@ -211,8 +212,11 @@ ModelInfo inspect_file(const fs::path& file) {
     };
     std::vector<std::string> names;
     for (const auto& entry : header.tensors) names.push_back(entry.name);
-    if (const auto kind = families::kind_of_single_file(names); kind && !kind->supported) {
+    const auto kind = families::kind_of_single_file(names);
+    if (kind && !kind->supported) {
       info.family = kind->name + " (not supported yet)";
+    } else if (kind && kind->name != "Stable Diffusion 1.x/2.x") {
+      info.family = kind->name;
     } else if (has_prefix("cond_stage_model.model.")) {
       info.family = "Stable Diffusion 2.x";
     } else if (has_prefix("cond_stage_model.transformer.")) {

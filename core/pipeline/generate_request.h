@@ -19,6 +19,7 @@ struct LoraSpec {
 struct GenerateRequest {
   std::string model;         // a diffusers folder or a .safetensors file
   std::string model_config;  // a folder of configs for a single file ("" = detect)
+  std::string vae;           // a VAE folder or .safetensors file instead of the model's own ("" = its own)
   std::vector<LoraSpec> loras;
   std::string prompt;
   // None: the model's own unconditional branch (Stable Diffusion encodes ""; SDXL, whose

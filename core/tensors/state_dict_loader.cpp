@@ -112,6 +112,7 @@ LoadReport load_state_dict(torch::nn::Module& module, const std::vector<Safetens
       const std::int64_t end = source.rows_end == -1 ? shape[0] : source.rows_end;
       shape[0] = end - source.rows_begin;
     }
+    if (source.transposed && shape.size() == 2) std::swap(shape[0], shape[1]);
     std::vector<std::int64_t> expected = target.sizes().vec();
     const bool one_by_one = shape.size() == expected.size() + 2 && shape[shape.size() - 1] == 1 &&
                             shape[shape.size() - 2] == 1 && std::equal(expected.begin(), expected.end(), shape.begin());
@@ -144,6 +145,7 @@ LoadReport load_state_dict(torch::nn::Module& module, const std::vector<Safetens
       source =
           source.slice(0, step.source.rows_begin, step.source.rows_end == -1 ? source.size(0) : step.source.rows_end);
     }
+    if (step.source.transposed) source = source.t();
     source = source.reshape(step.target.sizes());
     if (options.share_file_memory && step.target.device().is_cpu() && source.dtype() == step.target.dtype() &&
         source.is_contiguous() && (!whole || viewed_whole.insert(step.located.entry).second)) {

@@ -37,11 +37,13 @@ struct LoadReport {
 };
 
 // Where one module tensor is found in a checkpoint of another layout: a (prefix-stripped)
-// name, optionally rows [rows_begin, rows_end) of it (fused q/k/v projections).
+// name, optionally rows [rows_begin, rows_end) of it (fused q/k/v projections), or the
+// transpose of a 2-D tensor (OpenCLIP keeps its text projection as x @ P, a Linear holds Pᵀ).
 struct TensorSource {
   std::string name;
   std::int64_t rows_begin = 0;
   std::int64_t rows_end = -1;  // -1: to the end
+  bool transposed = false;
 };
 
 struct LoadOptions {

@@ -2,10 +2,10 @@
 
 #include "common/error.h"
 #include "families/model_kinds.h"
+#include "families/sdxl/sdxl_configs.h"
 #include "families/sdxl/sdxl_model.h"
-#include "models/autoencoder_kl_config.h"
-#include "models/unet2d_condition_config.h"
-#include "schedulers/scheduler_config.h"
+#include "families/sdxl/sdxl_single_file.h"
+#include "tensors/safetensors_reader.h"
 
 namespace pawtrait::families {
 
@@ -15,24 +15,22 @@ ModelFamily sdxl_family() {
   f.name = "Stable Diffusion XL";
   f.claims = [](const std::string& model) {
     std::error_code error;
-    if (!fs::is_directory(model, error)) return false;
+    if (model.starts_with("builtin") || !fs::exists(model, error)) return false;
     const std::optional<ModelKind> kind = kind_of_model(model);
     return kind && kind->name == "Stable Diffusion XL" && kind->supported;
   };
-  f.describe = [](const std::string& model, const std::optional<fs::path>&) {
-    const fs::path folder = model;
-    if (!fs::exists(folder / "unet" / "config.json") || !fs::exists(folder / "vae" / "config.json")) {
-      throw Error(model + " has no unet/config.json or vae/config.json; is the download complete?");
+  f.describe = [](const std::string& model, const std::optional<fs::path>& config) {
+    SdxlConfigs c;
+    std::error_code error;
+    if (fs::is_directory(model, error)) {
+      c = read_sdxl_configs(model);
+    } else if (config) {
+      c = read_sdxl_configs(*config);
+    } else {
+      c = detect_sdxl_single_file(tensors::SafetensorsFile::open(model));
     }
-    const auto unet = models::UNet2DConditionConfig::load(folder / "unet" / "config.json");
-    const auto vae = models::AutoencoderKLConfig::load(folder / "vae" / "config.json");
-    std::string prediction = "epsilon";
-    if (fs::exists(folder / "scheduler" / "scheduler_config.json")) {
-      prediction = schedulers::SchedulerConfig::load(folder / "scheduler" / "scheduler_config.json")
-                       .prediction_type.value_or("epsilon");
-    }
-    const std::int64_t side = unet.sample_size * vae.downscale_factor();
-    FamilyDescription d{"Stable Diffusion XL", prediction, side, {{side, side}}};
+    const std::int64_t side = c.unet.sample_size * c.vae.downscale_factor();
+    FamilyDescription d{"Stable Diffusion XL", c.scheduler.prediction_type.value_or("epsilon"), side, {{side, side}}};
     if (side == 1024) {  // the aspect ratios SDXL was trained on, at about a megapixel
       for (const auto& [w, h] : std::vector<std::pair<std::int64_t, std::int64_t>>{
                {896, 1152}, {832, 1216}, {768, 1344}, {1152, 896}, {1216, 832}, {1344, 768}}) {

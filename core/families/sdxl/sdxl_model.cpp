@@ -4,25 +4,22 @@
 
 #include "common/error.h"
 #include "common/json_file.h"
+#include "families/sdxl/sdxl_configs.h"
+#include "families/sdxl/sdxl_single_file.h"
 #include "models/autoencoder_kl_config.h"
+#include "models/checkpoint_keys.h"
 #include "models/clip_text_config.h"
+#include "models/clip_tokenizer_data.h"
 #include "models/component_loader.h"
 #include "models/unet2d_condition_config.h"
+#include "models/vae_file.h"
+#include "models/weight_init.h"
+#include "tensors/safetensors_reader.h"
 
 namespace pawtrait::families {
 namespace {
 
 namespace fs = std::filesystem;
-
-fs::path need(const fs::path& folder, const std::string& component) {
-  const fs::path dir = folder / component;
-  if (!fs::is_directory(dir)) {
-    throw Error(folder.string() + " has no " + component +
-                "/ folder; an SDXL model folder needs unet/, vae/, text_encoder/, text_encoder_2/, tokenizer/ and "
-                "tokenizer_2/");
-  }
-  return dir;
-}
 
 // hidden_states[index] counted from the end (-2: the penultimate layer's output).
 at::Tensor from_end(const models::CLIPTextOutput& out, std::int64_t index) {
@@ -31,54 +28,104 @@ at::Tensor from_end(const models::CLIPTextOutput& out, std::int64_t index) {
   return out.hidden_states[static_cast<std::size_t>(n + index)];
 }
 
-}  // namespace
-
-StableDiffusionXL load_sdxl(const fs::path& folder, const LoadOptions& options) {
+// The modules' holder with everything but the weights.
+StableDiffusionXL from_configs(const fs::path& source, const SdxlConfigs& c) {
   StableDiffusionXL m;
-  m.source = folder;
-  const nlohmann::json index = read_json_file(folder / "model_index.json");
-  if (index.is_object() && index.contains("force_zeros_for_empty_prompt") &&
-      index["force_zeros_for_empty_prompt"].is_boolean()) {
-    m.force_zeros_for_empty_prompt = index["force_zeros_for_empty_prompt"].get<bool>();
-  }
-  // The configs agree with each other before any weight is read (gigabytes, on a real model).
-  const auto unet = models::UNet2DConditionConfig::load(need(folder, "unet") / "config.json");
-  const auto vae = models::AutoencoderKLConfig::load(need(folder, "vae") / "config.json");
-  const auto te1 = models::CLIPTextConfig::load(need(folder, "text_encoder") / "config.json");
-  const auto te2 = models::CLIPTextConfig::load(need(folder, "text_encoder_2") / "config.json");
-  const std::string unet_config = (folder / "unet" / "config.json").string();
-  if (unet.addition_embed_type != "text_time") {
-    throw Error(unet_config + ": an SDXL UNet has addition_embed_type \"text_time\"; this one has none");
-  }
-  if (!te2.with_projection) {
-    throw Error((folder / "text_encoder_2" / "config.json").string() +
-                ": SDXL's second text encoder is a CLIPTextModelWithProjection (its pooled, projected output "
-                "conditions the UNet)");
-  }
-  if (unet.cross_attention_dim != te1.hidden_size + te2.hidden_size) {
-    throw Error(unet_config + ": cross_attention_dim is " + std::to_string(unet.cross_attention_dim) +
-                ", but the two text encoders give " + std::to_string(te1.hidden_size + te2.hidden_size));
-  }
-  const std::int64_t pooled = unet.projection_class_embeddings_input_dim - 6 * unet.addition_time_embed_dim;
-  if (pooled != te2.projection_dim) {
-    throw Error(unet_config + ": projection_class_embeddings_input_dim expects a " + std::to_string(pooled) +
-                "-wide pooled embedding, but text_encoder_2 projects to " + std::to_string(te2.projection_dim));
-  }
-  m.tokenizer = std::make_shared<models::ClipTokenizer>(models::ClipTokenizer::load(need(folder, "tokenizer")));
-  m.tokenizer_2 = std::make_shared<models::ClipTokenizer>(models::ClipTokenizer::load(need(folder, "tokenizer_2")));
-  if (fs::exists(folder / "scheduler" / "scheduler_config.json")) {
-    m.scheduler = schedulers::SchedulerConfig::load(folder / "scheduler" / "scheduler_config.json", options.log);
-  }
+  m.source = source;
+  m.tokenizer = c.tokenizer;
+  m.tokenizer_2 = c.tokenizer_2;
+  m.scheduler = c.scheduler;
+  m.force_zeros_for_empty_prompt = c.force_zeros_for_empty_prompt;
+  return m;
+}
 
+// SDXL's VAE overflows in float16 (black or NaN pictures); its config says so.
+models::ComponentLoadOptions vae_options(models::ComponentLoadOptions options, const models::AutoencoderKLConfig& vae) {
+  if (options.dtype == c10::kHalf && vae.force_upcast) options.dtype = c10::kFloat;
+  return options;
+}
+
+// The VAE given instead of the model's own (--vae), with its own config where it has one.
+models::AutoencoderKL load_vae_override(const fs::path& path, const models::AutoencoderKLConfig& model_vae,
+                                        const models::ComponentLoadOptions& component) {
+  const models::AutoencoderKLConfig config = models::vae_file_config(path, model_vae);
+  models::AutoencoderKL vae = models::load_vae_file(path, config, vae_options(component, config));
+  log_to(component.log, LogLevel::Info, "vae: " + path.string() + " instead of the model's own");
+  return vae;
+}
+
+StableDiffusionXL load_folder(const fs::path& folder, const LoadOptions& options) {
+  // The configs agree with each other before any weight is read (gigabytes, on a real model).
+  const SdxlConfigs c = read_sdxl_configs(folder, options.log);
+  StableDiffusionXL m = from_configs(folder, c);
   const models::ComponentLoadOptions component{options.dtype, options.device, options.variant, options.log};
   m.unet = models::load_unet(folder / "unet", component);
-  models::ComponentLoadOptions vae_options = component;
-  if (options.dtype == c10::kHalf && vae.force_upcast) vae_options.dtype = c10::kFloat;
-  m.vae = models::load_vae(folder / "vae", vae_options);
+  m.vae = options.vae ? load_vae_override(*options.vae, c.vae, component)
+                      : models::load_vae(folder / "vae", vae_options(component, c.vae));
   m.text_encoder = models::load_text_encoder(folder / "text_encoder", component);
   m.text_encoder_2 = models::load_text_encoder(folder / "text_encoder_2", component);
   log_to(options.log, LogLevel::Info, "model: diffusers folder, Stable Diffusion XL");
   return m;
+}
+
+StableDiffusionXL load_single_file(const fs::path& path, const LoadOptions& options) {
+  std::vector<tensors::SafetensorsFile> file;
+  file.push_back(tensors::SafetensorsFile::open(path));
+  SdxlConfigs c;
+  if (options.model_config) {
+    c = read_sdxl_configs(*options.model_config, options.log);
+  } else {
+    c = detect_sdxl_single_file(file.front());
+    c.tokenizer = std::make_shared<models::ClipTokenizer>(models::packaged_clip_tokenizer());
+    c.tokenizer_2 = std::make_shared<models::ClipTokenizer>(models::packaged_clip_tokenizer("!"));
+  }
+  StableDiffusionXL m = from_configs(path, c);
+  log_to(options.log, LogLevel::Info,
+         "model: single-file checkpoint, Stable Diffusion XL, " + c.scheduler.prediction_type.value_or("epsilon") +
+             (options.model_config ? ", configs from " + options.model_config->string() : ""));
+
+  const models::ComponentLoadOptions component{options.dtype, options.device, {}, options.log};
+  const bool hub_names =
+      file.front().contains(std::string(kSgmTextEncoderPrefix) + "text_model.embeddings.token_embedding.weight");
+  models::SkipWeightInit loaded_next;  // every weight comes from the file (strict load)
+  m.unet = models::UNet2DConditionModel(c.unet);
+  models::fill_from_checkpoint(
+      *m.unet, file,
+      {"unet", models::kLdmUnetPrefix,
+       [config = c.unet](const std::string& name) { return models::ldm_unet_source(name, config); }},
+      component);
+  if (options.vae) {
+    m.vae = load_vae_override(*options.vae, c.vae, component);
+  } else {
+    m.vae = models::AutoencoderKL(c.vae);
+    models::fill_from_checkpoint(*m.vae, file,
+                                 {"vae", models::kLdmVaePrefix,
+                                  [levels = c.vae.block_out_channels.size()](const std::string& name) {
+                                    return models::ldm_vae_source(name, levels);
+                                  }},
+                                 vae_options(component, c.vae));
+  }
+  m.text_encoder = models::CLIPTextModel(c.text_encoder);
+  models::fill_from_checkpoint(
+      *m.text_encoder, file,
+      {"text_encoder", kSgmTextEncoderPrefix,
+       [hub_names](const std::string& name) { return models::ldm_clip_source(name, hub_names); }},
+      component);
+  m.text_encoder_2 = models::CLIPTextModel(c.text_encoder_2);
+  models::fill_from_checkpoint(
+      *m.text_encoder_2, file,
+      {"text_encoder_2", kSgmTextEncoder2Prefix,
+       [config = c.text_encoder_2](const std::string& name) { return models::open_clip_source(name, config); }},
+      component);
+  return m;
+}
+
+}  // namespace
+
+StableDiffusionXL load_sdxl(const fs::path& path, const LoadOptions& options) {
+  std::error_code error;
+  if (fs::is_directory(path, error)) return load_folder(path, options);
+  return load_single_file(path, options);
 }
 
 StableDiffusionXLModel::StableDiffusionXLModel(StableDiffusionXL model)

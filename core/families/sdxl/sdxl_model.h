@@ -25,9 +25,11 @@ struct StableDiffusionXL {
   bool force_zeros_for_empty_prompt = true;  // model_index.json's: no negative prompt → zeros
 };
 
-// Loads a diffusers StableDiffusionXLPipeline folder (fp32 or a variant such as "fp16"),
-// strictly; with float16 weights and the VAE config's force_upcast, the VAE is kept in
-// float32 (SDXL's VAE overflows in float16: black or NaN pictures).
+// Loads a diffusers StableDiffusionXLPipeline folder (fp32 or a variant such as "fp16") or a
+// single-file checkpoint in the SGM layout (its configs from options.model_config, else
+// SDXL 1.0 base's, with the built-in CLIP tokenizer), strictly; with float16 weights and the
+// VAE config's force_upcast, the VAE is kept in float32 (SDXL's VAE overflows in float16:
+// black or NaN pictures).
 StableDiffusionXL load_sdxl(const std::filesystem::path& folder, const LoadOptions& options);
 
 // SDXL behind the family interface: both text encoders' penultimate states concatenated

@@ -324,10 +324,6 @@ TrainResult train_dreambooth(const TrainRequest& request, const TrainCallbacks& 
     return result;
   };
   if (cancelled()) return stopped_before_training();
-  if (!model.tokenizer_dir) {
-    throw Error(request.model.string() +
-                " carries no tokenizer; pass --model-config with a diffusers-style folder that has one");
-  }
   if (full && precision != at::kFloat) {  // the VAE and text encoder may still be halved
     model.vae->to(precision);
     model.text_encoder->to(precision);
@@ -354,7 +350,7 @@ TrainResult train_dreambooth(const TrainRequest& request, const TrainCallbacks& 
     write_file_atomically(request.run_dir / "config.json", request.to_json().dump(2) + "\n");
   }
 
-  families::StableDiffusionModel diffusion(model, models::ClipTokenizer::load(*model.tokenizer_dir));
+  families::StableDiffusionModel diffusion(model, models::load_tokenizer(model));
   pipeline::TextToImage sampler(diffusion);  // previews and class images
   const LatentCache instance = encode_latents(model.vae, photos_to_tensor(photos.usable, resolution, request.crops),
                                               request.flip, frozen, request.cache_latents);
@@ -392,7 +388,7 @@ TrainResult train_dreambooth(const TrainRequest& request, const TrainCallbacks& 
     model.vae->quant_conv = nullptr;
   }
 
-  const models::ClipTokenizer tokenizer = models::ClipTokenizer::load(*model.tokenizer_dir);
+  const models::ClipTokenizer tokenizer = models::load_tokenizer(model);
   auto token_ids = [&](const std::string& prompt) {
     return at::tensor(tokenizer(prompt), at::kLong).view({1, -1}).to(device);
   };

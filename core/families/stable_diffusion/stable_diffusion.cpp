@@ -4,7 +4,9 @@
 #include "common/json_file.h"
 #include "families/model_kinds.h"
 #include "models/checkpoint_keys.h"
+#include "models/clip_tokenizer_data.h"
 #include "models/component_loader.h"
+#include "models/vae_file.h"
 #include "models/weight_init.h"
 #include "tensors/safetensors_reader.h"
 #include "tensors/state_dict_loader.h"
@@ -77,6 +79,11 @@ Architecture detect_single_file_architecture(const tensors::SafetensorsHeader& h
   std::vector<std::string> names;
   for (const auto& t : header.tensors) names.push_back(t.name);
   families::refuse_unsupported_single_file(names, source);
+  if (const auto kind = families::kind_of_single_file(names); kind && kind->name != "Stable Diffusion 1.x/2.x") {
+    throw Error(source + " is a " + kind->name +
+                " checkpoint (by its tensor names); the Stable Diffusion 1.x/2.x loader cannot read it, and training "
+                "it is not supported yet");
+  }
   if (proj_in == nullptr || to_k == nullptr || conv_in == nullptr ||
       conv_in->shape != std::vector<std::int64_t>{320, 4, 3, 3}) {
     throw Error(source + " does not have the tensor layout of a standard Stable Diffusion 1.x or 2.x checkpoint." +
@@ -94,10 +101,12 @@ Architecture detect_single_file_architecture(const tensors::SafetensorsHeader& h
     a.prediction_type = "v_prediction";
     a.image_size = 768;
     a.text_encoder_layout = "open_clip";
+    a.guess =
+        "taken as SD 2.x at 768 pixels with v-prediction (2.0-v, 2.1); the 512-pixel epsilon models (2.0-base, "
+        "2.1-base) have the same shapes: for one of those pass --model-config with its diffusers folder of configs";
   } else {
     throw Error(source + ": a Stable Diffusion layout with cross-attention width " + std::to_string(context) +
-                " and a text encoder Pawtrait does not recognise (SDXL and other variants are not supported yet)." +
-                advice);
+                " and a text encoder Pawtrait does not recognise." + advice);
   }
   const bool sd2 = a.family == "Stable Diffusion 2.x";
   a.unet = sd_unet(sd2, a.image_size);
@@ -155,7 +164,8 @@ StableDiffusion load_stable_diffusion(const fs::path& path, const StableDiffusio
   if (fs::is_directory(path)) {
     sd.architecture = read_folder_architecture(path);
     sd.unet = load_unet(path / "unet", component);
-    sd.vae = load_vae(path / "vae", component);
+    sd.vae = options.vae ? load_vae_file(*options.vae, vae_file_config(*options.vae, sd.architecture.vae), component)
+                         : load_vae(path / "vae", component);
     sd.text_encoder = load_text_encoder(path / "text_encoder", component);
     if (fs::exists(path / "tokenizer" / "vocab.json")) sd.tokenizer_dir = path / "tokenizer";
     log_to(options.log, LogLevel::Info, "model: diffusers folder, " + sd.architecture.family);
@@ -186,34 +196,24 @@ StableDiffusion load_stable_diffusion(const fs::path& path, const StableDiffusio
   }
   const Architecture& a = sd.architecture;
   log_to(options.log, LogLevel::Info, "model: single-file checkpoint, " + a.family + ", " + a.prediction_type);
+  if (!a.guess.empty()) log_to(options.log, LogLevel::Warning, "model: " + a.guess);
 
-  auto load = [&](torch::nn::Module& module, const char* component_name, const std::string& prefix,
+  auto load = [&](torch::nn::Module& module, const char* name, const std::string& prefix,
                   std::function<tensors::TensorSource(const std::string&)> source_for) {
-    tensors::LoadOptions load_options;
-    load_options.prefix = prefix;
-    load_options.source_for = std::move(source_for);
-    load_options.dtype = options.dtype;
-    load_options.device = options.device;
-    try {
-      tensors::LoadReport report = tensors::load_state_dict(module, file, load_options);
-      log_to(options.log, LogLevel::Info,
-             std::string(component_name) + ": loaded " + std::to_string(report.loaded) + " tensors");
-      if (!report.unexpected.empty()) {
-        log_to(options.log, LogLevel::Info, std::string(component_name) + ": " + report.describe());
-      }
-    } catch (const Error& e) {
-      throw Error(std::string(component_name) + ": " + e.what());
-    }
-    module.eval();
+    fill_from_checkpoint(module, file, {name, prefix, std::move(source_for)}, component);
   };
 
   SkipWeightInit loaded_next;  // every weight comes from the file (strict load)
   sd.unet = UNet2DConditionModel(a.unet);
   load(*sd.unet, "unet", kLdmUnetPrefix,
        [config = a.unet](const std::string& name) { return ldm_unet_source(name, config); });
-  sd.vae = AutoencoderKL(a.vae);
-  load(*sd.vae, "vae", kLdmVaePrefix,
-       [levels = a.vae.block_out_channels.size()](const std::string& name) { return ldm_vae_source(name, levels); });
+  if (options.vae) {
+    sd.vae = load_vae_file(*options.vae, vae_file_config(*options.vae, a.vae), component);
+  } else {
+    sd.vae = AutoencoderKL(a.vae);
+    load(*sd.vae, "vae", kLdmVaePrefix,
+         [levels = a.vae.block_out_channels.size()](const std::string& name) { return ldm_vae_source(name, levels); });
+  }
   sd.text_encoder = CLIPTextModel(a.text_encoder);
   if (a.text_encoder_layout == "open_clip") {
     load(*sd.text_encoder, "text_encoder", kLdmOpenClipPrefix,
@@ -225,6 +225,11 @@ StableDiffusion load_stable_diffusion(const fs::path& path, const StableDiffusio
          [with_text_model](const std::string& name) { return ldm_clip_source(name, with_text_model); });
   }
   return sd;
+}
+
+ClipTokenizer load_tokenizer(const StableDiffusion& model) {
+  if (model.tokenizer_dir) return ClipTokenizer::load(*model.tokenizer_dir);
+  return packaged_clip_tokenizer(model.architecture.text_encoder_layout == "open_clip" ? "!" : "<|endoftext|>");
 }
 
 }  // namespace pawtrait::models

@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "models/autoencoder_kl.h"
 #include "models/clip_text.h"
+#include "models/clip_tokenizer.h"
 #include "models/unet2d_condition.h"
 #include "schedulers/scheduler_config.h"
 
@@ -29,6 +30,8 @@ struct Architecture {
   CLIPTextConfig text_encoder;
   schedulers::SchedulerConfig scheduler;
   std::string text_encoder_layout;  // "transformers" (SD 1.x) or "open_clip" (SD 2.x), single files only
+  // Set when the shapes leave a choice open: what was assumed and how to say otherwise.
+  std::string guess;
 };
 
 // The standard architectures a single-file checkpoint can have, recognised from its tensor
@@ -51,6 +54,8 @@ struct StableDiffusionOptions {
   std::string variant;  // "fp16" for *.fp16.safetensors in a diffusers folder
   // A diffusers-style folder whose config files (and tokenizer) describe a single file.
   std::optional<std::filesystem::path> model_config;
+  // A VAE to use instead of the model's own: a diffusers vae/ folder or one .safetensors file.
+  std::optional<std::filesystem::path> vae;
   LogSink log;
 };
 
@@ -62,6 +67,10 @@ struct StableDiffusion {
   CLIPTextModel text_encoder{nullptr};
   std::optional<std::filesystem::path> tokenizer_dir;  // absent for a single file without a model config
 };
+
+// The model's tokenizer: its folder's, or for a single file without a model config the
+// built-in CLIP tokenizer padded as SD 1.x (with "<|endoftext|>") or SD 2.x (with "!") pads.
+ClipTokenizer load_tokenizer(const StableDiffusion& model);
 
 // Loads a diffusers folder or a single-file .safetensors checkpoint, strictly: every tensor
 // each module needs, with its shape, or one clear error naming the component, the tensor

@@ -25,6 +25,7 @@ ModelFamily stable_diffusion_family() {
     }
     d.sizes.emplace_back(512, 768);
     d.sizes.emplace_back(768, 512);
+    d.guess = a.guess;
     return d;
   };
   f.load = [](const std::string& model, const LoadOptions& options) -> std::unique_ptr<DiffusionModel> {

@@ -52,12 +52,10 @@ std::unique_ptr<StableDiffusionModel> StableDiffusionModel::load(const std::stri
   sd.dtype = options.dtype;
   sd.model_config = options.model_config;
   sd.variant = options.variant;
+  sd.vae = options.vae;
   sd.log = options.log;
   auto loaded = std::make_unique<models::StableDiffusion>(models::load_stable_diffusion(model, sd));
-  if (!loaded->tokenizer_dir) {
-    throw Error(model + " carries no tokenizer; give a model config folder (diffusers-style) that has one");
-  }
-  models::ClipTokenizer tokenizer = models::ClipTokenizer::load(*loaded->tokenizer_dir);
+  models::ClipTokenizer tokenizer = models::load_tokenizer(*loaded);
   return std::unique_ptr<StableDiffusionModel>(new StableDiffusionModel(std::move(loaded), std::move(tokenizer)));
 }
 

@@ -219,6 +219,7 @@ TEST(CheckpointDetection, RecognisesSd1AndSd2ByShape) {
   EXPECT_EQ(a.prediction_type, "epsilon");
   EXPECT_EQ(a.image_size, 512);
   EXPECT_EQ(a.text_encoder.num_hidden_layers, 12);
+  EXPECT_TRUE(a.guess.empty());
 
   tensors::SafetensorsHeader sd2;
   sd2.tensors = {shaped("model.diffusion_model.input_blocks.0.0.weight", {320, 4, 3, 3}),
@@ -231,6 +232,9 @@ TEST(CheckpointDetection, RecognisesSd1AndSd2ByShape) {
   EXPECT_EQ(a.text_encoder.num_hidden_layers, 23);
   EXPECT_TRUE(a.unet.use_linear_projection);
   EXPECT_EQ(a.unet.num_attention_heads, (std::vector<std::int64_t>{5, 10, 20, 20}));
+  // 2.x-base files have the same shapes: the choice is said, with the way to make the other.
+  EXPECT_NE(a.guess.find("768 pixels with v-prediction"), std::string::npos) << a.guess;
+  EXPECT_NE(a.guess.find("--model-config"), std::string::npos) << a.guess;
 }
 
 }  // namespace

@@ -40,8 +40,13 @@ TEST(ModelInfo, TinySingleFileCheckpointHasTheSameCounts) {
 // does not run them yet.
 TEST(ModelInfo, NamesKindsThatAreNotSupportedYet) {
   EXPECT_EQ(inspect_model(testing::testdata() / "sdxl" / "sdxl-tiny").family, "Stable Diffusion XL");
-  EXPECT_EQ(inspect_model(testing::testdata() / "sdxl" / "sdxl-tiny-single.safetensors").family,
-            "Stable Diffusion XL (not supported yet)");
+  const ModelInfo single = inspect_model(testing::testdata() / "sdxl" / "sdxl-tiny-single.safetensors");
+  EXPECT_EQ(single.family, "Stable Diffusion XL");
+  // The README's parameter counts of sdxl-tiny, from the SGM names alone.
+  EXPECT_EQ(component(single, "unet").parameters, 768324);
+  EXPECT_EQ(component(single, "vae").parameters, 334383);
+  EXPECT_EQ(component(single, "text_encoder").parameters, 399724);
+  EXPECT_EQ(component(single, "text_encoder_2").parameters, 806761);
   EXPECT_EQ(inspect_model(testing::testdata() / "klein" / "klein-tiny").family, "FLUX.2 [klein] (not supported yet)");
 }
 

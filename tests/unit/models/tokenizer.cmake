@@ -1,3 +1,4 @@
 # Tests of the CLIP tokenizer against transformers' reference ids in ../shared/testdata.
 pawtrait_unit_test(tokenizer_test ${CMAKE_CURRENT_LIST_DIR}/clip_tokenizer_test.cpp
+                   ${CMAKE_CURRENT_LIST_DIR}/packaged_tokenizer_test.cpp
                    ${CMAKE_CURRENT_LIST_DIR}/../families/sdxl/sdxl_tokenizers_test.cpp)

@@ -76,11 +76,22 @@ TEST(TextToImage, SeedsAreReproducibleAndPerImage) {
   auto batch = tiny().pipeline.generate(r);
   ASSERT_EQ(batch.size(), 3u);
   EXPECT_EQ(batch[2].seed, 1002u);
-  // Image 1 of the batch, generated alone from its own seed, is the same picture.
+  // Image 1 of the batch, generated alone from its own seed, is the same picture: the same
+  // noise, so the same latents up to the convolutions' batch-size dependence (oneDNN blocks a
+  // batch of 2 unlike a batch of 1 on AVX2-only CPUs: 4.9e-5 measured on an AMD EPYC without
+  // AVX-512, 0 with it), held to the 2e-4 the pipeline is held to against the reference. Its
+  // neighbour, from another seed, is 24 away.
   GenerateRequest alone = batch[1].request;
   auto single = tiny().pipeline.generate(alone);
   ASSERT_EQ(single.size(), 1u);
-  EXPECT_EQ(single[0].rgb, batch[1].rgb);
+  const double same = max_abs(single[0].latents, batch[1].latents);
+  const double neighbour = max_abs(single[0].latents, batch[0].latents);
+  std::cout << "[ measured ] alone vs in the batch " << same << ", vs its neighbour " << neighbour << "\n";
+  EXPECT_LT(same, 2e-4);
+  EXPECT_GT(neighbour, 1.0);
+  const at::Tensor a = at::from_blob(single[0].rgb.data(), {64, 64, 3}, at::kByte).to(at::kInt);
+  const at::Tensor b = at::from_blob(batch[1].rgb.data(), {64, 64, 3}, at::kByte).to(at::kInt);
+  EXPECT_LE((a - b).abs().max().item<int>(), 1);  // at most one 8-bit step from the rounding
   EXPECT_NE(batch[0].rgb, batch[1].rgb);
 }
 

@@ -105,6 +105,28 @@ TEST(SdxlPipeline, RunsLikeTheReferencePipeline) {
   }
 }
 
+// The single file through its family, with the folder's configs, draws the reference's
+// picture as the folder does (same bound as above).
+TEST(SdxlPipeline, SingleFileRunsLikeTheReferencePipeline) {
+  const auto ref = tensors::SafetensorsFile::open(sdxl() / "reference" / "pipeline_run.safetensors");
+  const std::string file = (sdxl() / "sdxl-tiny-single.safetensors").string();
+  LoadOptions options;
+  options.model_config = sdxl() / "sdxl-tiny";
+  const std::unique_ptr<DiffusionModel> model = family_of(file).load(file, options);
+  EXPECT_EQ(model->family(), "Stable Diffusion XL");
+  pipeline::TextToImage t2i(*model);
+  pipeline::GenerateRequest r;
+  r.model = file;
+  r.prompt = "a photo of sks dog";
+  r.sampler = "euler";
+  r.steps = 4;
+  r.guidance = 5.0;
+  r.width = r.height = 64;
+  const auto images = t2i.generate(r, {}, ref.tensor("a_64x64_neg_none.initial_latents"));
+  ASSERT_EQ(images.size(), 1u);
+  expect_close("single file final latents", images[0].latents, ref.tensor("a_64x64_neg_none.final_latents"), 2e-4);
+}
+
 // Explicit micro-conditioning with other negative ids and two images: the reference lays the
 // size ids out as [negative, positive, negative, positive] while the embeddings come in
 // halves, and this port does the same (run c_microcond_n2); the request's JSON keeps them.
