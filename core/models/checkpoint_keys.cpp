@@ -102,6 +102,15 @@ tensors::TensorSource ldm_unet_source(const std::string& name, const UNet2DCondi
   return {"output_blocks." + std::to_string(index) + ".0." + unet_resnet(join(p, 4))};
 }
 
+std::string ldm_unet_module(const std::string& module_path, const UNet2DConditionConfig& config) {
+  try {
+    const std::string name = ldm_unet_source(module_path + ".weight", config).name;
+    return name.ends_with(".weight") ? name.substr(0, name.size() - 7) : "";
+  } catch (const std::exception&) {
+    return "";  // a path the original layout does not name
+  }
+}
+
 tensors::TensorSource ldm_vae_source(const std::string& name, std::size_t levels) {
   const std::vector<std::string> p = split(name);
   if (p[0] == "quant_conv" || p[0] == "post_quant_conv") return {name};

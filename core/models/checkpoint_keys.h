@@ -22,6 +22,10 @@ inline constexpr const char* kLdmOpenClipPrefix = "cond_stage_model.model.";    
 // SDXL's add_embedding is SGM's label_emb.0.
 tensors::TensorSource ldm_unet_source(const std::string& name, const UNet2DConditionConfig& config);
 
+// The original name of a UNet module path ("down_blocks.1.attentions.0.proj_in" →
+// "input_blocks.4.1.proj_in"), as kohya's LoRA files for SDXL spell it; "" when it has none.
+std::string ldm_unet_module(const std::string& module_path, const UNet2DConditionConfig& config);
+
 // "decoder.up_blocks.0.resnets.0.conv1.weight" → "decoder.up.3.block.0.conv1.weight" (SD).
 // `levels` is the number of VAE blocks (len(block_out_channels)).
 tensors::TensorSource ldm_vae_source(const std::string& name, std::size_t levels);

@@ -76,16 +76,20 @@ LoraFile load_lora(const std::filesystem::path& file) {
                   " matrix; the file is incomplete");
     }
     LoraLayer l;
-    if (layer.rfind("unet.", 0) == 0) {
-      l.component = "unet", l.module = layer.substr(5);
-    } else if (layer.rfind("text_encoder.", 0) == 0) {
-      l.component = "text_encoder", l.module = layer.substr(13);
-    } else if (layer.rfind("lora_unet_", 0) == 0) {
-      l.component = "unet", l.module = layer.substr(10);
-    } else if (layer.rfind("lora_te_", 0) == 0) {
-      l.component = "text_encoder", l.module = layer.substr(8);
-    } else {
-      throw Error(file.string() + ": LoRA layer '" + layer + "' is for neither the UNet nor the text encoder");
+    // diffusers/PEFT prefixes, then kohya's (lora_te1_/lora_te2_: SDXL's two encoders).
+    static const std::pair<const char*, const char*> prefixes[] = {
+        {"unet.", "unet"},           {"text_encoder_2.", "text_encoder_2"}, {"text_encoder.", "text_encoder"},
+        {"lora_unet_", "unet"},      {"lora_te1_", "text_encoder"},         {"lora_te2_", "text_encoder_2"},
+        {"lora_te_", "text_encoder"}};
+    for (const auto& [prefix, component] : prefixes) {
+      if (layer.starts_with(prefix)) {
+        l.component = component;
+        l.module = layer.substr(std::string_view(prefix).size());
+        break;
+      }
+    }
+    if (l.component.empty()) {
+      throw Error(file.string() + ": LoRA layer '" + layer + "' is for neither the UNet nor a text encoder");
     }
     l.down = p.down;
     l.up = p.up;
@@ -99,26 +103,35 @@ LoraFile load_lora(const std::filesystem::path& file) {
   return lora;
 }
 
-MergedLora::MergedLora(torch::nn::Module& unet, torch::nn::Module& text_encoder, const LoraFile& lora,
-                       double strength) {
-  // Weights by module path, and by kohya's underscore spelling of the same path.
-  std::map<std::string, at::Tensor> weights[2];
-  torch::nn::Module* modules[2] = {&unet, &text_encoder};
-  for (int c = 0; c < 2; ++c) {
-    for (const auto& item : modules[c]->named_parameters()) {
+MergedLora::MergedLora(torch::nn::Module& unet, torch::nn::Module& text_encoder, const LoraFile& lora, double strength)
+    : MergedLora({{"unet", &unet, {}}, {"text_encoder", &text_encoder, {}}}, lora, strength) {}
+
+MergedLora::MergedLora(const std::vector<LoraTarget>& targets, const LoraFile& lora, double strength) {
+  // Weights by component and module path, by kohya's underscore spelling of the same path,
+  // and by the alias's names in both spellings.
+  std::map<std::string, std::map<std::string, at::Tensor>> weights;
+  const auto add = [](std::map<std::string, at::Tensor>& table, const std::string& path, const at::Tensor& weight) {
+    table.emplace(path, weight);
+    std::string underscored = path;
+    std::replace(underscored.begin(), underscored.end(), '.', '_');
+    table.emplace(underscored, weight);
+  };
+  for (const LoraTarget& target : targets) {
+    auto& table = weights[target.component];
+    for (const auto& item : target.module->named_parameters()) {
       if (!ends_with(item.key(), ".weight")) continue;
       const std::string path = item.key().substr(0, item.key().size() - 7);
-      weights[c][path] = item.value();
-      std::string underscored = path;
-      std::replace(underscored.begin(), underscored.end(), '.', '_');
-      weights[c].emplace(underscored, item.value());
+      add(table, path, item.value());
+      if (target.alias) {
+        if (const std::string other = target.alias(path); !other.empty()) add(table, other, item.value());
+      }
     }
   }
   // Check everything before changing anything.
   std::vector<std::pair<at::Tensor, at::Tensor>> plan;  // (weight, delta)
   std::vector<std::string> unknown;
   for (const LoraLayer& l : lora.layers) {
-    auto& table = weights[l.component == "unet" ? 0 : 1];
+    auto& table = weights[l.component];
     auto it = table.find(l.module);
     if (it == table.end()) {
       unknown.push_back(l.component + "." + l.module);
