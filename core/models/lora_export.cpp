@@ -24,15 +24,18 @@ std::string python_float(double value) {
 double alpha_of(const LoraLayer& layer) { return layer.alpha.value_or(static_cast<double>(layer.rank())); }
 
 // Both writers refuse what no reader could use, before anything is written.
-void check_layers(const std::filesystem::path& file, const std::vector<LoraLayer>& layers) {
+void check_layers(const std::filesystem::path& file, const std::vector<LoraLayer>& layers,
+                  bool two_text_encoders = true) {
   if (layers.empty()) {
     throw Error("cannot write " + file.string() +
                 ": there are no LoRA layers to save; add adapters (add_lora_adapters) and train them first");
   }
   for (const LoraLayer& l : layers) {
-    if (l.component != "unet" && l.component != "text_encoder") {
+    if (l.component != "unet" && l.component != "text_encoder" &&
+        !(two_text_encoders && l.component == "text_encoder_2")) {
       throw Error("cannot write " + file.string() + ": LoRA layer '" + l.module + "' is for component '" + l.component +
-                  "'; only \"unet\" and \"text_encoder\" can be saved");
+                  "'; only \"unet\" and \"text_encoder\"" + (two_text_encoders ? " and \"text_encoder_2\"" : "") +
+                  " can be saved");
     }
     TORCH_CHECK(l.down.defined() && l.up.defined(), "LoRA layer ", l.module, " lacks its down or up matrix");
     TORCH_CHECK(l.up.dim() >= 2 && l.up.size(1) == l.rank(), "LoRA layer ", l.module, " has mismatched ranks (",
@@ -62,12 +65,24 @@ std::vector<LoraLayer> collect_lora_layers(torch::nn::Module& model, const std::
 }
 
 void save_lora_kohya(const std::filesystem::path& file, const std::vector<LoraLayer>& layers,
-                     const std::map<std::string, std::string>& metadata) {
-  check_layers(file, layers);
+                     const std::map<std::string, std::string>& metadata, const KohyaNames& names) {
+  check_layers(file, layers, names.two_text_encoders);
   tensors::NamedTensors tensors;
   bool uniform = true;
   for (const LoraLayer& l : layers) {
-    std::string name = (l.component == "unet" ? "lora_unet_" : "lora_te_") + l.module;
+    std::string module = l.module;
+    if (l.component == "unet" && names.unet) {
+      module = names.unet(l.module);
+      if (module.empty()) {
+        throw Error("cannot write " + file.string() + ": the UNet module '" + l.module +
+                    "' has no name in the original layout");
+      }
+    }
+    const char* prefix = l.component == "unet"             ? "lora_unet_"
+                         : l.component == "text_encoder_2" ? "lora_te2_"
+                         : names.two_text_encoders         ? "lora_te1_"
+                                                           : "lora_te_";
+    std::string name = prefix + module;
     std::replace(name.begin(), name.end(), '.', '_');
     tensors.emplace_back(name + ".lora_down.weight", l.down);
     tensors.emplace_back(name + ".lora_up.weight", l.up);

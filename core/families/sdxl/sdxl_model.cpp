@@ -5,13 +5,13 @@
 #include "common/error.h"
 #include "common/json_file.h"
 #include "families/sdxl/sdxl_configs.h"
+#include "families/sdxl/sdxl_lora.h"
 #include "families/sdxl/sdxl_single_file.h"
 #include "models/autoencoder_kl_config.h"
 #include "models/checkpoint_keys.h"
 #include "models/clip_text_config.h"
 #include "models/clip_tokenizer_data.h"
 #include "models/component_loader.h"
-#include "models/lora.h"
 #include "models/unet2d_condition_config.h"
 #include "models/vae_file.h"
 #include "models/weight_init.h"
@@ -226,30 +226,8 @@ at::Tensor StableDiffusionXLModel::decode(const at::Tensor& latents) {
   return decoded;
 }
 
-namespace {
-
-// A LoRA merged into the UNet and both text encoders; the weights come back when it goes.
-class MergedSdxlLora : public AppliedLora {
- public:
-  MergedSdxlLora(StableDiffusionXL& model, const models::LoraFile& lora, double strength)
-      : merged_(
-            {{"unet", model.unet.get(),
-              [config = model.unet->config](const std::string& path) { return models::ldm_unet_module(path, config); }},
-             {"text_encoder", model.text_encoder.get(), {}},
-             {"text_encoder_2", model.text_encoder_2.get(), {}}},
-            lora, strength) {
-    format = lora.format;
-    layers = static_cast<std::int64_t>(merged_.merged_layers());
-  }
-
- private:
-  models::MergedLora merged_;
-};
-
-}  // namespace
-
 std::unique_ptr<AppliedLora> StableDiffusionXLModel::apply_lora(const std::string& path, double strength) {
-  return std::make_unique<MergedSdxlLora>(model_, models::load_lora(path), strength);
+  return merge_sdxl_lora(model_, path, strength);
 }
 
 }  // namespace pawtrait::families

@@ -5,7 +5,10 @@
 // with alpha 2 on every Linear of the transformers (scale 0.5).
 #include <ATen/ATen.h>
 
+#include "families/sdxl/sdxl_lora.h"
 #include "families/sdxl/sdxl_model.h"
+#include "models/lora.h"
+#include "models/lora_export.h"
 #include "tensors/safetensors_reader.h"
 #include "unit/families/sdxl/sdxl_test_support.h"
 
@@ -15,7 +18,7 @@ namespace {
 using sdxl_testing::expect_close;
 using sdxl_testing::sdxl;
 
-class SdxlLoraFiles : public ::testing::Test {
+class SdxlLoraFiles : public pawtrait::testing::TempDirTest {
  protected:
   static void SetUpTestSuite() { model_ = new StableDiffusionXLModel(load_sdxl(sdxl() / "sdxl-tiny", {})); }
   static void TearDownTestSuite() { delete model_; }
@@ -87,6 +90,46 @@ TEST_F(SdxlLoraFiles, AnSdLoraIsRefusedAsMadeForAnotherArchitecture) {
   const auto sd_lora = pawtrait::testing::testdata() / "reference" / "lora" / "pytorch_lora_weights.safetensors";
   EXPECT_THROW_MESSAGE(model_->apply_lora(sd_lora.string(), 1.0), "made for another architecture");
   EXPECT_TRUE(at::equal(unet_at_t501(), before));
+}
+
+// Written back in kohya's SDXL layout, the trained LoRA is the reference's SGM-named file
+// tensor for tensor (names, shapes, values; alpha 4.0 float32); in the PEFT layout it merges
+// as the reference file does.
+TEST_F(SdxlLoraFiles, ExportsInKohyaSdxlAndPeftLayouts) {
+  const auto lora_dir = sdxl() / "reference" / "lora";
+  const models::LoraFile trained = models::load_lora(lora_dir / "pytorch_lora_weights.safetensors");
+  const auto kohya = path("kohya.safetensors");
+  models::save_lora_kohya(kohya, trained.layers, {}, sdxl_kohya_names(model_->modules().unet->config));
+  const auto ours = tensors::SafetensorsFile::open(kohya);
+  const auto theirs = tensors::SafetensorsFile::open(lora_dir / "pytorch_lora_weights_kohya_sgm.safetensors");
+  ASSERT_EQ(ours.entries().size(), theirs.entries().size());
+  for (const auto& entry : theirs.entries()) {
+    ASSERT_TRUE(ours.contains(entry.name)) << entry.name;
+    EXPECT_TRUE(at::equal(ours.tensor(entry.name), theirs.tensor(entry.name))) << entry.name;
+  }
+  const auto ref = tensors::SafetensorsFile::open(sdxl() / "reference" / "lora_infer.safetensors");
+  const auto peft = path("pytorch_lora_weights.safetensors");
+  models::save_lora_peft(peft, trained.layers);
+  for (const auto& file : {kohya, peft}) {
+    const auto applied = model_->apply_lora(file.string(), 1.0);
+    expect_close(file.filename().string(), unet_at_t501(), ref.tensor("after_load_lora_weights.diffusers_file"), 1e-5);
+  }
+  // Text-encoder layers get lora_te1_/lora_te2_ in the SDXL layout; a UNet module without an
+  // original name is refused rather than written under a name no reader maps.
+  models::LoraLayer te2 = trained.layers.front();
+  te2.component = "text_encoder_2";
+  te2.module = "text_model.encoder.layers.0.self_attn.q_proj";
+  models::LoraLayer te1 = te2;
+  te1.component = "text_encoder";
+  models::save_lora_kohya(path("te.safetensors"), {te1, te2}, {}, sdxl_kohya_names(model_->modules().unet->config));
+  const auto te = tensors::SafetensorsFile::open(path("te.safetensors"));
+  EXPECT_TRUE(te.contains("lora_te1_text_model_encoder_layers_0_self_attn_q_proj.lora_down.weight"));
+  EXPECT_TRUE(te.contains("lora_te2_text_model_encoder_layers_0_self_attn_q_proj.lora_up.weight"));
+  models::LoraLayer odd = trained.layers.front();
+  odd.module = "no_such_block.0";
+  EXPECT_THROW_MESSAGE(
+      models::save_lora_kohya(path("odd.safetensors"), {odd}, {}, sdxl_kohya_names(model_->modules().unet->config)),
+      "no name in the original layout");
 }
 
 }  // namespace
