@@ -10,6 +10,7 @@
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "common/inflate.h"
 
 namespace pawtrait::imaging {
 namespace {
@@ -64,24 +65,11 @@ std::string latin1_to_utf8(const std::string& latin1) {
   return out;
 }
 
+// A text chunk is never this large.
+constexpr std::size_t kMaxTextChunk = std::size_t{64} << 20;
+
 std::string inflate_text(const std::string& compressed, const std::string& source) {
-  std::string out;
-  z_stream stream{};
-  if (inflateInit(&stream) != Z_OK) throw Error(source + ": cannot decompress a text chunk");
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
-  stream.avail_in = static_cast<uInt>(compressed.size());
-  char buffer[16384];
-  int status = Z_OK;
-  while (status == Z_OK) {
-    stream.next_out = reinterpret_cast<Bytef*>(buffer);
-    stream.avail_out = sizeof buffer;
-    status = inflate(&stream, Z_NO_FLUSH);
-    out.append(buffer, sizeof buffer - stream.avail_out);
-    if (out.size() > (64u << 20)) status = Z_DATA_ERROR;  // a text chunk is never this large
-  }
-  inflateEnd(&stream);
-  if (status != Z_STREAM_END) throw Error(source + ": a compressed text chunk is damaged");
-  return out;
+  return inflate_bytes(compressed, /*gzip=*/false, kMaxTextChunk, source + ": a compressed text chunk");
 }
 
 }  // namespace

@@ -1,12 +1,11 @@
 #include "models/clip_tokenizer_data.h"
 
-#include <zlib.h>
-
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string_view>
 
 #include "common/error.h"
+#include "common/inflate.h"
 
 // The gzip file itself, placed in the read-only data by the assembler: no generated source
 // and no file to find at run time.
@@ -27,30 +26,15 @@ namespace {
 
 constexpr const char* kSource = "the built-in CLIP merges (bpe_simple_vocab_16e6.txt.gz)";
 
-std::string gunzip(std::string_view compressed) {
-  z_stream stream{};
-  if (inflateInit2(&stream, 16 + MAX_WBITS) != Z_OK) throw Error(std::string(kSource) + ": zlib failed to start");
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
-  stream.avail_in = static_cast<uInt>(compressed.size());
-  std::string out;
-  char buffer[1 << 16];
-  int status = Z_OK;
-  while (status == Z_OK) {
-    stream.next_out = reinterpret_cast<Bytef*>(buffer);
-    stream.avail_out = sizeof buffer;
-    status = inflate(&stream, Z_NO_FLUSH);
-    out.append(buffer, sizeof buffer - stream.avail_out);
-  }
-  inflateEnd(&stream);
-  if (status != Z_STREAM_END) throw Error(std::string(kSource) + " is damaged; rebuild Pawtrait after scripts/setup");
-  return out;
-}
+// The merges file is 1.8 MB unpacked.
+constexpr std::size_t kMaxMergesText = std::size_t{16} << 20;
 
 // The file's first line names it ("bpe_simple_vocab_16e6.txt#version: 0.2"); merges.txt's
 // header is "#version: 0.2".
 std::string merges_text() {
-  std::string text = gunzip({reinterpret_cast<const char*>(pawtrait_clip_bpe_begin),
-                             static_cast<std::size_t>(pawtrait_clip_bpe_end - pawtrait_clip_bpe_begin)});
+  std::string text = inflate_bytes({reinterpret_cast<const char*>(pawtrait_clip_bpe_begin),
+                                    static_cast<std::size_t>(pawtrait_clip_bpe_end - pawtrait_clip_bpe_begin)},
+                                   /*gzip=*/true, kMaxMergesText, kSource);
   const std::size_t header = text.find("#version");
   if (header == std::string::npos || header > text.find('\n')) {
     throw Error(std::string(kSource) + " has no #version header; rebuild Pawtrait after scripts/setup");

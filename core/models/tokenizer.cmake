@@ -4,8 +4,6 @@
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(PAWTRAIT_ICU REQUIRED IMPORTED_TARGET icu-uc)
 
-find_package(ZLIB REQUIRED)
-
 add_library(pawtrait_tokenizer STATIC
   ${CMAKE_CURRENT_SOURCE_DIR}/models/clip_text_cleanup.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/models/clip_tokenizer.cpp
@@ -22,7 +20,7 @@ set_source_files_properties(${CMAKE_CURRENT_SOURCE_DIR}/models/clip_tokenizer_da
   OBJECT_DEPENDS "${PAWTRAIT_CLIP_BPE}")
 target_include_directories(pawtrait_tokenizer PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(pawtrait_tokenizer PUBLIC nlohmann_json::nlohmann_json pawtrait_core_io
-                                         PRIVATE PkgConfig::PAWTRAIT_ICU ZLIB::ZLIB)
+                                         PRIVATE PkgConfig::PAWTRAIT_ICU)
 set_target_properties(pawtrait_tokenizer PROPERTIES POSITION_INDEPENDENT_CODE ON)
 
 target_link_libraries(pawtrait_core PUBLIC pawtrait_tokenizer)

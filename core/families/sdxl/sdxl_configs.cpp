@@ -18,6 +18,18 @@ fs::path need(const fs::path& folder, const std::string& component) {
   return dir;
 }
 
+models::CLIPTextConfig clip_text(std::int64_t hidden, std::int64_t intermediate, std::int64_t layers,
+                                 std::int64_t heads, const std::string& act) {
+  models::CLIPTextConfig t;
+  t.hidden_size = hidden;
+  t.intermediate_size = intermediate;
+  t.num_hidden_layers = layers;
+  t.num_attention_heads = heads;
+  t.hidden_act = act;
+  t.projection_dim = hidden;
+  return t;
+}
+
 }  // namespace
 
 SdxlConfigs read_sdxl_configs(const fs::path& folder, const LogSink& log) {
@@ -89,22 +101,10 @@ SdxlConfigs sdxl_base_configs() {
   v.scaling_factor = 0.13025;
   v.force_upcast = true;
 
-  models::CLIPTextConfig& one = c.text_encoder;
-  one.hidden_size = 768;
-  one.intermediate_size = 3072;
-  one.num_hidden_layers = 12;
-  one.num_attention_heads = 12;
-  one.hidden_act = "quick_gelu";
-  one.projection_dim = 768;
-
-  models::CLIPTextConfig& two = c.text_encoder_2;
-  two.hidden_size = 1280;
-  two.intermediate_size = 5120;
-  two.num_hidden_layers = 32;
-  two.num_attention_heads = 20;
-  two.hidden_act = "gelu";
-  two.with_projection = true;
-  two.projection_dim = 1280;
+  // CLIP ViT-L (OpenAI) and OpenCLIP ViT-bigG, the second with its projection.
+  c.text_encoder = clip_text(768, 3072, 12, 12, "quick_gelu");
+  c.text_encoder_2 = clip_text(1280, 5120, 32, 20, "gelu");
+  c.text_encoder_2.with_projection = true;
 
   schedulers::SchedulerConfig& s = c.scheduler;
   s.class_name = "EulerDiscreteScheduler";

@@ -33,18 +33,12 @@ TEST(LoraTrainingReference, ThreeStepsMatchTheReferenceScript) {
   for (const auto& p : lora) count += p.numel();
   EXPECT_EQ(count, facts["num_lora_params"].get<std::int64_t>());
 
-  // The reference's initial adapters (its N(0, 1/r²) draws depend on PEFT's RNG call order).
-  std::vector<std::string> names;
+  // The reference's initial adapters.
+  const NamedParameters trained = testing_support::reference_adapters(*unet, ref);
+  ASSERT_EQ(trained.size(), 96u);
   auto params = unet->named_parameters();
-  {
-    at::NoGradGuard no_grad;
-    for (const auto& item : params) {
-      if (item.key().find(".lora_") == std::string::npos) continue;
-      names.push_back(item.key());
-      item.value().copy_(ref.tensor("lora_init/" + item.key()));
-    }
-  }
-  ASSERT_EQ(names.size(), 96u);
+  std::vector<std::string> names;
+  for (const auto& [name, p] : trained) names.push_back(name);
 
   const schedulers::DiscreteNoiseProcess noise_process(schedulers::SchedulerConfig::stable_diffusion());
   const at::Tensor timesteps = ref.tensor("timesteps").to(at::kLong);
@@ -53,8 +47,6 @@ TEST(LoraTrainingReference, ThreeStepsMatchTheReferenceScript) {
   EXPECT_TRUE(at::equal(target, ref.tensor("noise")));  // ε-prediction
   const at::Tensor ehs = ref.tensor("encoder_hidden_states");
 
-  NamedParameters trained;
-  for (const auto& name : names) trained.emplace_back(name, params[name]);
   testing_support::FixedBatchTask task(
       trained, [&] { return torch::nn::functional::mse_loss(unet->forward(noisy, timesteps, ehs), target); });
   // The reference script's optimizer: AdamW, lr 1e-4 constant, weight decay 1e-2, clipping at 1.

@@ -70,17 +70,12 @@ TEST(SdxlLoraTrainingReference, TwoStepsMatchTheReferenceScript) {
   for (const auto& p : lora) count += p.numel();
   EXPECT_EQ(count, facts["lora_params"].get<std::int64_t>());
 
-  std::vector<std::string> names;
+  // The reference's initial adapters.
+  const NamedParameters trained = testing_support::reference_adapters(*unet, ref);
+  ASSERT_EQ(trained.size(), lora.size());
   auto params = unet->named_parameters();
-  {
-    at::NoGradGuard no_grad;
-    for (const auto& item : params) {
-      if (item.key().find(".lora_") == std::string::npos) continue;
-      names.push_back(item.key());
-      item.value().copy_(ref.tensor("lora_init/" + item.key()));
-    }
-  }
-  ASSERT_EQ(names.size(), lora.size());
+  std::vector<std::string> names;
+  for (const auto& [name, p] : trained) names.push_back(name);
 
   // The script's DDPMScheduler is the model's own Euler config read as DDPM.
   const schedulers::DiscreteNoiseProcess noise_process(loaded.scheduler);
@@ -94,8 +89,6 @@ TEST(SdxlLoraTrainingReference, TwoStepsMatchTheReferenceScript) {
   const at::Tensor pooled = ref.tensor("batch.pooled_prompt_embeds").expand({2, -1});
   const at::Tensor time_ids = ref.tensor("batch.add_time_ids");
 
-  NamedParameters trained;
-  for (const auto& name : names) trained.emplace_back(name, params[name]);
   testing_support::FixedBatchTask task(trained, [&] {
     return torch::nn::functional::mse_loss(unet->forward(noisy, timesteps, context, pooled, time_ids), target);
   });
