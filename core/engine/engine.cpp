@@ -5,7 +5,6 @@
 #include "common/error.h"
 #include "families/diffusion_model.h"
 #include "families/model_family.h"
-#include "families/stable_diffusion/dreambooth_trainer.h"
 #include "pipeline/picture_files.h"
 #include "pipeline/text_to_image.h"
 #include "runtime/device_choice.h"
@@ -13,6 +12,7 @@
 #include "schedulers/sampler_registry.h"
 #include "tensors/safetensors_reader.h"
 #include "tensors/safetensors_writer.h"
+#include "training/dreambooth.h"
 #include "training/run_settings.h"
 #include "training/train_checkpoint.h"
 
@@ -187,8 +187,8 @@ TrainJob Engine::resume_job(const fs::path& run_dir, std::int64_t steps, const T
   if (as_given == nullptr) return job;
   if (as_given->builtin != job.builtin) {
     throw Error("the run in " + run_dir.string() + " trained " +
-                (job.builtin ? "the built-in model" : "a Stable Diffusion model") + ", not " +
-                (as_given->builtin ? "the built-in model" : "a Stable Diffusion model") +
+                (job.builtin ? "the built-in model" : "a diffusion model with DreamBooth") + ", not " +
+                (as_given->builtin ? "the built-in model" : "a diffusion model with DreamBooth") +
                 "; resume it with its own model, or start a new run in another folder");
   }
   const std::vector<std::string> differences = training::setting_differences(saved, given);

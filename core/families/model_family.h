@@ -13,6 +13,12 @@
 
 #include "common/log.h"
 
+namespace pawtrait::training {
+struct TrainRequest;
+struct TrainResult;
+struct TrainCallbacks;
+}  // namespace pawtrait::training
+
 namespace pawtrait::families {
 
 class DiffusionModel;
@@ -52,6 +58,9 @@ struct ModelFamily {
   std::function<std::unique_ptr<DiffusionModel>(const std::string& model, const LoadOptions& options)> load;
   // The file or folder that holds the model's weights (its size on disk, when it changed).
   std::function<std::filesystem::path(const std::string& model)> location;
+  // DreamBooth on one of this family's models (training/dreambooth.h); unset where the family
+  // has no DreamBooth trainer (the built-in model trains its own way).
+  std::function<training::TrainResult(const training::TrainRequest&, const training::TrainCallbacks&)> train;
   bool cpu_only = false;  // runs on the CPU in float32 whatever the request says
 };
 

@@ -2,9 +2,11 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,26 @@ PhotoSelection select_photos(const std::vector<std::filesystem::path>& files_or_
 
 // The photos' squares at `size` × `size`, as one (n, 3, size, size) float tensor in [-1, 1].
 at::Tensor photos_to_tensor(const std::vector<std::filesystem::path>& files, std::int64_t size,
+                            const imaging::PhotoCrops& crops = {});
+
+// Where a training square came from, in the terms of SDXL's size conditioning (what diffusers'
+// SDXL DreamBooth script records), (height, width) and (top, left) in pixels: the upright
+// photo's size, and the square's corner in the photo scaled so that the square is `size`
+// pixels wide. Without a chosen crop, the script's centre crop: the shorter side resized to
+// `size` (the longer one truncated, as torchvision does), the corner rounded half to even.
+// The mirrored square's corner is measured in the mirrored photo.
+struct PhotoPlacement {
+  std::array<std::int64_t, 2> original_size{}, crop_top_left{}, mirrored_crop_top_left{};
+};
+PhotoPlacement photo_placement(std::int64_t width, std::int64_t height, std::int64_t size,
+                               const std::optional<imaging::CropBox>& box);
+
+// photos_to_tensor's squares with each one's placement.
+struct PhotoBatch {
+  at::Tensor pixels;
+  std::vector<PhotoPlacement> placements;
+};
+PhotoBatch load_photo_batch(const std::vector<std::filesystem::path>& files, std::int64_t size,
                             const imaging::PhotoCrops& crops = {});
 
 }  // namespace pawtrait::training

@@ -10,7 +10,7 @@
 
 namespace pawtrait::training {
 
-// Everything that decides a DreamBooth run on a Stable Diffusion model (DESIGN.md §3). Saved
+// Everything that decides a DreamBooth run (Stable Diffusion or SDXL; DESIGN.md §3). Saved
 // as the run folder's config.json; `--resume` reads it back, so a run continues with its own
 // settings.
 struct TrainRequest {
@@ -24,7 +24,7 @@ struct TrainRequest {
   std::string token = "sks";
   std::string class_name = "dog";
 
-  std::string mode = "lora";  // lora | full
+  std::string mode = "lora";  // lora | full (the whole UNet; Stable Diffusion 1.x/2.x only)
   std::int64_t rank = 16;
   double alpha = 16;
   std::vector<std::string> lora_targets = {"to_q", "to_k", "to_v", "to_out.0"};

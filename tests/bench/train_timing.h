@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "families/stable_diffusion/dreambooth_trainer.h"
+#include "training/dreambooth.h"
 
 struct TrainTiming {
   std::vector<double> step_seconds;

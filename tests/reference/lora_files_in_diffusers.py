@@ -2,7 +2,10 @@
 StableDiffusionXLPipeline.load_lora_weights: no unexpected or missing keys reported, and the
 UNet moved exactly as the reference's own trained file moves it (lora_infer.safetensors,
 'after_load_lora_weights.diffusers_file', at unet_io's t501 inputs), within the testdata
-README's 1e-5 for module outputs.
+README's 1e-5 for module outputs. Then the LoRA Pawtrait trained itself (UNet and both text
+encoders), in both layouts: no unexpected or missing keys, and the UNet output and the
+encoded prompt (both encoders' states, the pooled vector) what Pawtrait's own merge gives
+(expected_after_training.safetensors), within the same bound, and unlike the base model's.
 
   python lora_files_in_diffusers.py TESTDATA EXPORT_DIR
 """
@@ -43,6 +46,38 @@ def main(testdata, export_dir):
         unhandled = [m for m in collect.messages if "unexpected keys" in m or "missing keys" in m]
         ok = diff <= 1e-5 + 1e-5 * expected.abs().max().item() and not unhandled
         print(f"{file}: UNet max |diff| from the reference's own file {diff:.3g}; "
+              f"unexpected/missing keys: {unhandled or 'none'} -> {'ok' if ok else 'FAILED'}")
+        failures += not ok
+
+    trained = load_file(Path(export_dir) / "expected_after_training.safetensors")
+    prompt = "a photo of sks dog"
+
+    def outputs(pipe):
+        with torch.no_grad():
+            unet = pipe.unet(io["t501.sample"], io["t501.timestep"], encoder_hidden_states=io["t501.encoder_hidden_states"],
+                             added_cond_kwargs={"text_embeds": io["t501.text_embeds"],
+                                                "time_ids": io["t501.time_ids"]}).sample
+            embeds, _, pooled, _ = pipe.encode_prompt(prompt, device="cpu", do_classifier_free_guidance=False)
+        return {"unet.t501": unet, "prompt_embeds": embeds, "pooled_prompt_embeds": pooled}
+
+    def worst(a, b):
+        return (a.double() - b.double()).abs().max().item()
+
+    base = outputs(StableDiffusionXLPipeline.from_pretrained(sdxl / "sdxl-tiny", add_watermarker=False))
+    for file in ("trained_kohya_sdxl.safetensors", "trained_peft.safetensors"):
+        collect.messages.clear()
+        pipe = StableDiffusionXLPipeline.from_pretrained(sdxl / "sdxl-tiny", add_watermarker=False)
+        pipe.load_lora_weights(str(Path(export_dir) / file))
+        got = outputs(pipe)
+        unhandled = [m for m in collect.messages if "unexpected keys" in m or "missing keys" in m]
+        ok = not unhandled
+        report = []
+        for name, expected in trained.items():
+            diff, moved = worst(got[name], expected), worst(base[name], expected)
+            bound = 1e-5 + 1e-5 * expected.abs().max().item()
+            ok = ok and diff <= bound and moved > 100 * bound
+            report.append(f"{name} {diff:.3g} (the LoRA moved it {moved:.3g})")
+        print(f"{file}: max |diff| from Pawtrait's merge: {'; '.join(report)}; "
               f"unexpected/missing keys: {unhandled or 'none'} -> {'ok' if ok else 'FAILED'}")
         failures += not ok
     return 1 if failures else 0

@@ -3,6 +3,7 @@
 #include "common/error.h"
 #include "families/model_kinds.h"
 #include "families/sdxl/sdxl_configs.h"
+#include "families/sdxl/sdxl_dreambooth_trainer.h"
 #include "families/sdxl/sdxl_model.h"
 #include "families/sdxl/sdxl_single_file.h"
 #include "tensors/safetensors_reader.h"
@@ -43,6 +44,7 @@ ModelFamily sdxl_family() {
     return std::make_unique<StableDiffusionXLModel>(load_sdxl(model, options));
   };
   f.location = [](const std::string& model) { return fs::path(model); };
+  f.train = training::train_sdxl_dreambooth;
   return f;
 }
 

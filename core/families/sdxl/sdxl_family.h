@@ -5,7 +5,7 @@
 namespace pawtrait::families {
 
 // Stable Diffusion XL base models: diffusers folders whose model_index.json names
-// StableDiffusionXLPipeline. (Single-file SDXL checkpoints are refused by name for now.)
+// StableDiffusionXLPipeline, and single files in the SGM layout.
 ModelFamily sdxl_family();
 
 }  // namespace pawtrait::families

@@ -2,142 +2,28 @@
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
-#include <ATen/autocast_mode.h>
 
-#include <cctype>
-#include <cmath>
 #include <optional>
 
-#include "common/atomic_file.h"
 #include "common/error.h"
-#include "common/json_file.h"
 #include "families/stable_diffusion/stable_diffusion.h"
 #include "families/stable_diffusion/stable_diffusion_model.h"
-#include "imaging/png_text.h"
 #include "models/clip_tokenizer.h"
 #include "models/lora_export.h"
-#include "models/lora_linear.h"
 #include "pipeline/text_to_image.h"
 #include "runtime/device_choice.h"
 #include "runtime/runtime_info.h"
 #include "schedulers/noise_process.h"
 #include "tensors/safetensors_writer.h"
 #include "training/class_images.h"
+#include "training/cuda_autocast.h"
+#include "training/dreambooth_run.h"
 #include "training/photo_dataset.h"
-#include "training/train_checkpoint.h"
-#include "training/train_report.h"
-#include "training/training_loop.h"
 
 namespace pawtrait::training {
 namespace {
 
 namespace fs = std::filesystem;
-
-// Each photo's latent distribution, computed once: (n, C, h, w) mean and std; a training
-// example is mean + std · ε, a fresh draw every step, as if the VAE encoded it each time.
-struct LatentCache {
-  at::Tensor mean, std;                  // as encoded
-  at::Tensor flipped_mean, flipped_std;  // of the mirrored photos (defined when flipping)
-  // Without caching: the photos themselves, encoded again at every draw.
-  at::Tensor images;
-  models::AutoencoderKL vae{nullptr};
-  at::TensorOptions options;
-  std::int64_t size() const { return mean.size(0); }
-};
-
-LatentCache encode_latents(models::AutoencoderKL& vae, const at::Tensor& images, bool with_flips,
-                           const at::TensorOptions& options, bool cached) {
-  at::NoGradGuard no_grad;
-  auto encode = [&](const at::Tensor& batch) {
-    std::vector<at::Tensor> means, stds;
-    for (std::int64_t i = 0; i < batch.size(0); ++i) {  // one at a time bounds the VAE's memory
-      const auto posterior = vae->encode(batch.slice(0, i, i + 1).to(options));
-      means.push_back(posterior.mean.to(at::kFloat));
-      stds.push_back(posterior.std.to(at::kFloat));
-    }
-    return std::make_pair(at::cat(means), at::cat(stds));
-  };
-  LatentCache cache;
-  std::tie(cache.mean, cache.std) = encode(images);
-  if (with_flips) std::tie(cache.flipped_mean, cache.flipped_std) = encode(images.flip({3}));
-  if (!cached) {
-    cache.images = images;
-    cache.vae = vae;
-    cache.options = options;
-  }
-  return cache;
-}
-
-// `count` training latents drawn from the cache: random photo, random flip, posterior sample.
-at::Tensor draw_latents(const LatentCache& cache, std::int64_t count, at::Generator& gen, double scaling_factor) {
-  const at::Tensor index = at::randint(cache.size(), {count}, gen, at::kLong);
-  if (cache.vae) {  // uncached: the VAE encodes this step's photos
-    at::Tensor images = cache.images.index_select(0, index);
-    if (cache.flipped_mean.defined()) {
-      const at::Tensor flip = (at::rand({count}, gen) < 0.5).view({count, 1, 1, 1});
-      images = at::where(flip, images.flip({3}), images);
-    }
-    at::NoGradGuard no_grad;
-    models::AutoencoderKL vae = cache.vae;  // a handle: the module itself is shared
-    const auto posterior = vae->encode(images.to(cache.options));
-    const at::Tensor eps = at::randn(posterior.mean.sizes(), gen).to(posterior.mean.device());
-    return (posterior.mean.to(at::kFloat) + posterior.std.to(at::kFloat) * eps) * scaling_factor;
-  }
-  at::Tensor mean = cache.mean.index_select(0, index.to(cache.mean.device()));
-  at::Tensor std = cache.std.index_select(0, index.to(cache.std.device()));
-  if (cache.flipped_mean.defined()) {
-    const at::Tensor flip = (at::rand({count}, gen) < 0.5).view({count, 1, 1, 1}).to(mean.device());
-    mean = at::where(flip, cache.flipped_mean.index_select(0, index.to(mean.device())), mean);
-    std = at::where(flip, cache.flipped_std.index_select(0, index.to(mean.device())), std);
-  }
-  const at::Tensor eps = at::randn(mean.sizes(), gen).to(mean.device());
-  return (mean + std * eps) * scaling_factor;
-}
-
-// Autocast on CUDA for the training forward, off again when leaving the scope.
-class CudaAutocast {
- public:
-  CudaAutocast(bool on, c10::ScalarType dtype) : on_(on) {
-    if (!on_) return;
-    previous_enabled_ = at::autocast::is_autocast_enabled(at::kCUDA);
-    previous_dtype_ = at::autocast::get_autocast_dtype(at::kCUDA);
-    at::autocast::set_autocast_dtype(at::kCUDA, dtype);
-    at::autocast::set_autocast_enabled(at::kCUDA, true);
-  }
-  ~CudaAutocast() {
-    if (!on_) return;
-    at::autocast::set_autocast_enabled(at::kCUDA, previous_enabled_);
-    at::autocast::set_autocast_dtype(at::kCUDA, previous_dtype_);
-    at::autocast::clear_cache();
-  }
-  CudaAutocast(const CudaAutocast&) = delete;
-  CudaAutocast& operator=(const CudaAutocast&) = delete;
-
- private:
-  bool on_;
-  bool previous_enabled_ = false;
-  c10::ScalarType previous_dtype_ = at::kHalf;
-};
-
-std::string file_safe(const std::string& text) {
-  std::string out;
-  for (char c : text) out += (std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-') ? c : '_';
-  return out;
-}
-
-}  // namespace
-
-TrainRequest read_run_request(const fs::path& run_dir) {
-  const fs::path file = run_dir / "config.json";
-  if (const std::string kind = run_kind(run_dir); kind != "dreambooth") {
-    throw Error(file.string() + " is not a Stable Diffusion training run (kind \"" + kind + "\")");
-  }
-  TrainRequest request = TrainRequest::from_json(read_json_file(file), file.string());
-  request.run_dir = run_dir;
-  return request;
-}
-
-namespace {
 
 // What the loop needs of a prepared DreamBooth run: the base model with its adapters, the
 // cached latents and prompt embeddings, the sampler for previews.
@@ -165,16 +51,7 @@ struct DreamBoothParts {
 class DreamBoothTask : public TrainingTask {
  public:
   explicit DreamBoothTask(DreamBoothParts parts) : p_(std::move(parts)) {
-    // 6. A fixed validation batch: the photos' posterior means at fixed timesteps and noise,
-    //    so its loss moves only with the model (the training loss jumps with the random t).
-    const double scaling = p_.model.architecture.vae.scaling_factor;
-    n_val_ = std::min<std::int64_t>(p_.instance.size(), 4);
-    val_t_ = p_.noise_process.validation_timesteps().repeat_interleave(n_val_);
-    const at::Tensor val_x0 = (p_.instance.mean.slice(0, 0, n_val_) * scaling).repeat({5, 1, 1, 1});
-    at::Generator val_gen = at::make_generator<at::CPUGeneratorImpl>(1234);
-    const at::Tensor val_noise = at::randn(val_x0.sizes(), val_gen).to(val_x0.device());
-    val_xt_ = p_.noise_process.add_noise(val_x0, val_noise, val_t_.to(val_x0.device()));
-    val_target_ = p_.noise_process.training_target(val_x0, val_noise, val_t_.to(val_x0.device()));
+    val_ = make_validation_batch(p_.noise_process, p_.instance, p_.model.architecture.vae.scaling_factor);
   }
 
   NamedParameters trainable() override { return p_.trained; }
@@ -184,8 +61,8 @@ class DreamBoothTask : public TrainingTask {
     const double scaling = p_.model.architecture.vae.scaling_factor;
     const std::int64_t B = request.batch_size;
     // A batch: the pet's latents, then as many class latents when preserving the prior.
-    at::Tensor latents = draw_latents(p_.instance, B, gen, scaling);
-    if (p_.prior) latents = at::cat({latents, draw_latents(*p_.prior, B, gen, scaling)});
+    at::Tensor latents = draw_latents(p_.instance, B, gen, scaling).latents;
+    if (p_.prior) latents = at::cat({latents, draw_latents(*p_.prior, B, gen, scaling).latents});
     const std::int64_t n = latents.size(0);
     const at::Tensor t = p_.noise_process.sample_timesteps(n, gen).to(p_.device);
     at::Tensor noise = at::randn(latents.sizes(), gen);
@@ -206,41 +83,20 @@ class DreamBoothTask : public TrainingTask {
     at::NoGradGuard no_grad;
     CudaAutocast autocast(autocast_on(), p_.precision);
     double sum = 0;
-    for (std::int64_t i = 0; i < val_xt_.size(0); i += n_val_) {
-      const at::Tensor x = val_xt_.slice(0, i, i + n_val_);
+    const std::int64_t n = val_.photos;
+    for (std::int64_t i = 0; i < val_.noisy.size(0); i += n) {
+      const at::Tensor x = val_.noisy.slice(0, i, i + n);
       const at::Tensor pred =
-          p_.model.unet->forward(x.to(p_.frozen), val_t_.slice(0, i, i + n_val_).to(p_.device),
+          p_.model.unet->forward(x.to(p_.frozen), val_.timesteps.slice(0, i, i + n).to(p_.device),
                                  prompt_embeddings(false).expand({x.size(0), -1, -1}).to(p_.frozen));
-      sum += (pred.to(at::kFloat) - val_target_.slice(0, i, i + n_val_)).pow(2).mean().item<double>();
+      sum += (pred.to(at::kFloat) - val_.target.slice(0, i, i + n)).pow(2).mean().item<double>();
     }
     return sum / 5.0;
   }
 
   std::optional<TrainPreview> preview(std::int64_t step, const std::atomic<bool>* cancel) override {
-    TrainPreview preview;
-    preview.step = step;
     if (p_.request.train_text_encoder) p_.sampler.forget_prompts();  // made with older text-encoder weights
-    try {
-      for (const auto& prompt : p_.preview_prompts) {
-        pipeline::GenerateRequest r;
-        r.prompt = prompt;
-        r.sampler = "dpmpp_2m_karras";
-        r.steps = p_.request.preview_steps;
-        r.width = r.height = p_.resolution;
-        r.seed = 42;
-        pipeline::GenerateCallbacks stop_early;
-        stop_early.cancel = cancel;  // Stop does not wait for the previews
-        const auto images = p_.sampler.generate(r, stop_early);
-        if (images.empty()) return std::nullopt;  // stopped half way
-        preview.images.push_back({r.seed, p_.resolution, p_.resolution, images.at(0).rgb});
-      }
-    } catch (const Error& e) {  // a broken preview (NaN) must not end the run, nor pass silently
-      log_to(p_.log, LogLevel::Warning, "preview at step " + std::to_string(step) + " failed: " + e.what());
-      return std::nullopt;
-    }
-    const auto& prompts = p_.preview_prompts;
-    save_preview(p_.request.run_dir, preview, {{"prompts", prompts[0] + " | " + prompts[1] + " | " + prompts[2]}});
-    return preview;
+    return make_previews(p_.sampler, p_.request, p_.preview_prompts, p_.resolution, step, cancel, p_.log);
   }
 
   void export_result(std::int64_t steps_done) override {
@@ -261,25 +117,16 @@ class DreamBoothTask : public TrainingTask {
         layers.push_back(std::move(layer));
       }
     }
-    const std::map<std::string, std::string> metadata = {
-        {"ss_base_model", request.model.filename().string()},
-        {"ss_training_comment", "Pawtrait DreamBooth LoRA: " + request.instance_prompt()},
-        {"ss_steps", std::to_string(steps_done)},
-        {"ss_resolution", std::to_string(p_.resolution)}};
-    result.lora_kohya =
-        request.run_dir / "lora" / (file_safe(request.token + "_" + request.class_name) + ".safetensors");
-    result.lora_peft = request.run_dir / "lora" / "pytorch_lora_weights.safetensors";
-    fs::create_directories(result.lora_kohya.parent_path());
-    models::save_lora_kohya(result.lora_kohya, layers, metadata);
-    models::save_lora_peft(result.lora_peft, layers, metadata);
+    // What sd-scripts writes and A1111 reads to list the LoRA with its base model's version.
+    const bool sd2 = p_.model.architecture.family == "Stable Diffusion 2.x";
+    export_lora(request, layers, {},
+                {{"ss_base_model_version", sd2 ? "sd_v2" : "sd_v1"}, {"ss_v2", sd2 ? "True" : "False"}}, p_.resolution,
+                steps_done, result);
   }
 
   void set_training(bool training) override { p_.model.unet->train(training); }
 
-  std::string nan_advice() const override {
-    return "Try a lower learning rate (this run: " + std::to_string(p_.request.effective_learning_rate()) + ")" +
-           (p_.precision == at::kHalf ? ", or bf16 instead of fp16 (--mixed-precision bf16 or no)" : "") + ".";
-  }
+  std::string nan_advice() const override { return training::nan_advice(p_.request, p_.precision); }
 
  private:
   bool autocast_on() const { return !p_.device.is_cpu() && p_.precision != at::kFloat; }
@@ -291,16 +138,12 @@ class DreamBoothTask : public TrainingTask {
   }
 
   DreamBoothParts p_;
-  std::int64_t n_val_ = 0;
-  at::Tensor val_t_, val_xt_, val_target_;
+  ValidationBatch val_;
 };
 
 }  // namespace
 
-TrainResult train_dreambooth(const TrainRequest& request, const TrainCallbacks& callbacks) {
-  request.validate();
-  if (request.run_dir.empty()) throw Error("no run folder given");
-  if (request.model.empty()) throw Error("no base model given: pass a diffusers folder or a .safetensors file");
+TrainResult train_sd_dreambooth(const TrainRequest& request, const TrainCallbacks& callbacks) {
   const LogSink& log = callbacks.log;
   TrainResult result;
   const auto cancelled = [&] { return callbacks.cancel != nullptr && callbacks.cancel->load(); };
@@ -341,14 +184,7 @@ TrainResult train_dreambooth(const TrainRequest& request, const TrainCallbacks& 
              std::to_string(resolution) + " (" + request.mode + ", " + (device.is_cpu() ? "CPU" : "CUDA") + ", " +
              c10::toString(precision) + ")");
 
-  fs::create_directories(request.run_dir / "previews");
-  if (!request.resume) {
-    if (fs::exists(request.run_dir / "checkpoints") && latest_checkpoint(request.run_dir)) {
-      throw Error(request.run_dir.string() +
-                  " already holds a training run; resume it with --resume, or choose a new --out folder");
-    }
-    write_file_atomically(request.run_dir / "config.json", request.to_json().dump(2) + "\n");
-  }
+  start_run_folder(request);
 
   families::StableDiffusionModel diffusion(model, models::load_tokenizer(model));
   pipeline::TextToImage sampler(diffusion);  // previews and class images
@@ -367,9 +203,7 @@ TrainResult train_dreambooth(const TrainRequest& request, const TrainCallbacks& 
   }
 
   // 3. Prompt embeddings, once; the text encoder is then released (it is not trained).
-  const std::vector<std::string> preview_prompts = {
-      request.instance_prompt(), request.token + " " + request.class_name + " wearing a tiny party hat, watercolor",
-      request.class_prompt()};
+  const std::vector<std::string> preview_prompts = training::preview_prompts(request);
   at::Tensor instance_embeds, class_embeds;
   {
     at::NoGradGuard no_grad;
@@ -400,30 +234,13 @@ TrainResult train_dreambooth(const TrainRequest& request, const TrainCallbacks& 
   if (full) {
     for (const auto& item : unet->named_parameters()) trained.emplace_back(item.key(), item.value());
   } else {
-    for (auto& p : unet->parameters()) p.set_requires_grad(false);
     std::optional<at::Generator> init;
     if (device.is_cpu()) init = at::make_generator<at::CPUGeneratorImpl>(request.seed);
-    const auto adapters = models::add_lora_adapters(*unet, request.lora_targets, request.rank, request.alpha,
-                                                    models::LoraInit::Kaiming, init);
-    if (adapters.empty()) {
-      throw Error("none of the LoRA target modules (" + [&] {
-        std::string names;
-        for (const auto& t : request.lora_targets) names += (names.empty() ? "" : ", ") + t;
-        return names;
-      }() + ") exist in this UNet");
-    }
-    for (const auto& item : unet->named_parameters()) {
-      if (item.value().requires_grad()) trained.emplace_back(item.key(), item.value());
-    }
+    trained = add_trained_lora(*unet, request.lora_targets, request, init, "", "UNet");
     if (train_te) {
-      for (auto& p : model.text_encoder->parameters()) p.set_requires_grad(false);
-      if (models::add_lora_adapters(*model.text_encoder, request.text_encoder_targets, request.rank, request.alpha,
-                                    models::LoraInit::Kaiming, init)
-              .empty()) {
-        throw Error("none of the text-encoder LoRA target modules exist in this text encoder");
-      }
-      for (const auto& item : model.text_encoder->named_parameters()) {
-        if (item.value().requires_grad()) trained.emplace_back("text_encoder." + item.key(), item.value());
+      for (auto& p : add_trained_lora(*model.text_encoder, request.text_encoder_targets, request, init, "text_encoder.",
+                                      "text encoder")) {
+        trained.push_back(std::move(p));
       }
     }
   }
@@ -453,23 +270,7 @@ TrainResult train_dreambooth(const TrainRequest& request, const TrainCallbacks& 
                        .preview_prompts = preview_prompts,
                        .result = result,
                        .log = log});
-  LoopSettings settings;
-  settings.run_dir = request.run_dir;
-  settings.resume = request.resume;
-  settings.seed = request.seed;
-  settings.steps = request.steps;
-  settings.learning_rate = request.effective_learning_rate();
-  settings.lr_schedule = request.lr_schedule;
-  settings.warmup_steps = request.warmup_steps;
-  settings.grad_accum = request.grad_accum;
-  settings.max_grad_norm = request.max_grad_norm;
-  settings.weight_decay = request.weight_decay;
-  if (request.ema) settings.ema_decay = request.ema_decay;
-  settings.fp16_loss_scaling = precision == at::kHalf;
-  settings.validate_every = request.validate_every;
-  settings.checkpoint_every = request.checkpoint_every;
-  settings.preview_every = request.preview_every;
-  TrainingLoop loop(task, settings, callbacks);
+  TrainingLoop loop(task, loop_settings(request, precision), callbacks);
   const LoopResult done = loop.run();
   result.steps_done = done.steps_done;
   result.final_smoothed_loss = done.final_smoothed_loss;

@@ -1,37 +1,11 @@
 #pragma once
 
-#include <cstdint>
-#include <filesystem>
-#include <string>
-#include <vector>
-
-#include "training/train_events.h"
-#include "training/train_request.h"
+#include "training/dreambooth.h"
 
 namespace pawtrait::training {
 
-struct TrainResult {
-  std::int64_t steps_done = 0;
-  double final_smoothed_loss = 0;
-  bool stopped = false;                     // cancelled before the last step
-  std::vector<std::string> skipped_photos;  // "<file>: <reason>"
-  std::filesystem::path checkpoint;         // the newest checkpoint
-  std::filesystem::path lora_kohya;         // LoRA mode: the A1111/ComfyUI file
-  std::filesystem::path lora_peft;          // LoRA mode: the diffusers/PEFT file
-  std::filesystem::path model_dir;          // full mode: the fine-tuned diffusers folder
-};
-
-// DreamBooth (Ruiz et al. 2023) on a Stable Diffusion model: LoRA adapters (Hu et al. 2021)
-// or the whole UNet learn the pet from its photos under the instance prompt, optionally
-// with prior preservation on class images the base model makes. Writes into run_dir:
-// config.json (the request), loss.csv, previews/step-NNNNNN.png, checkpoints/ and, at the end
-// or on cancel, lora/ (both LoRA formats) or model/ (a diffusers folder).
-// With `resume`, the run in run_dir continues from its newest checkpoint up to
-// request.steps, with the settings in its config.json; on the CPU the result equals an
-// uninterrupted run. Throws pawtrait::Error with what to do (no usable photo, a NaN loss, ...).
-TrainResult train_dreambooth(const TrainRequest& request, const TrainCallbacks& callbacks = {});
-
-// The request a run folder was made with (its config.json), for --resume.
-TrainRequest read_run_request(const std::filesystem::path& run_dir);
+// train_dreambooth (training/dreambooth.h) for Stable Diffusion 1.x/2.x: LoRA on the UNet
+// (and optionally the text encoder) or the whole UNet ("full": a diffusers folder).
+TrainResult train_sd_dreambooth(const TrainRequest& request, const TrainCallbacks& callbacks);
 
 }  // namespace pawtrait::training

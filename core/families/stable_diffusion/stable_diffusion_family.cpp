@@ -1,6 +1,7 @@
 #include "families/stable_diffusion/stable_diffusion_family.h"
 
 #include "families/model_kinds.h"
+#include "families/stable_diffusion/dreambooth_trainer.h"
 #include "families/stable_diffusion/stable_diffusion.h"
 #include "families/stable_diffusion/stable_diffusion_model.h"
 
@@ -32,6 +33,7 @@ ModelFamily stable_diffusion_family() {
     return StableDiffusionModel::load(model, options);
   };
   f.location = [](const std::string& model) { return std::filesystem::path(model); };
+  f.train = training::train_sd_dreambooth;
   return f;
 }
 

@@ -193,7 +193,8 @@ TEST_F(EngineTest, ResumingNamesEachSettingThatDiffers) {
   EXPECT_THROW_MESSAGE(Engine::resume_job(run, 5, &given), "learning_rate: the run has 0.001, this command says 0.01",
                        "model.norm_num_groups: the run has 8, this command says 4", "only the step count may change");
   given.builtin = false;
-  EXPECT_THROW_MESSAGE(Engine::resume_job(run, 5, &given), "trained the built-in model, not a Stable Diffusion model");
+  EXPECT_THROW_MESSAGE(Engine::resume_job(run, 5, &given),
+                       "trained the built-in model, not a diffusion model with DreamBooth");
 }
 
 }  // namespace

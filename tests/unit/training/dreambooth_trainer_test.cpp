@@ -2,7 +2,7 @@
 // falls, a resumed run equals an uninterrupted one, cancel keeps a checkpoint, bad photos are
 // skipped with reasons, a NaN stops the run with advice, prior preservation caches its class
 // images, previews come out, and the exported LoRA files load back.
-#include "families/stable_diffusion/dreambooth_trainer.h"
+#include "training/dreambooth.h"
 
 #include <ATen/ATen.h>
 

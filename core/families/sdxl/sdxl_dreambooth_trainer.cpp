@@ -1,0 +1,328 @@
+#include "families/sdxl/sdxl_dreambooth_trainer.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <optional>
+
+#include "common/error.h"
+#include "families/sdxl/sdxl_lora.h"
+#include "families/sdxl/sdxl_model.h"
+#include "models/lora_export.h"
+#include "pipeline/text_to_image.h"
+#include "runtime/device_choice.h"
+#include "runtime/runtime_info.h"
+#include "schedulers/noise_process.h"
+#include "training/class_images.h"
+#include "training/cuda_autocast.h"
+#include "training/dreambooth_run.h"
+#include "training/photo_dataset.h"
+
+namespace pawtrait::training {
+namespace {
+
+// Each picture's six size ids (original size, crop corner, target size), (n, 6) float32, and
+// those of its mirror image.
+struct SizeIds {
+  at::Tensor plain, mirrored;
+};
+
+SizeIds size_ids(const std::vector<PhotoPlacement>& placements, std::int64_t resolution) {
+  std::vector<float> plain, mirrored;
+  auto add = [&](std::vector<float>& ids, const std::array<std::int64_t, 2>& original,
+                 const std::array<std::int64_t, 2>& corner) {
+    for (const std::int64_t v : {original[0], original[1], corner[0], corner[1], resolution, resolution}) {
+      ids.push_back(static_cast<float>(v));
+    }
+  };
+  for (const PhotoPlacement& p : placements) {
+    add(plain, p.original_size, p.crop_top_left);
+    add(mirrored, p.original_size, p.mirrored_crop_top_left);
+  }
+  const auto n = static_cast<std::int64_t>(placements.size());
+  return {at::tensor(plain).view({n, 6}), at::tensor(mirrored).view({n, 6})};
+}
+
+// The size ids of the drawn pictures: a mirrored photo's crop corner is the mirror's.
+at::Tensor drawn_ids(const SizeIds& ids, const LatentDraw& draw) {
+  return at::where(draw.flipped.view({-1, 1}), ids.mirrored.index_select(0, draw.index),
+                   ids.plain.index_select(0, draw.index));
+}
+
+// What the loop needs of a prepared SDXL DreamBooth run.
+struct SdxlDreamBoothParts {
+  const TrainRequest& request;
+  families::StableDiffusionXLModel& diffusion;
+  pipeline::TextToImage& sampler;
+  const LatentCache& instance;
+  SizeIds instance_ids;
+  const std::optional<LatentCache>& prior;
+  SizeIds class_ids;
+  families::Conditioning instance_prompt, class_prompt;  // when the encoders are not trained
+  NamedParameters trained;
+  c10::Device device;
+  c10::ScalarType precision;
+  at::TensorOptions frozen;  // the frozen UNet's device and dtype
+  std::int64_t resolution;
+  std::vector<std::string> preview_prompts;
+  TrainResult& result;
+  LogSink log;
+};
+
+// SDXL's part of the loop: as Stable Diffusion's, with the pooled vector and each example's
+// size ids beside the context.
+class SdxlDreamBoothTask : public TrainingTask {
+ public:
+  explicit SdxlDreamBoothTask(SdxlDreamBoothParts parts)
+      : p_(std::move(parts)), model_(p_.diffusion.modules()), scaling_(p_.diffusion.latent_format().scaling_factor) {
+    val_ = make_validation_batch(p_.diffusion.noise_process(), p_.instance, scaling_);
+    val_ids_ = p_.instance_ids.plain.slice(0, 0, val_.photos);
+  }
+
+  NamedParameters trainable() override { return p_.trained; }
+
+  at::Tensor loss(at::Generator& gen) override {
+    const TrainRequest& request = p_.request;
+    const std::int64_t B = request.batch_size;
+    // A batch: the pet's latents, then as many class latents when preserving the prior.
+    const LatentDraw pet = draw_latents(p_.instance, B, gen, scaling_);
+    at::Tensor latents = pet.latents, ids = drawn_ids(p_.instance_ids, pet);
+    if (p_.prior) {
+      const LatentDraw cls = draw_latents(*p_.prior, B, gen, scaling_);
+      latents = at::cat({latents, cls.latents});
+      ids = at::cat({ids, drawn_ids(p_.class_ids, cls)});
+    }
+    const std::int64_t n = latents.size(0);
+    const schedulers::NoiseProcess& noise_process = p_.diffusion.noise_process();
+    const at::Tensor t = noise_process.sample_timesteps(n, gen).to(p_.device);
+    at::Tensor noise = at::randn(latents.sizes(), gen);
+    if (request.noise_offset > 0) noise = noise + request.noise_offset * at::randn({n, latents.size(1), 1, 1}, gen);
+    noise = noise.to(p_.device);
+    latents = latents.to(p_.device);
+    const at::Tensor noisy = noise_process.add_noise(latents, noise, t);
+    const at::Tensor target = noise_process.training_target(latents, noise, t);
+    CudaAutocast autocast(autocast_on(), p_.precision);
+    families::Conditioning prompt = prompt_embeddings(false);
+    at::Tensor context = prompt.at("context").expand({B, -1, -1});
+    at::Tensor pooled = prompt.at("pooled").expand({B, -1});
+    if (p_.prior) {
+      families::Conditioning cls = prompt_embeddings(true);
+      context = at::cat({context, cls.at("context").expand({B, -1, -1})});
+      pooled = at::cat({pooled, cls.at("pooled").expand({B, -1})});
+    }
+    const at::Tensor pred =
+        model_.unet->forward(noisy.to(p_.frozen), t, context.to(p_.frozen), pooled.to(p_.frozen), ids.to(p_.frozen))
+            .to(at::kFloat);
+    at::Tensor loss = (pred.slice(0, 0, B) - target.slice(0, 0, B)).pow(2).mean();
+    if (p_.prior) loss = loss + request.prior_weight * (pred.slice(0, B) - target.slice(0, B)).pow(2).mean();
+    return loss;
+  }
+
+  double validation_loss() override {
+    at::NoGradGuard no_grad;
+    CudaAutocast autocast(autocast_on(), p_.precision);
+    const families::Conditioning prompt = prompt_embeddings(false);
+    const std::int64_t n = val_.photos;
+    double sum = 0;
+    for (std::int64_t i = 0; i < val_.noisy.size(0); i += n) {
+      const at::Tensor pred = model_.unet->forward(
+          val_.noisy.slice(0, i, i + n).to(p_.frozen), val_.timesteps.slice(0, i, i + n).to(p_.device),
+          prompt.at("context").expand({n, -1, -1}).to(p_.frozen), prompt.at("pooled").expand({n, -1}).to(p_.frozen),
+          val_ids_.to(p_.frozen));
+      sum += (pred.to(at::kFloat) - val_.target.slice(0, i, i + n)).pow(2).mean().item<double>();
+    }
+    return sum / 5.0;
+  }
+
+  std::optional<TrainPreview> preview(std::int64_t step, const std::atomic<bool>* cancel) override {
+    if (p_.request.train_text_encoder) p_.sampler.forget_prompts();  // made with older encoder weights
+    return make_previews(p_.sampler, p_.request, p_.preview_prompts, p_.resolution, step, cancel, p_.log);
+  }
+
+  void export_result(std::int64_t steps_done) override {
+    auto layers = models::collect_lora_layers(*model_.unet, "unet");
+    if (p_.request.train_text_encoder) {
+      for (auto& layer : models::collect_lora_layers(*model_.text_encoder, "text_encoder")) {
+        layers.push_back(std::move(layer));
+      }
+      for (auto& layer : models::collect_lora_layers(*model_.text_encoder_2, "text_encoder_2")) {
+        layers.push_back(std::move(layer));
+      }
+    }
+    // What sd-scripts writes and A1111 reads to list the LoRA under SDXL.
+    export_lora(
+        p_.request, layers, families::sdxl_kohya_names(model_.unet->config),
+        {{"ss_base_model_version", "sdxl_base_v1-0"}, {"modelspec.architecture", "stable-diffusion-xl-v1-base/lora"}},
+        p_.resolution, steps_done, p_.result);
+  }
+
+  void set_training(bool training) override {
+    model_.unet->train(training);
+    if (p_.request.train_text_encoder) {
+      model_.text_encoder->train(training);
+      model_.text_encoder_2->train(training);
+    }
+  }
+
+  std::string nan_advice() const override { return training::nan_advice(p_.request, p_.precision); }
+
+ private:
+  bool autocast_on() const { return !p_.device.is_cpu() && p_.precision != at::kFloat; }
+
+  // With trained text encoders the prompts go through them at every step.
+  families::Conditioning prompt_embeddings(bool for_class) {
+    if (!p_.request.train_text_encoder) return for_class ? p_.class_prompt : p_.instance_prompt;
+    families::Conditioning c =
+        p_.diffusion.encode(for_class ? p_.request.class_prompt() : p_.request.instance_prompt(), {}, p_.log);
+    for (auto& [name, tensor] : c.tensors) tensor = tensor.to(at::kFloat);
+    return c;
+  }
+
+  SdxlDreamBoothParts p_;
+  families::StableDiffusionXL& model_;
+  double scaling_;
+  ValidationBatch val_;
+  at::Tensor val_ids_;
+};
+
+}  // namespace
+
+TrainResult train_sdxl_dreambooth(const TrainRequest& request, const TrainCallbacks& callbacks) {
+  if (request.mode == "full") {
+    throw Error(
+        "full fine-tuning is for Stable Diffusion 1.x/2.x; an SDXL model trains LoRA adapters (--mode lora, the "
+        "default), as its reference trainer does");
+  }
+  const LogSink& log = callbacks.log;
+  TrainResult result;
+  const auto cancelled = [&] { return callbacks.cancel != nullptr && callbacks.cancel->load(); };
+  const auto stopped_before_training = [&] {
+    log_to(log, LogLevel::Info, "stopped before the first training step");
+    result.stopped = true;
+    return result;
+  };
+
+  // 1. Device, precision and the base model: frozen weights in the compute precision (the VAE
+  //    stays float32 in float16 runs, as its config asks), the adapters in float32.
+  const c10::Device device = runtime::choose_device(request.device, "training", log);
+  const c10::ScalarType precision = runtime::choose_mixed_precision(request.mixed_precision, device, log);
+  families::LoadOptions load;
+  load.device = device;
+  load.dtype = precision;
+  if (!request.model_config.empty()) load.model_config = request.model_config;
+  load.log = log;
+  log_to(log, LogLevel::Info, "loading " + request.model.string());
+  families::StableDiffusionXLModel diffusion(families::load_sdxl(request.model, load));
+  families::StableDiffusionXL& model = diffusion.modules();
+  if (cancelled()) return stopped_before_training();
+  const std::int64_t resolution = request.resolution > 0
+                                      ? request.resolution
+                                      : model.unet->config.sample_size * diffusion.latent_format().spatial_factor;
+  const at::TensorOptions frozen = model.unet->conv_in->weight.options();
+  const at::TensorOptions vae_options = model.vae->post_quant_conv->weight.options();
+
+  // 2. Photos, checked; their latents cached, their size ids kept.
+  const PhotoSelection photos = select_photos(request.photos, resolution, log);
+  result.skipped_photos = photos.skipped;
+  log_to(log, LogLevel::Info,
+         "training on " + std::to_string(photos.usable.size()) + " photo(s) at " + std::to_string(resolution) + "×" +
+             std::to_string(resolution) + " (" + request.mode + ", " + (device.is_cpu() ? "CPU" : "CUDA") + ", " +
+             c10::toString(precision) + ")");
+  start_run_folder(request);
+
+  pipeline::TextToImage sampler(diffusion);  // previews and class images
+  const PhotoBatch pet = load_photo_batch(photos.usable, resolution, request.crops);
+  const LatentCache instance = encode_latents(model.vae, pet.pixels, request.flip, vae_options, request.cache_latents);
+  if (cancelled()) return stopped_before_training();
+  std::optional<LatentCache> prior;
+  SizeIds class_ids;
+  if (request.prior_count > 0) {
+    at::NoGradGuard no_grad;
+    const std::filesystem::path folder =
+        class_images_folder(request.class_images_dir, request.model, request.class_prompt(), resolution);
+    const auto files = ensure_class_images(sampler, folder, request.class_prompt(), request.prior_count, resolution,
+                                           log, callbacks.cancel);
+    if (cancelled()) return stopped_before_training();  // the class images made so far are kept
+    const PhotoBatch class_batch = load_photo_batch(files, resolution);
+    prior = encode_latents(model.vae, class_batch.pixels, request.flip, vae_options, request.cache_latents);
+    class_ids = size_ids(class_batch.placements, resolution);
+  }
+
+  // 3. Both encoders' embeddings and pooled vectors, once; the encoders are then released
+  //    (they are not trained).
+  const std::vector<std::string> preview_prompts = training::preview_prompts(request);
+  families::Conditioning instance_prompt, class_prompt;
+  {
+    at::NoGradGuard no_grad;
+    auto in_float = [](families::Conditioning c) {
+      for (auto& [name, tensor] : c.tensors) tensor = tensor.to(at::kFloat);
+      return c;
+    };
+    instance_prompt = in_float(sampler.encode_prompt(request.instance_prompt(), 0, log));
+    class_prompt = in_float(sampler.encode_prompt(request.class_prompt(), 0, log));
+    // The sampler keeps every embedding it made; the previews only ever use these.
+    for (const auto& p : preview_prompts) sampler.encode_prompt(p, 0);
+    sampler.encode_negative(std::nullopt, 0);  // the previews have no negative prompt
+  }
+  const bool train_te = request.train_text_encoder;
+  if (!train_te) {
+    model.text_encoder = nullptr;
+    model.text_encoder_2 = nullptr;
+  }
+  if (request.cache_latents) {  // the previews only decode
+    model.vae->unregister_module("encoder");
+    model.vae->encoder = nullptr;
+    if (model.vae->quant_conv) {
+      model.vae->unregister_module("quant_conv");
+      model.vae->quant_conv = nullptr;
+    }
+  }
+
+  // 4. What is trained: LoRA adapters (float32) on the UNet, and on both encoders with train_te.
+  at::manual_seed(request.seed);
+  std::optional<at::Generator> init;
+  if (device.is_cpu()) init = at::make_generator<at::CPUGeneratorImpl>(request.seed);
+  NamedParameters trained = add_trained_lora(*model.unet, request.lora_targets, request, init, "", "UNet");
+  if (train_te) {
+    for (const auto& [encoder, prefix] :
+         {std::pair{model.text_encoder, "text_encoder."}, std::pair{model.text_encoder_2, "text_encoder_2."}}) {
+      for (auto& p :
+           add_trained_lora(*encoder.ptr(), request.text_encoder_targets, request, init, prefix, "text encoder")) {
+        trained.push_back(std::move(p));
+      }
+    }
+  }
+  std::int64_t trained_count = 0;
+  for (const auto& [name, p] : trained) trained_count += p.numel();
+  log_to(log, LogLevel::Info,
+         "training " + std::to_string(trained_count) + " parameters in " + std::to_string(trained.size()) + " tensors");
+  if (request.gradient_checkpointing) model.unet->enable_gradient_checkpointing(true);
+
+  // 5. The loop.
+  SdxlDreamBoothTask task({.request = request,
+                           .diffusion = diffusion,
+                           .sampler = sampler,
+                           .instance = instance,
+                           .instance_ids = size_ids(pet.placements, resolution),
+                           .prior = prior,
+                           .class_ids = class_ids,
+                           .instance_prompt = instance_prompt,
+                           .class_prompt = class_prompt,
+                           .trained = trained,
+                           .device = device,
+                           .precision = precision,
+                           .frozen = frozen,
+                           .resolution = resolution,
+                           .preview_prompts = preview_prompts,
+                           .result = result,
+                           .log = log});
+  TrainingLoop loop(task, loop_settings(request, precision), callbacks);
+  const LoopResult done = loop.run();
+  result.steps_done = done.steps_done;
+  result.final_smoothed_loss = done.final_smoothed_loss;
+  result.stopped = done.stopped;
+  result.checkpoint = done.checkpoint;
+  return result;
+}
+
+}  // namespace pawtrait::training

@@ -1,0 +1,144 @@
+#include "training/dreambooth_run.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cctype>
+
+#include "common/atomic_file.h"
+#include "common/error.h"
+#include "models/lora_linear.h"
+#include "pipeline/text_to_image.h"
+#include "schedulers/noise_process.h"
+#include "training/train_checkpoint.h"
+#include "training/train_report.h"
+
+namespace pawtrait::training {
+
+namespace fs = std::filesystem;
+
+void start_run_folder(const TrainRequest& request) {
+  fs::create_directories(request.run_dir / "previews");
+  if (request.resume) return;
+  if (fs::exists(request.run_dir / "checkpoints") && latest_checkpoint(request.run_dir)) {
+    throw Error(request.run_dir.string() +
+                " already holds a training run; resume it with --resume, or choose a new --out folder");
+  }
+  write_file_atomically(request.run_dir / "config.json", request.to_json().dump(2) + "\n");
+}
+
+std::vector<std::string> preview_prompts(const TrainRequest& request) {
+  return {request.instance_prompt(), request.token + " " + request.class_name + " wearing a tiny party hat, watercolor",
+          request.class_prompt()};
+}
+
+NamedParameters add_trained_lora(torch::nn::Module& module, const std::vector<std::string>& targets,
+                                 const TrainRequest& request, std::optional<at::Generator>& init,
+                                 const std::string& prefix, const std::string& what) {
+  for (auto& p : module.parameters()) p.set_requires_grad(false);
+  if (models::add_lora_adapters(module, targets, request.rank, request.alpha, models::LoraInit::Kaiming, init)
+          .empty()) {
+    std::string names;
+    for (const auto& t : targets) names += (names.empty() ? "" : ", ") + t;
+    throw Error("none of the LoRA target modules (" + names + ") exist in this " + what);
+  }
+  NamedParameters trained;
+  for (const auto& item : module.named_parameters()) {
+    if (item.value().requires_grad()) trained.emplace_back(prefix + item.key(), item.value());
+  }
+  return trained;
+}
+
+ValidationBatch make_validation_batch(const schedulers::NoiseProcess& noise_process, const LatentCache& photos,
+                                      double scaling_factor) {
+  ValidationBatch v;
+  v.photos = std::min<std::int64_t>(photos.size(), 4);
+  v.timesteps = noise_process.validation_timesteps().repeat_interleave(v.photos);
+  const at::Tensor x0 = (photos.mean.slice(0, 0, v.photos) * scaling_factor).repeat({5, 1, 1, 1});
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(1234);
+  const at::Tensor noise = at::randn(x0.sizes(), gen).to(x0.device());
+  const at::Tensor t = v.timesteps.to(x0.device());
+  v.noisy = noise_process.add_noise(x0, noise, t);
+  v.target = noise_process.training_target(x0, noise, t);
+  return v;
+}
+
+std::optional<TrainPreview> make_previews(pipeline::TextToImage& sampler, const TrainRequest& request,
+                                          const std::vector<std::string>& prompts, std::int64_t resolution,
+                                          std::int64_t step, const std::atomic<bool>* cancel, const LogSink& log) {
+  TrainPreview preview;
+  preview.step = step;
+  try {
+    for (const auto& prompt : prompts) {
+      pipeline::GenerateRequest r;
+      r.prompt = prompt;
+      r.sampler = "dpmpp_2m_karras";
+      r.steps = request.preview_steps;
+      r.width = r.height = resolution;
+      r.seed = 42;
+      pipeline::GenerateCallbacks stop_early;
+      stop_early.cancel = cancel;  // Stop does not wait for the previews
+      const auto images = sampler.generate(r, stop_early);
+      if (images.empty()) return std::nullopt;  // stopped half way
+      preview.images.push_back({r.seed, resolution, resolution, images.at(0).rgb});
+    }
+  } catch (const Error& e) {  // a broken preview (NaN) must not end the run, nor pass silently
+    log_to(log, LogLevel::Warning, "preview at step " + std::to_string(step) + " failed: " + e.what());
+    return std::nullopt;
+  }
+  std::string joined;
+  for (const auto& p : prompts) joined += (joined.empty() ? "" : " | ") + p;
+  save_preview(request.run_dir, preview, {{"prompts", joined}});
+  return preview;
+}
+
+namespace {
+
+std::string file_safe(const std::string& text) {
+  std::string out;
+  for (char c : text) out += (std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-') ? c : '_';
+  return out;
+}
+
+}  // namespace
+
+void export_lora(const TrainRequest& request, const std::vector<models::LoraLayer>& layers,
+                 const models::KohyaNames& names, std::map<std::string, std::string> metadata, std::int64_t resolution,
+                 std::int64_t steps_done, TrainResult& result) {
+  metadata.emplace("ss_base_model", request.model.filename().string());
+  metadata.emplace("ss_training_comment", "Pawtrait DreamBooth LoRA: " + request.instance_prompt());
+  metadata.emplace("ss_steps", std::to_string(steps_done));
+  metadata.emplace("ss_resolution", std::to_string(resolution));
+  result.lora_kohya = request.run_dir / "lora" / (file_safe(request.token + "_" + request.class_name) + ".safetensors");
+  result.lora_peft = request.run_dir / "lora" / "pytorch_lora_weights.safetensors";
+  fs::create_directories(result.lora_kohya.parent_path());
+  models::save_lora_kohya(result.lora_kohya, layers, metadata, names);
+  models::save_lora_peft(result.lora_peft, layers, metadata);
+}
+
+LoopSettings loop_settings(const TrainRequest& request, c10::ScalarType precision) {
+  LoopSettings settings;
+  settings.run_dir = request.run_dir;
+  settings.resume = request.resume;
+  settings.seed = request.seed;
+  settings.steps = request.steps;
+  settings.learning_rate = request.effective_learning_rate();
+  settings.lr_schedule = request.lr_schedule;
+  settings.warmup_steps = request.warmup_steps;
+  settings.grad_accum = request.grad_accum;
+  settings.max_grad_norm = request.max_grad_norm;
+  settings.weight_decay = request.weight_decay;
+  if (request.ema) settings.ema_decay = request.ema_decay;
+  settings.fp16_loss_scaling = precision == at::kHalf;
+  settings.validate_every = request.validate_every;
+  settings.checkpoint_every = request.checkpoint_every;
+  settings.preview_every = request.preview_every;
+  return settings;
+}
+
+std::string nan_advice(const TrainRequest& request, c10::ScalarType precision) {
+  return "Try a lower learning rate (this run: " + std::to_string(request.effective_learning_rate()) + ")" +
+         (precision == at::kHalf ? ", or bf16 instead of fp16 (--mixed-precision bf16 or no)" : "") + ".";
+}
+
+}  // namespace pawtrait::training

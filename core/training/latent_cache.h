@@ -1,0 +1,41 @@
+#pragma once
+
+#include <ATen/core/Generator.h>
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+
+#include "models/autoencoder_kl.h"
+
+namespace pawtrait::training {
+
+// Each photo's latent distribution, computed once: (n, C, h, w) mean and std; a training
+// example is mean + std · ε, a fresh draw every step, as if the VAE encoded it each time.
+struct LatentCache {
+  at::Tensor mean, std;                  // as encoded
+  at::Tensor flipped_mean, flipped_std;  // of the mirrored photos (defined when flipping)
+  // Without caching: the photos themselves, encoded again at every draw.
+  at::Tensor images;
+  models::AutoencoderKL vae{nullptr};
+  at::TensorOptions options;
+  std::int64_t size() const { return mean.size(0); }
+};
+
+// The photos' (n, 3, H, W) pixels in [-1, 1] encoded one at a time (that bounds the VAE's
+// memory) in `options` (the VAE's device and dtype), and mirrored when `with_flips`.
+// Uncached, the photos and the VAE are kept to encode again at every draw.
+LatentCache encode_latents(models::AutoencoderKL& vae, const at::Tensor& images, bool with_flips,
+                           const at::TensorOptions& options, bool cached);
+
+// One draw of training latents: which photos, which of them mirrored.
+struct LatentDraw {
+  at::Tensor latents;  // (count, C, h, w) float32, scaled by the VAE's scaling factor
+  at::Tensor index;    // (count) long, on the CPU
+  at::Tensor flipped;  // (count) bool, on the CPU; all false without flips
+};
+
+// `count` training latents drawn from the cache: random photo, random flip, posterior sample,
+// every draw from `gen` (the run's generator, so a resumed run draws the same).
+LatentDraw draw_latents(const LatentCache& cache, std::int64_t count, at::Generator& gen, double scaling_factor);
+
+}  // namespace pawtrait::training
