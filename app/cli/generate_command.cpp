@@ -173,6 +173,11 @@ void add_generate_command(CLI::App& app) {
                   "model: ddpm)");
   cmd->add_option("--eta", r.eta, "DDIM's eta (0 = deterministic)");
   cmd->add_option("--clip-skip", r.clip_skip, "Use the text encoder's output this many layers early");
+  cmd->add_option("--prompt-cleanup", r.prompt_cleanup,
+                  "How the CLIP tokenizer normalises prompts: nfc (as current diffusers) or ftfy (as transformers 4 "
+                  "with ftfy: HTML entities, curly quotes, ligatures and full-width letters folded)")
+      ->check(CLI::IsMember({"nfc", "ftfy"}))
+      ->capture_default_str();
   cmd->add_option_function<std::uint64_t>(
       "--seed",
       [o](std::uint64_t s) {

@@ -12,6 +12,8 @@
 #include "common/log.h"
 #include "schedulers/noise_process.h"
 
+#include "models/clip_text_cleanup.h"
+
 namespace pawtrait::families {
 
 // A prompt as the denoiser reads it: whatever tensors the family needs, by name, each with
@@ -49,7 +51,8 @@ struct SizeConditioning {
 };
 
 struct PromptOptions {
-  std::int64_t clip_skip = 0;  // 0: the text encoder's last layer
+  std::int64_t clip_skip = 0;                                   // 0: the text encoder's last layer
+  models::TextCleanup text_cleanup = models::TextCleanup::Nfc;  // how the tokenizer normalises the prompt
   bool negative = false;  // the unconditional branch of guidance (SDXL ignores clip_skip there, as its pipeline does)
 };
 

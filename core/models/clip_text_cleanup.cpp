@@ -691,7 +691,35 @@ std::u32string python_lower(std::u32string_view text) {
   return from_icu(s);
 }
 
-std::u32string clean(std::u32string_view text) { return python_lower(whitespace_clean(fix_text(text))); }
+std::u32string lower_each(std::u32string_view text) {
+  std::u32string out;
+  out.reserve(text.size());
+  for (const char32_t c : text) {
+    if (c < 0x80) {
+      out.push_back(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+      continue;
+    }
+    out += python_lower(std::u32string_view(&c, 1));  // alone, so no context applies
+  }
+  return out;
+}
+
+std::u32string clean(std::u32string_view text, TextCleanup cleanup) {
+  if (cleanup == TextCleanup::Ftfy) return python_lower(whitespace_clean(fix_text(text)));
+  // tokenizers' Replace(\s+, " ") without a strip: CLIP's split drops the spaces anyway.
+  std::u32string folded;
+  const std::u32string normal = nfc(text);
+  folded.reserve(normal.size());
+  for (std::size_t i = 0; i < normal.size(); ++i) {
+    if (!is_regex_space(normal[i])) {
+      folded.push_back(normal[i]);
+      continue;
+    }
+    folded.push_back(U' ');
+    while (i + 1 < normal.size() && is_regex_space(normal[i + 1])) ++i;
+  }
+  return lower_each(folded);
+}
 
 std::vector<std::u32string> split_words(std::u32string_view text) {
   static constexpr std::array<std::u32string_view, 2> kMarkers = {U"<|startoftext|>", U"<|endoftext|>"};
@@ -729,3 +757,13 @@ std::vector<std::u32string> split_words(std::u32string_view text) {
 }
 
 }  // namespace pawtrait::models::clip_text
+
+namespace pawtrait::models {
+
+std::optional<TextCleanup> text_cleanup_named(std::string_view name) {
+  if (name == "nfc") return TextCleanup::Nfc;
+  if (name == "ftfy") return TextCleanup::Ftfy;
+  return std::nullopt;
+}
+
+}  // namespace pawtrait::models

@@ -368,8 +368,8 @@ struct ClipTokenizer::State {
   }
 
   std::vector<std::string> bpe(const std::string& word) const;
-  void tokenize_text(std::u32string_view text, std::vector<std::string>& out) const;
-  std::vector<std::string> tokenize(std::string_view text) const;
+  void tokenize_text(std::u32string_view text, TextCleanup cleanup, std::vector<std::string>& out) const;
+  std::vector<std::string> tokenize(std::string_view text, TextCleanup cleanup) const;
   std::int64_t id(const std::string& token) const;
 };
 
@@ -462,8 +462,9 @@ std::vector<std::string> ClipTokenizer::State::bpe(const std::string& word) cons
 }
 
 // CLIPTokenizer._tokenize for one piece of the prompt between added tokens.
-void ClipTokenizer::State::tokenize_text(std::u32string_view text, std::vector<std::string>& out) const {
-  for (const std::u32string& word : clip_text::split_words(clip_text::clean(text))) {
+void ClipTokenizer::State::tokenize_text(std::u32string_view text, TextCleanup cleanup,
+                                         std::vector<std::string>& out) const {
+  for (const std::u32string& word : clip_text::split_words(clip_text::clean(text, cleanup))) {
     for (std::string& piece : bpe(clip_text::to_utf8(word))) out.push_back(std::move(piece));
   }
 }
@@ -471,7 +472,7 @@ void ClipTokenizer::State::tokenize_text(std::u32string_view text, std::vector<s
 // PreTrainedTokenizer.tokenize: cut the added tokens out first (each keeps its content), let
 // their lstrip/rstrip/single_word flags adjust the neighbouring pieces, then normalise and
 // BPE each remaining piece on its own.
-std::vector<std::string> ClipTokenizer::State::tokenize(std::string_view text) const {
+std::vector<std::string> ClipTokenizer::State::tokenize(std::string_view text, TextCleanup cleanup) const {
   std::vector<std::u32string> pieces = trie.split(clip_text::from_utf8(text));
   const auto added_token = [&](const std::u32string& piece) -> const AddedToken* {
     const auto it = added_by_code_points.find(piece);
@@ -499,7 +500,7 @@ std::vector<std::string> ClipTokenizer::State::tokenize(std::string_view text) c
     if (const AddedToken* token = added_token(piece)) {
       tokens.push_back(token->content);
     } else {
-      tokenize_text(piece, tokens);
+      tokenize_text(piece, cleanup, tokens);
     }
   }
   return tokens;
@@ -695,11 +696,13 @@ ClipTokenizer ClipTokenizer::with_special_tokens(std::shared_ptr<State> state, c
   return ClipTokenizer(std::move(state));
 }
 
-std::vector<std::string> ClipTokenizer::tokenize(std::string_view text) const { return state_->tokenize(text); }
+std::vector<std::string> ClipTokenizer::tokenize(std::string_view text, TextCleanup cleanup) const {
+  return state_->tokenize(text, cleanup);
+}
 
-std::vector<std::int64_t> ClipTokenizer::encode(std::string_view text) const {
+std::vector<std::int64_t> ClipTokenizer::encode(std::string_view text, TextCleanup cleanup) const {
   std::vector<std::int64_t> ids;
-  for (const std::string& token : state_->tokenize(text)) ids.push_back(state_->id(token));
+  for (const std::string& token : state_->tokenize(text, cleanup)) ids.push_back(state_->id(token));
   return ids;
 }
 
@@ -712,15 +715,15 @@ std::vector<std::int64_t> ClipTokenizer::pad_to_max_length(std::vector<std::int6
   return ids;
 }
 
-std::vector<std::int64_t> ClipTokenizer::operator()(std::string_view prompt) const {
-  return pad_to_max_length(encode(prompt));
+std::vector<std::int64_t> ClipTokenizer::operator()(std::string_view prompt, TextCleanup cleanup) const {
+  return pad_to_max_length(encode(prompt, cleanup));
 }
 
-std::string ClipTokenizer::truncation_warning(std::string_view prompt) const {
-  const std::vector<std::int64_t> all = encode(prompt);
+std::string ClipTokenizer::truncation_warning(std::string_view prompt, TextCleanup cleanup) const {
+  const std::vector<std::int64_t> all = encode(prompt, cleanup);
   const auto room = static_cast<std::size_t>(max_length() - 2);
   if (all.size() <= room) return "";
-  const std::vector<std::string> pieces = tokenize(prompt);
+  const std::vector<std::string> pieces = tokenize(prompt, cleanup);
   std::string dropped;
   for (std::size_t i = room; i < pieces.size(); ++i) dropped += pieces[i];
   for (std::size_t at = dropped.find("</w>"); at != std::string::npos; at = dropped.find("</w>")) {
@@ -730,13 +733,13 @@ std::string ClipTokenizer::truncation_warning(std::string_view prompt) const {
          ", so this end is ignored: \"" + dropped + "\"";
 }
 
-TokenBatch ClipTokenizer::encode_batch(const std::vector<std::string>& prompts) const {
+TokenBatch ClipTokenizer::encode_batch(const std::vector<std::string>& prompts, TextCleanup cleanup) const {
   TokenBatch batch;
   batch.batch = static_cast<std::int64_t>(prompts.size());
   batch.length = state_->max_length;
   batch.ids.reserve(prompts.size() * static_cast<std::size_t>(state_->max_length));
   for (const std::string& prompt : prompts) {
-    const std::vector<std::int64_t> row = (*this)(prompt);
+    const std::vector<std::int64_t> row = (*this)(prompt, cleanup);
     batch.ids.insert(batch.ids.end(), row.begin(), row.end());
   }
   return batch;

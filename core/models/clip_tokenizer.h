@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "models/clip_text_cleanup.h"
+
 namespace pawtrait::models {
 
 // A token that the tokenizer files declare outside BPE (transformers' AddedToken): it is cut
@@ -28,9 +30,11 @@ struct TokenBatch {
   std::vector<std::int64_t> ids;
 };
 
-// CLIP's byte-level BPE tokenizer, as transformers' slow CLIPTokenizer (4.36) with ftfy
-// installed tokenizes a Stable Diffusion prompt: ids match the reference exactly, with one
-// gap noted in clip_text_cleanup.h (ftfy's mojibake repair). Loading reads a diffusers
+// CLIP's byte-level BPE tokenizer, as transformers' CLIPTokenizer tokenizes a Stable Diffusion
+// prompt: by default as transformers 5 does (what current diffusers loads), or with
+// TextCleanup::Ftfy as transformers 4.36's slow tokenizer with ftfy installed did; ids match
+// the reference exactly, with one gap noted in clip_text_cleanup.h (ftfy's mojibake repair,
+// Ftfy only). Loading reads a diffusers
 // tokenizer/ folder. Immutable after load; copies share the vocabulary and a thread-safe BPE
 // cache, so one tokenizer may serve several threads.
 class ClipTokenizer {
@@ -48,18 +52,18 @@ class ClipTokenizer {
 
   // The token strings of a prompt: BPE pieces ("photo</w>", byte-level characters such as
   // "Ã©") and added tokens, without BOS/EOS (transformers' tokenize()).
-  std::vector<std::string> tokenize(std::string_view text) const;
+  std::vector<std::string> tokenize(std::string_view text, TextCleanup cleanup = TextCleanup::Nfc) const;
   // Their ids, without BOS/EOS and untruncated.
-  std::vector<std::int64_t> encode(std::string_view text) const;
+  std::vector<std::int64_t> encode(std::string_view text, TextCleanup cleanup = TextCleanup::Nfc) const;
   // What StableDiffusionPipeline feeds the text encoder: BOS, the ids truncated to
   // max_length - 2, EOS, then pad_id up to max_length.
-  std::vector<std::int64_t> operator()(std::string_view prompt) const;
+  std::vector<std::int64_t> operator()(std::string_view prompt, TextCleanup cleanup = TextCleanup::Nfc) const;
   // The same for several prompts at once.
-  TokenBatch encode_batch(const std::vector<std::string>& prompts) const;
+  TokenBatch encode_batch(const std::vector<std::string>& prompts, TextCleanup cleanup = TextCleanup::Nfc) const;
   // What truncation drops of a prompt longer than the text encoder reads: a warning to show
   // ("the prompt is 90 tokens; the text encoder reads 75, so this end is ignored: ..."), or
   // "" when it fits.
-  std::string truncation_warning(std::string_view prompt) const;
+  std::string truncation_warning(std::string_view prompt, TextCleanup cleanup = TextCleanup::Nfc) const;
 
   // A token string's id: added tokens first, then vocab.json, then unk_id. Throws
   // pawtrait::Error when the token is unknown and vocab.json lacks the unk token.

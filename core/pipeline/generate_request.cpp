@@ -42,6 +42,7 @@ nlohmann::json GenerateRequest::to_json() const {
       {"dtype", dtype}};
   // Written only when set, so requests without them read as before.
   if (!vae.empty()) json["vae"] = vae;
+  if (prompt_cleanup != "nfc") json["prompt_cleanup"] = prompt_cleanup;
   for (const auto& [key, field] : kSizeFields) {
     if (const auto& value = this->*field) json[key] = {(*value)[0], (*value)[1]};
   }
@@ -54,6 +55,7 @@ GenerateRequest GenerateRequest::from_json(const nlohmann::json& json, const std
   r.model = f.text("model", r.model);
   r.model_config = f.text("model_config", r.model_config);
   r.vae = f.text("vae", r.vae);
+  r.prompt_cleanup = f.text("prompt_cleanup", r.prompt_cleanup);
   r.prompt = f.text("prompt", r.prompt);
   if (json.contains("negative_prompt") && !json["negative_prompt"].is_null()) {
     r.negative_prompt = f.text("negative_prompt", "");

@@ -35,6 +35,10 @@ struct GenerateRequest {
   std::int64_t count = 1;
   std::int64_t batch_size = 1;
   std::int64_t clip_skip = 0;
+  // How the CLIP tokenizer normalises the prompts: "nfc", as current diffusers (transformers 5)
+  // does, or "ftfy", as transformers 4 with ftfy did (HTML entities, curly quotes, ligatures and
+  // full-width letters folded), to remake pictures from such setups.
+  std::string prompt_cleanup = "nfc";
   // SDXL's micro-conditioning, (height, width) in pixels as the reference pipeline takes them:
   // unset, the size drawn (original and target) and no crop. The negative ones count only when
   // both negative sizes are given (the reference's rule); otherwise the positive ids are used.

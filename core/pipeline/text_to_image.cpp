@@ -57,6 +57,10 @@ void TextToImage::validate(const GenerateRequest& r) const {
   }
   if (r.count < 1) throw Error("the number of images must be at least 1");
   if (r.batch_size < 1) throw Error("the batch size must be at least 1");
+  if (!models::text_cleanup_named(r.prompt_cleanup)) {
+    throw Error("prompt_cleanup must be nfc (as current diffusers) or ftfy (as transformers 4 with ftfy); got \"" +
+                r.prompt_cleanup + "\"");
+  }
   for (const auto& lora : r.loras) {
     if (lora.strength < 0.0 || lora.strength > 2.0) {
       throw Error("LoRA strength must be between 0 and 2; got " + std::to_string(lora.strength) + " for " + lora.path);
@@ -65,24 +69,29 @@ void TextToImage::validate(const GenerateRequest& r) const {
   }
 }
 
-const families::Conditioning& TextToImage::encode_prompt(const std::string& prompt, std::int64_t clip_skip,
-                                                         const LogSink& log) {
-  const auto key = std::make_tuple(lora_signature_, prompt, clip_skip, 0);
+const families::Conditioning& TextToImage::encode_prompt(const std::string& prompt,
+                                                         const families::PromptOptions& options, const LogSink& log) {
+  const auto key =
+      std::make_tuple(lora_signature_, prompt, options.clip_skip, static_cast<int>(options.text_cleanup), 0);
   if (auto it = prompt_cache_.find(key); it != prompt_cache_.end()) return it->second;
   const auto start = Clock::now();
-  families::Conditioning conditioning = model_.encode(prompt, {.clip_skip = clip_skip}, log);
+  families::PromptOptions positive = options;
+  positive.negative = false;
+  families::Conditioning conditioning = model_.encode(prompt, positive, log);
   timings_.text_encoder += since(start);
   return prompt_cache_.emplace(key, std::move(conditioning)).first->second;
 }
 
 const families::Conditioning& TextToImage::encode_negative(const std::optional<std::string>& prompt,
-                                                           std::int64_t clip_skip, const LogSink& log) {
-  const auto key = std::make_tuple(lora_signature_, prompt.value_or(""), clip_skip, prompt ? 1 : 2);
+                                                           const families::PromptOptions& options, const LogSink& log) {
+  const auto key = std::make_tuple(lora_signature_, prompt.value_or(""), options.clip_skip,
+                                   static_cast<int>(options.text_cleanup), prompt ? 1 : 2);
   if (auto it = prompt_cache_.find(key); it != prompt_cache_.end()) return it->second;
   const auto start = Clock::now();
-  const families::PromptOptions options{.clip_skip = clip_skip, .negative = true};
+  families::PromptOptions negative = options;
+  negative.negative = true;
   families::Conditioning conditioning =
-      prompt ? model_.encode(*prompt, options, log) : model_.unconditional(options, log);
+      prompt ? model_.encode(*prompt, negative, log) : model_.unconditional(negative, log);
   timings_.text_encoder += since(start);
   return prompt_cache_.emplace(key, std::move(conditioning)).first->second;
 }
@@ -131,12 +140,14 @@ std::vector<GeneratedImage> TextToImage::generate(const GenerateRequest& request
   // 1. The prompt's conditioning, [uncond, cond] as the reference batches them, with what the
   //    picture's size tells the denoiser (the negative sizes count only when both are given,
   //    as in the reference pipeline).
-  families::Conditioning cond = encode_prompt(request.prompt, request.clip_skip, callbacks.log).to(options);
+  const families::PromptOptions prompt_options{.clip_skip = request.clip_skip,
+                                               .text_cleanup = *models::text_cleanup_named(request.prompt_cleanup)};
+  families::Conditioning cond = encode_prompt(request.prompt, prompt_options, callbacks.log).to(options);
   const families::SizeConditioning sizes{request.original_size, request.crops_coords_top_left, request.target_size};
   model_.condition_on_size(cond, sizes, request.height, request.width);
   families::Conditioning uncond;
   if (guided) {
-    uncond = encode_negative(request.negative_prompt, request.clip_skip).to(options);
+    uncond = encode_negative(request.negative_prompt, prompt_options).to(options);
     const bool negative_sizes = request.negative_original_size && request.negative_target_size;
     const families::SizeConditioning negative{request.negative_original_size, request.negative_crops_coords_top_left,
                                               request.negative_target_size};

@@ -65,10 +65,10 @@ class TextToImage {
   // The prompt's conditioning as the denoiser sees it (SD: "context", (1, 77, d)); cached
   // per prompt for this object. `negative`: for the unconditional branch, where no prompt
   // (nullopt) is the model's own unconditional conditioning.
-  const families::Conditioning& encode_prompt(const std::string& prompt, std::int64_t clip_skip,
+  const families::Conditioning& encode_prompt(const std::string& prompt, const families::PromptOptions& options = {},
                                               const LogSink& log = {});
-  const families::Conditioning& encode_negative(const std::optional<std::string>& prompt, std::int64_t clip_skip,
-                                                const LogSink& log = {});
+  const families::Conditioning& encode_negative(const std::optional<std::string>& prompt,
+                                                const families::PromptOptions& options = {}, const LogSink& log = {});
 
   // Drops the cached conditionings: the text encoder's weights changed (training it).
   void forget_prompts() { prompt_cache_.clear(); }
@@ -80,7 +80,7 @@ class TextToImage {
   families::DiffusionModel& model_;
   // Conditionings depend on the text encoder's LoRAs too: the key includes the merged set.
   // The last element: 0 a prompt, 1 a negative prompt, 2 no negative prompt.
-  std::map<std::tuple<std::string, std::string, std::int64_t, int>, families::Conditioning> prompt_cache_;
+  std::map<std::tuple<std::string, std::string, std::int64_t, int, int>, families::Conditioning> prompt_cache_;
   std::string lora_signature_;
   GenerateTimings timings_;
 };

@@ -61,11 +61,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (std::size_t i = 0; i < kept; ++i) require(padded[i + 1] == ids[i]);
   for (std::size_t i = kept + 2; i < length; ++i) require(padded[i] == tok.pad_id());
 
-  // The cleaned text is what the split pattern sees: one space between words, none at the
-  // ends, and every split word non-empty.
+  // The cleaned text is what the split pattern sees: one space between words (ftfy's cleanup
+  // strips the ends too), and every split word non-empty; the ftfy cleanup tokenizes as well.
   const std::u32string cleaned = text::clean(text::from_utf8(prompt));
-  require(cleaned.empty() || (cleaned.front() != U' ' && cleaned.back() != U' '));
   require(cleaned.find(U"  ") == std::u32string::npos);
   for (const auto& word : text::split_words(cleaned)) require(!word.empty());
+  const std::u32string ftfy = text::clean(text::from_utf8(prompt), pawtrait::models::TextCleanup::Ftfy);
+  require(ftfy.empty() || (ftfy.front() != U' ' && ftfy.back() != U' '));
+  require(ftfy.find(U"  ") == std::u32string::npos);
+  for (const auto& word : text::split_words(ftfy)) require(!word.empty());
+  const auto ftfy_tokens = tok.tokenize(prompt, pawtrait::models::TextCleanup::Ftfy);
+  require(tok.encode(prompt, pawtrait::models::TextCleanup::Ftfy).size() == ftfy_tokens.size());
   return 0;
 }

@@ -258,11 +258,11 @@ TrainResult train_sdxl_dreambooth(const TrainRequest& request, const TrainCallba
       for (auto& [name, tensor] : c.tensors) tensor = tensor.to(at::kFloat);
       return c;
     };
-    instance_prompt = in_float(sampler.encode_prompt(request.instance_prompt(), 0, log));
-    class_prompt = in_float(sampler.encode_prompt(request.class_prompt(), 0, log));
+    instance_prompt = in_float(sampler.encode_prompt(request.instance_prompt(), {}, log));
+    class_prompt = in_float(sampler.encode_prompt(request.class_prompt(), {}, log));
     // The sampler keeps every embedding it made; the previews only ever use these.
-    for (const auto& p : preview_prompts) sampler.encode_prompt(p, 0);
-    sampler.encode_negative(std::nullopt, 0);  // the previews have no negative prompt
+    for (const auto& p : preview_prompts) sampler.encode_prompt(p);
+    sampler.encode_negative(std::nullopt);  // the previews have no negative prompt
   }
   const bool train_te = request.train_text_encoder;
   if (!train_te) {

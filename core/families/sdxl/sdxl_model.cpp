@@ -149,11 +149,12 @@ at::TensorOptions StableDiffusionXLModel::options() const { return model_.unet->
 
 Conditioning StableDiffusionXLModel::encode(const std::string& prompt, const PromptOptions& options,
                                             const LogSink& log) {
-  if (const std::string warning = model_.tokenizer->truncation_warning(prompt); !warning.empty()) {
+  if (const std::string warning = model_.tokenizer->truncation_warning(prompt, options.text_cleanup);
+      !warning.empty()) {
     log_to(log, LogLevel::Warning, warning);
   }
   auto ids = [&](const models::ClipTokenizer& tokenizer, const models::CLIPTextModel& encoder) {
-    return at::tensor(tokenizer(prompt), at::kLong)
+    return at::tensor(tokenizer(prompt, options.text_cleanup), at::kLong)
         .view({1, -1})
         .to(encoder->text_model->embeddings->token_embedding->weight.device());
   };

@@ -207,11 +207,11 @@ TrainResult train_sd_dreambooth(const TrainRequest& request, const TrainCallback
   at::Tensor instance_embeds, class_embeds;
   {
     at::NoGradGuard no_grad;
-    instance_embeds = sampler.encode_prompt(request.instance_prompt(), 0, log).at("context").to(at::kFloat);
-    class_embeds = sampler.encode_prompt(request.class_prompt(), 0, log).at("context").to(at::kFloat);
+    instance_embeds = sampler.encode_prompt(request.instance_prompt(), {}, log).at("context").to(at::kFloat);
+    class_embeds = sampler.encode_prompt(request.class_prompt(), {}, log).at("context").to(at::kFloat);
     // The sampler keeps every embedding it made; the previews only ever use these.
-    for (const auto& p : preview_prompts) sampler.encode_prompt(p, 0);
-    sampler.encode_negative(std::nullopt, 0);  // the previews have no negative prompt
+    for (const auto& p : preview_prompts) sampler.encode_prompt(p);
+    sampler.encode_negative(std::nullopt);  // the previews have no negative prompt
   }
   const bool train_te = request.train_text_encoder;
   if (!train_te) model.text_encoder = nullptr;

@@ -66,11 +66,11 @@ GenerateDefaults StableDiffusionModel::defaults() const {
 at::TensorOptions StableDiffusionModel::options() const { return model_.unet->conv_in->weight.options(); }
 
 Conditioning StableDiffusionModel::encode(const std::string& prompt, const PromptOptions& options, const LogSink& log) {
-  if (const std::string warning = tokenizer_.truncation_warning(prompt); !warning.empty()) {
+  if (const std::string warning = tokenizer_.truncation_warning(prompt, options.text_cleanup); !warning.empty()) {
     log_to(log, LogLevel::Warning, warning);
   }
   if (!model_.text_encoder) throw Error("the text encoder was released; this prompt was not encoded before");
-  const std::vector<std::int64_t> ids = tokenizer_(prompt);
+  const std::vector<std::int64_t> ids = tokenizer_(prompt, options.text_cleanup);
   const at::Tensor input = at::tensor(ids, at::kLong)
                                .view({1, -1})
                                .to(model_.text_encoder->text_model->embeddings->token_embedding->weight.device());

@@ -50,9 +50,9 @@ double max_abs(const at::Tensor& a, const at::Tensor& b) {
 TEST(TextToImage, ReproducesTheReferenceRun) {
   const auto ref = tensors::SafetensorsFile::open(testing::testdata() / "reference" / "pipeline_run.safetensors");
   const double embeds =
-      max_abs(tiny().pipeline.encode_prompt("a photo of sks dog", 0).at("context"), ref.tensor("prompt_embeds"));
+      max_abs(tiny().pipeline.encode_prompt("a photo of sks dog").at("context"), ref.tensor("prompt_embeds"));
   EXPECT_LT(embeds, 1e-5);
-  EXPECT_LT(max_abs(tiny().pipeline.encode_prompt("", 0).at("context"), ref.tensor("negative_prompt_embeds")), 1e-5);
+  EXPECT_LT(max_abs(tiny().pipeline.encode_prompt("").at("context"), ref.tensor("negative_prompt_embeds")), 1e-5);
 
   auto images = tiny().pipeline.generate(reference_request(), {}, ref.tensor("initial_latents"));
   ASSERT_EQ(images.size(), 1u);
@@ -125,7 +125,7 @@ TEST(TextToImage, LongPromptsAreTruncatedWithAWarning) {
   for (int i = 0; i < 40; ++i) prompt += " in the park";
   prompt += " wearing a red hat";
   std::vector<std::string> warnings;
-  tiny().pipeline.encode_prompt(prompt, 0, [&](LogLevel level, const std::string& line) {
+  tiny().pipeline.encode_prompt(prompt, {}, [&](LogLevel level, const std::string& line) {
     if (level == LogLevel::Warning) warnings.push_back(line);
   });
   ASSERT_EQ(warnings.size(), 1u);
