@@ -667,7 +667,10 @@ std::u32string fix_text(std::u32string_view text) {
   return out;
 }
 
-std::u32string whitespace_clean(std::u32string_view text) {
+namespace {
+
+// re.sub(r"\s+", " ", text) with the regex module's \s.
+std::u32string fold_spaces(std::u32string_view text) {
   std::u32string folded;
   folded.reserve(text.size());
   for (std::size_t i = 0; i < text.size(); ++i) {
@@ -678,6 +681,13 @@ std::u32string whitespace_clean(std::u32string_view text) {
     folded.push_back(U' ');
     while (i + 1 < text.size() && is_regex_space(text[i + 1])) ++i;
   }
+  return folded;
+}
+
+}  // namespace
+
+std::u32string whitespace_clean(std::u32string_view text) {
+  const std::u32string folded = fold_spaces(text);
   std::size_t begin = 0;
   std::size_t end = folded.size();
   while (begin < end && is_python_space(folded[begin])) ++begin;
@@ -707,18 +717,7 @@ std::u32string lower_each(std::u32string_view text) {
 std::u32string clean(std::u32string_view text, TextCleanup cleanup) {
   if (cleanup == TextCleanup::Ftfy) return python_lower(whitespace_clean(fix_text(text)));
   // tokenizers' Replace(\s+, " ") without a strip: CLIP's split drops the spaces anyway.
-  std::u32string folded;
-  const std::u32string normal = nfc(text);
-  folded.reserve(normal.size());
-  for (std::size_t i = 0; i < normal.size(); ++i) {
-    if (!is_regex_space(normal[i])) {
-      folded.push_back(normal[i]);
-      continue;
-    }
-    folded.push_back(U' ');
-    while (i + 1 < normal.size() && is_regex_space(normal[i + 1])) ++i;
-  }
-  return lower_each(folded);
+  return lower_each(fold_spaces(nfc(text)));
 }
 
 std::vector<std::u32string> split_words(std::u32string_view text) {
