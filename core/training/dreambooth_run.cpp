@@ -10,12 +10,41 @@
 #include "models/lora_linear.h"
 #include "pipeline/text_to_image.h"
 #include "schedulers/noise_process.h"
+#include "training/photo_dataset.h"
 #include "training/train_checkpoint.h"
 #include "training/train_report.h"
 
 namespace pawtrait::training {
 
 namespace fs = std::filesystem;
+
+std::vector<fs::path> select_training_photos(const TrainRequest& request, std::int64_t resolution, c10::Device device,
+                                             c10::ScalarType precision, const LogSink& log, TrainResult& result) {
+  PhotoSelection photos = select_photos(request.photos, resolution, log);
+  result.skipped_photos = photos.skipped;
+  log_to(log, LogLevel::Info,
+         "training on " + std::to_string(photos.usable.size()) + " photo(s) at " + std::to_string(resolution) + "×" +
+             std::to_string(resolution) + " (" + request.mode + ", " + (device.is_cpu() ? "CPU" : "CUDA") + ", " +
+             c10::toString(precision) + ")");
+  return std::move(photos.usable);
+}
+
+void log_trained_size(const NamedParameters& trained, const LogSink& log) {
+  std::int64_t count = 0;
+  for (const auto& [name, p] : trained) count += p.numel();
+  log_to(log, LogLevel::Info,
+         "training " + std::to_string(count) + " parameters in " + std::to_string(trained.size()) + " tensors");
+}
+
+void run_training_loop(TrainingTask& task, const TrainRequest& request, c10::ScalarType precision,
+                       const TrainCallbacks& callbacks, TrainResult& result) {
+  TrainingLoop loop(task, loop_settings(request, precision), callbacks);
+  const LoopResult done = loop.run();
+  result.steps_done = done.steps_done;
+  result.final_smoothed_loss = done.final_smoothed_loss;
+  result.stopped = done.stopped;
+  result.checkpoint = done.checkpoint;
+}
 
 void start_run_folder(const TrainRequest& request) {
   fs::create_directories(request.run_dir / "previews");

@@ -31,6 +31,19 @@ class NoiseProcess;
 // family's trainer (families/*/..._dreambooth_trainer.cpp) adds its model's batch and loss.
 namespace pawtrait::training {
 
+// The request's usable photos at `resolution` (the skipped ones recorded in `result`), with
+// the log line that says what the run trains on and where.
+std::vector<std::filesystem::path> select_training_photos(const TrainRequest& request, std::int64_t resolution,
+                                                          c10::Device device, c10::ScalarType precision,
+                                                          const LogSink& log, TrainResult& result);
+
+// Logs how many parameters in how many tensors the run trains.
+void log_trained_size(const NamedParameters& trained, const LogSink& log);
+
+// Runs the loop over `task` with the request's settings; its outcome goes into `result`.
+void run_training_loop(TrainingTask& task, const TrainRequest& request, c10::ScalarType precision,
+                       const TrainCallbacks& callbacks, TrainResult& result);
+
 // previews/, and config.json for a new run; a new run over an existing one is refused.
 void start_run_folder(const TrainRequest& request);
 

@@ -222,16 +222,12 @@ TrainResult train_sdxl_dreambooth(const TrainRequest& request, const TrainCallba
   const at::TensorOptions vae_options = model.vae->post_quant_conv->weight.options();
 
   // 2. Photos, checked; their latents cached, their size ids kept.
-  const PhotoSelection photos = select_photos(request.photos, resolution, log);
-  result.skipped_photos = photos.skipped;
-  log_to(log, LogLevel::Info,
-         "training on " + std::to_string(photos.usable.size()) + " photo(s) at " + std::to_string(resolution) + "×" +
-             std::to_string(resolution) + " (" + request.mode + ", " + (device.is_cpu() ? "CPU" : "CUDA") + ", " +
-             c10::toString(precision) + ")");
+  const std::vector<std::filesystem::path> photos =
+      select_training_photos(request, resolution, device, precision, log, result);
   start_run_folder(request);
 
   pipeline::TextToImage sampler(diffusion);  // previews and class images
-  const PhotoBatch pet = load_photo_batch(photos.usable, resolution, request.crops);
+  const PhotoBatch pet = load_photo_batch(photos, resolution, request.crops);
   const LatentCache instance = encode_latents(model.vae, pet.pixels, request.flip, vae_options, request.cache_latents);
   if (cancelled()) return stopped_before_training();
   std::optional<LatentCache> prior;
@@ -292,10 +288,7 @@ TrainResult train_sdxl_dreambooth(const TrainRequest& request, const TrainCallba
       }
     }
   }
-  std::int64_t trained_count = 0;
-  for (const auto& [name, p] : trained) trained_count += p.numel();
-  log_to(log, LogLevel::Info,
-         "training " + std::to_string(trained_count) + " parameters in " + std::to_string(trained.size()) + " tensors");
+  log_trained_size(trained, log);
   if (request.gradient_checkpointing) model.unet->enable_gradient_checkpointing(true);
 
   // 5. The loop.
@@ -316,12 +309,7 @@ TrainResult train_sdxl_dreambooth(const TrainRequest& request, const TrainCallba
                            .preview_prompts = preview_prompts,
                            .result = result,
                            .log = log});
-  TrainingLoop loop(task, loop_settings(request, precision), callbacks);
-  const LoopResult done = loop.run();
-  result.steps_done = done.steps_done;
-  result.final_smoothed_loss = done.final_smoothed_loss;
-  result.stopped = done.stopped;
-  result.checkpoint = done.checkpoint;
+  run_training_loop(task, request, precision, callbacks, result);
   return result;
 }
 

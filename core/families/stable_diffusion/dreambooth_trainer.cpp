@@ -177,18 +177,14 @@ TrainResult train_sd_dreambooth(const TrainRequest& request, const TrainCallback
   const at::TensorOptions frozen = at::TensorOptions().device(device).dtype(load.dtype);
 
   // 2. Photos, checked; their latents cached.
-  const PhotoSelection photos = select_photos(request.photos, resolution, log);
-  result.skipped_photos = photos.skipped;
-  log_to(log, LogLevel::Info,
-         "training on " + std::to_string(photos.usable.size()) + " photo(s) at " + std::to_string(resolution) + "×" +
-             std::to_string(resolution) + " (" + request.mode + ", " + (device.is_cpu() ? "CPU" : "CUDA") + ", " +
-             c10::toString(precision) + ")");
+  const std::vector<std::filesystem::path> photos =
+      select_training_photos(request, resolution, device, precision, log, result);
 
   start_run_folder(request);
 
   families::StableDiffusionModel diffusion(model, models::load_tokenizer(model));
   pipeline::TextToImage sampler(diffusion);  // previews and class images
-  const LatentCache instance = encode_latents(model.vae, photos_to_tensor(photos.usable, resolution, request.crops),
+  const LatentCache instance = encode_latents(model.vae, photos_to_tensor(photos, resolution, request.crops),
                                               request.flip, frozen, request.cache_latents);
   if (cancelled()) return stopped_before_training();
   std::optional<LatentCache> prior;
@@ -244,10 +240,7 @@ TrainResult train_sd_dreambooth(const TrainRequest& request, const TrainCallback
       }
     }
   }
-  std::int64_t trained_count = 0;
-  for (const auto& [name, p] : trained) trained_count += p.numel();
-  log_to(log, LogLevel::Info,
-         "training " + std::to_string(trained_count) + " parameters in " + std::to_string(trained.size()) + " tensors");
+  log_trained_size(trained, log);
   if (request.gradient_checkpointing) unet->enable_gradient_checkpointing(true);
 
   // 5. The loop: AdamW after the warm-up with the schedule, accumulation, clipping, the
@@ -270,12 +263,7 @@ TrainResult train_sd_dreambooth(const TrainRequest& request, const TrainCallback
                        .preview_prompts = preview_prompts,
                        .result = result,
                        .log = log});
-  TrainingLoop loop(task, loop_settings(request, precision), callbacks);
-  const LoopResult done = loop.run();
-  result.steps_done = done.steps_done;
-  result.final_smoothed_loss = done.final_smoothed_loss;
-  result.stopped = done.stopped;
-  result.checkpoint = done.checkpoint;
+  run_training_loop(task, request, precision, callbacks, result);
   if (full) {
     // The rest of the diffusers folder comes from the base: configs, tokenizer, scheduler,
     // and (from a base folder) the VAE and text encoder weights.
