@@ -21,6 +21,7 @@ QString describe_size(std::uintmax_t bytes) {
 EngineWorker::EngineWorker() {
   qRegisterMetaType<TrainJob>();
   qRegisterMetaType<GenerateJob>();
+  qRegisterMetaType<ModelSummary>();
   qRegisterMetaType<pawtrait::training::TrainProgress>();
 }
 
@@ -81,15 +82,22 @@ void EngineWorker::describeModel(const QString& path) {
     const engine::ModelDescription d = engine().describe(path.toStdString());
     const QString where = d.device == "cuda" ? tr("the GPU (CUDA, %1)").arg(QString::fromStdString(d.dtype))
                                              : tr("the CPU (float32, slow)");
-    const QString text = tr("%1, %2, %3×%3 pixels, %4 on disk; runs on %5")
-                             .arg(QString::fromStdString(d.family),
-                                  d.prediction_type == "v_prediction" ? tr("v-prediction") : tr("ε-prediction"))
-                             .arg(d.image_size)
-                             .arg(describe_size(d.bytes_on_disk), where);
-    QList<QSize> sizes;
-    for (const auto& [w, h] : d.sizes) sizes.append(QSize(static_cast<int>(w), static_cast<int>(h)));
-    Q_EMIT modelDescribed(path, text, true, sizes);
+    ModelSummary summary;
+    summary.text = tr("%1, %2, %3×%3 pixels, %4 on disk; runs on %5")
+                       .arg(QString::fromStdString(d.family),
+                            d.prediction_type == "v_prediction" ? tr("v-prediction") : tr("ε-prediction"))
+                       .arg(d.image_size)
+                       .arg(describe_size(d.bytes_on_disk), where);
+    summary.usable = true;
+    for (const auto& [w, h] : d.sizes) summary.sizes.append(QSize(static_cast<int>(w), static_cast<int>(h)));
+    summary.imageSize = static_cast<int>(d.image_size);
+    summary.sampler = QString::fromStdString(d.sampler);
+    summary.steps = static_cast<int>(d.steps);
+    summary.sizeConditioned = d.size_conditioned;
+    Q_EMIT modelDescribed(path, summary);
   } catch (const std::exception& e) {
-    Q_EMIT modelDescribed(path, QString::fromStdString(e.what()), false, {});
+    ModelSummary summary;
+    summary.text = QString::fromStdString(e.what());
+    Q_EMIT modelDescribed(path, summary);
   }
 }

@@ -24,6 +24,17 @@ struct GenerateJob {
   std::shared_ptr<pawtrait::engine::CancelToken> token = std::make_shared<pawtrait::engine::CancelToken>();
 };
 
+// What the model picker shows of a base model, and what the Generate tab takes from it.
+struct ModelSummary {
+  QString text;  // a line for people, or why the model can't be used
+  bool usable = false;
+  QList<QSize> sizes;  // the picture sizes people use with it, its native one first
+  int imageSize = 0;   // its native picture side
+  QString sampler;     // what it generates with unless told otherwise
+  int steps = 0;
+  bool sizeConditioned = false;  // it reads SDXL's micro-conditioning sizes
+};
+
 // The engine, on its own thread (DESIGN.md: the GUI thread never touches a tensor): a thin
 // adapter that turns the engine's events into Qt signals carrying plain values. Its slots
 // run on the thread it was moved to. Any engine error ends the job with failed(message),
@@ -50,9 +61,7 @@ class EngineWorker : public QObject {
   void generateProgress(int image, int images, int step, int steps);
   void imageGenerated(const QImage& image, const QString& path);
   void generateFinished(bool stopped);
-  // image_size: the model's native picture size (0 when it can't be used).
-  // `sizes`: the picture sizes people use with it, its native one first (none when unusable).
-  void modelDescribed(const QString& path, const QString& description, bool usable, const QList<QSize>& sizes);
+  void modelDescribed(const QString& path, const ModelSummary& summary);
   void failed(const QString& message);
   void logLine(int level, const QString& text);
 
@@ -64,4 +73,5 @@ class EngineWorker : public QObject {
 
 Q_DECLARE_METATYPE(TrainJob)
 Q_DECLARE_METATYPE(GenerateJob)
+Q_DECLARE_METATYPE(ModelSummary)
 Q_DECLARE_METATYPE(pawtrait::training::TrainProgress)

@@ -43,6 +43,7 @@
 #include "app_settings.h"
 #include "download_dialog.h"
 #include "gallery_view.h"
+#include "generate_advanced.h"
 #include "imaging/photo.h"
 #include "labeled_slider.h"
 #include "loss_plot.h"
@@ -89,18 +90,17 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_generateProgress->setMaximum(std::max(1, images * std::max(steps, 1)));
     m_generateProgress->setValue(image * std::max(steps, 1) + step);
   });
-  connect(m_worker, &EngineWorker::modelDescribed, this,
-          [this](const QString& path, const QString& text, bool usable, const QList<QSize>& sizes) {
-            if (path != m_modelPath) return;
-            m_modelInfo->setText(text);
-            if (usable && !sizes.isEmpty()) setPictureSizes(sizes);  // the model's own size first
-            if (!usable) {
-              m_modelPath.clear();
-              m_modelChoice->setCurrentIndex(0);
-              QMessageBox::warning(this, tr("This model can't be used"), text);
-            }
-            updateActions();
-          });
+  connect(m_worker, &EngineWorker::modelDescribed, this, [this](const QString& path, const ModelSummary& summary) {
+    if (path != m_modelPath) return;
+    m_modelInfo->setText(summary.text);
+    if (summary.usable) {
+      applyModelSummary(summary);
+    } else {
+      setBaseModel(QString());
+      QMessageBox::warning(this, tr("This model can't be used"), summary.text);
+    }
+    updateActions();
+  });
   m_engineThread.setObjectName(QStringLiteral("engine"));
   m_engineThread.start();
 
@@ -125,6 +125,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   setCentralWidget(m_splitter);
 
   buildMenus();
+  applyModelKind();
   applyPreset();
   updateInstancePrompt();
   updateActions();
@@ -248,6 +249,7 @@ QWidget* MainWindow::buildTrainBox() {
   m_preset->setCurrentIndex(1);
   m_preset->setToolTip(tr("Quick: a first look. Balanced: good for most pets. Best: longer, more detail."));
   m_advancedToggle = new QToolButton;
+  m_advancedToggle->setObjectName(QStringLiteral("trainAdvanced"));
   m_advancedToggle->setText(tr("Advanced"));
   m_advancedToggle->setCheckable(true);
   m_advancedToggle->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
@@ -315,6 +317,7 @@ QWidget* MainWindow::buildTrainBox() {
     m_advancedToggle->setArrowType(on ? Qt::DownArrow : Qt::RightArrow);
   });
   connect(m_preset, &QComboBox::currentIndexChanged, this, &MainWindow::applyPreset);
+  connect(m_resolution, &QComboBox::currentIndexChanged, this, &MainWindow::updatePhotoResolution);
 
   auto* buttons = new QHBoxLayout;
   m_trainButton = new QPushButton(tr("Train"));
@@ -433,7 +436,23 @@ QWidget* MainWindow::buildGenerateTab() {
   row->addWidget(new QLabel(tr("Pictures:")));
   row->addWidget(m_count);
   row->addStretch(1);
+  m_generateMoreToggle = new QToolButton;
+  m_generateMoreToggle->setObjectName(QStringLiteral("generateMore"));
+  m_generateMoreToggle->setText(tr("More"));
+  m_generateMoreToggle->setCheckable(true);
+  m_generateMoreToggle->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+  m_generateMoreToggle->setArrowType(Qt::RightArrow);
+  m_generateMoreToggle->setToolTip(tr("Show the VAE, prompt and SDXL size settings"));
+  row->addWidget(m_generateMoreToggle);
   layout->addLayout(row);
+  m_generateAdvanced = new GenerateAdvanced;
+  m_generateAdvanced->setObjectName(QStringLiteral("generateAdvanced"));
+  m_generateAdvanced->setVisible(false);
+  layout->addWidget(m_generateAdvanced);
+  connect(m_generateMoreToggle, &QToolButton::toggled, this, [this](bool on) {
+    m_generateAdvanced->setVisible(on);
+    m_generateMoreToggle->setArrowType(on ? Qt::DownArrow : Qt::RightArrow);
+  });
 
   auto* buttons = new QHBoxLayout;
   m_generateButton = new QPushButton(tr("Generate"));

@@ -20,6 +20,7 @@ class QSplitter;
 class QTabWidget;
 class QToolButton;
 class GalleryView;
+class GenerateAdvanced;
 class LabeledSlider;
 class LossPlot;
 class PhotoListView;
@@ -78,6 +79,12 @@ class MainWindow : public QMainWindow {
   void chooseModel();
   void downloadModel();
   void applyPreset();
+  // The controls that depend on the kind of base model: built-in or Stable Diffusion.
+  void applyModelKind();
+  // A described base model's defaults: sampler, steps, picture sizes, SDXL's size settings.
+  void applyModelSummary(const ModelSummary& summary);
+  // "Too small" follows the training resolution (the model's own when that is chosen).
+  void updatePhotoResolution();
   void updateInstancePrompt();
   void updateActions();
   void startTraining();
@@ -96,6 +103,8 @@ class MainWindow : public QMainWindow {
   void newRandomSeed();
   // Fills the size box with the model's usual sizes and selects the first (its own).
   void setPictureSizes(const QList<QSize>& sizes);
+  // Selects `size` in the size box, adding it when the list has not got it.
+  void selectPictureSize(const QSize& size);
   bool builtinModel() const;
   void loadProjectFile();
   // Copies photos (files, or the photos in folders) into the project's photos/ folder, so the
@@ -108,7 +117,10 @@ class MainWindow : public QMainWindow {
   QThread m_engineThread;
   EngineWorker* m_worker = nullptr;
   QString m_project;
-  QString m_modelPath;     // a Stable Diffusion model; empty: the built-in one
+  QString m_modelPath;  // a Stable Diffusion model; empty: the built-in one
+  int m_modelSide = 0;  // its native picture side, once described
+  // Chosen now (its defaults replace the Generate settings) rather than reopened with a project.
+  bool m_modelJustChosen = false;
   QString m_trainedModel;  // builtin:<run> or a LoRA file, from the last finished run
   QString m_lastRun;       // the run folder of the last training
   bool m_training = false, m_generating = false, m_paused = false, m_closeAfterStop = false;
@@ -156,6 +168,8 @@ class MainWindow : public QMainWindow {
   QSpinBox* m_seed = nullptr;
   QCheckBox* m_randomSeed = nullptr;
   QComboBox* m_size = nullptr;
+  QToolButton* m_generateMoreToggle = nullptr;
+  GenerateAdvanced* m_generateAdvanced = nullptr;
   QSpinBox* m_count = nullptr;
   QPushButton* m_generateButton = nullptr;
   QPushButton* m_stopGenerateButton = nullptr;

@@ -32,6 +32,7 @@
 #include <QRandomGenerator>
 #include <QSaveFile>
 #include <QScrollArea>
+#include <QSignalBlocker>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QStandardPaths>
@@ -44,6 +45,7 @@
 #include "app_settings.h"
 #include "download_dialog.h"
 #include "gallery_view.h"
+#include "generate_advanced.h"
 #include "imaging/photo.h"
 #include "labeled_slider.h"
 #include "loss_plot.h"
@@ -85,6 +87,8 @@ void MainWindow::chooseModel() {
 
 void MainWindow::setBaseModel(const QString& path) {
   m_modelPath = path;
+  m_modelSide = 0;
+  m_modelJustChosen = true;
   m_modelChoice->setCurrentIndex(path.isEmpty() ? 0 : 1);
   if (path.isEmpty()) {
     m_modelInfo->setText(tr("64×64 pixel pictures, about 10 minutes of training on two CPU cores"));
@@ -93,6 +97,7 @@ void MainWindow::setBaseModel(const QString& path) {
     m_modelInfo->setText(tr("Reading the model…"));
     Q_EMIT requestDescribe(path);
   }
+  applyModelKind();
   applyPreset();
   updateActions();
 }
@@ -110,6 +115,10 @@ void MainWindow::applyPreset() {
   m_steps->setValue(builtin ? p.builtin_steps : p.sd_steps);
   m_learningRate->setValue(builtin ? 0.001 : 0.0001);
   m_rank->setValue(p.rank);
+}
+
+void MainWindow::applyModelKind() {
+  const bool builtin = builtinModel();
   m_rank->setEnabled(!builtin);
   m_prior->setEnabled(!builtin);
   m_priorCount->setEnabled(!builtin);
@@ -119,25 +128,50 @@ void MainWindow::applyPreset() {
   m_guidance->setEnabled(!builtin);
   m_loraStrength->setEnabled(!builtin);
   m_size->setEnabled(!builtin);
+  m_generateMoreToggle->setEnabled(!builtin);
+  if (builtin) m_generateMoreToggle->setChecked(false);
+  m_generateAdvanced->setSizeConditioned(false);  // until the model's description says otherwise
   // The built-in model is unconditional: it draws the pet it learned, whatever the prompt.
   m_prompt->setEnabled(!builtin);
   m_negative->setEnabled(!builtin);
   m_prompt->setToolTip(builtin
                            ? tr("The built-in model draws the pet it learned; prompts need a Stable Diffusion model")
                            : tr("Describe the picture; your pet's name word makes it your pet"));
+  const QSignalBlocker quiet(m_resolution);
   m_resolution->clear();
   if (builtin) {
     m_resolution->addItem(QStringLiteral("64×64"), 64);
     m_resolution->addItem(QStringLiteral("32×32"), 32);
-    m_sampler->setCurrentIndex(0);
+    m_sampler->setCurrentIndex(m_sampler->findData(QStringLiteral("ddpm")));
     m_sampleSteps->setValue(100);
   } else {
     m_resolution->addItem(tr("the model's own"), 0);
     for (int s : {512, 768, 1024}) m_resolution->addItem(QStringLiteral("%1×%1").arg(s), s);
-    m_sampler->setCurrentIndex(5);
-    m_sampleSteps->setValue(25);
   }
-  m_photoModel->setResolution(builtin ? 64 : 512);
+  updatePhotoResolution();
+}
+
+void MainWindow::applyModelSummary(const ModelSummary& summary) {
+  m_modelSide = summary.imageSize;
+  const QSize shown = m_size->currentData().toSize();
+  if (!summary.sizes.isEmpty()) setPictureSizes(summary.sizes);  // the model's own size first
+  if (m_modelJustChosen) {
+    const int sampler = m_sampler->findData(summary.sampler);
+    if (sampler >= 0) m_sampler->setCurrentIndex(sampler);
+    if (summary.steps > 0) m_sampleSteps->setValue(summary.steps);
+  } else {
+    selectPictureSize(shown);  // a reopened project keeps the settings it was saved with
+  }
+  m_modelJustChosen = false;
+  m_generateAdvanced->setSizeConditioned(summary.sizeConditioned);
+  if (m_modelSide > 0) m_resolution->setItemText(0, tr("the model's own (%1×%1)").arg(m_modelSide));
+  updatePhotoResolution();
+}
+
+void MainWindow::updatePhotoResolution() {
+  const int chosen = m_resolution->currentData().toInt();
+  // Before a model is described its own side is unknown: 512, the smallest Stable Diffusion's.
+  m_photoModel->setResolution(chosen > 0 ? chosen : m_modelSide > 0 ? m_modelSide : 512);
 }
 
 void MainWindow::updateInstancePrompt() {
@@ -314,7 +348,10 @@ pipeline::GenerateRequest MainWindow::currentGenerateRequest() const {
   r.height = size.height();
   r.seed = static_cast<std::uint64_t>(m_seed->value());
   r.count = m_count->value();
-  if (!builtinModel()) r.device = m_device->currentData().toString().toStdString();
+  if (!builtinModel()) {
+    r.device = m_device->currentData().toString().toStdString();
+    m_generateAdvanced->fill(r);
+  }
   return r;
 }
 
@@ -328,13 +365,12 @@ void MainWindow::useSettings(const pipeline::GenerateRequest& r) {
   if (!r.loras.empty()) m_loraStrength->setValue(r.loras.front().strength);
   m_randomSeed->setChecked(false);
   m_seed->setValue(static_cast<int>(r.seed));
-  const QSize wanted(static_cast<int>(r.width), static_cast<int>(r.height));
-  int size = m_size->findData(wanted);
-  if (size < 0 && r.width > 0 && r.height > 0) {  // a size the picture had and the list has not
-    m_size->addItem(QStringLiteral("%1×%2").arg(wanted.width()).arg(wanted.height()), wanted);
-    size = m_size->count() - 1;
-  }
-  if (size >= 0) m_size->setCurrentIndex(size);
+  selectPictureSize(QSize(static_cast<int>(r.width), static_cast<int>(r.height)));
+  m_generateAdvanced->show(r);
+  // Settings away from the usual ones are shown, so that nobody wonders why a picture differs.
+  const bool unusual = !r.vae.empty() || r.prompt_cleanup != "nfc" || r.original_size || r.crops_coords_top_left ||
+                       r.target_size || r.negative_original_size || r.negative_target_size;
+  if (unusual && m_generateMoreToggle->isEnabled()) m_generateMoreToggle->setChecked(true);
   m_tabs->setCurrentIndex(1);
   statusBar()->showMessage(tr("Settings restored from the picture"), 5000);
 }
@@ -364,6 +400,15 @@ void MainWindow::setPictureSizes(const QList<QSize>& sizes) {
     m_size->addItem(QStringLiteral("%1×%2").arg(size.width()).arg(size.height()), size);
   }
   m_size->setCurrentIndex(0);
+}
+
+void MainWindow::selectPictureSize(const QSize& wanted) {
+  int size = m_size->findData(wanted);
+  if (size < 0 && wanted.width() > 0 && wanted.height() > 0) {  // a size the list has not
+    m_size->addItem(QStringLiteral("%1×%2").arg(wanted.width()).arg(wanted.height()), wanted);
+    size = m_size->count() - 1;
+  }
+  if (size >= 0) m_size->setCurrentIndex(size);
 }
 
 void MainWindow::newRandomSeed() { m_seed->setValue(static_cast<int>(QRandomGenerator::global()->bounded(1 << 30))); }

@@ -185,6 +185,9 @@ void MainWindow::loadProjectFile() {
         m_modelChoice->setItemText(1, QFileInfo(m_modelPath).fileName());
         Q_EMIT requestDescribe(m_modelPath);
       }
+      m_modelSide = 0;
+      m_modelJustChosen = false;
+      applyModelKind();
       m_preset->setCurrentIndex(o.value(QStringLiteral("preset")).toInt(1));
       applyPreset();
       m_trainedModel = o.value(QStringLiteral("trained")).toString();

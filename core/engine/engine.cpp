@@ -89,6 +89,9 @@ ModelDescription Engine::describe(const fs::path& model) {
   d.prediction_type = what.prediction_type;
   d.image_size = what.image_size;
   d.sizes = what.sizes;
+  d.sampler = what.sampler;
+  d.steps = what.steps;
+  d.size_conditioned = what.size_conditioned;
   d.bytes_on_disk = size_on_disk(family.location(name));
   const c10::Device device = family.cpu_only ? c10::Device(c10::kCPU) : runtime::choose_device("auto", "generating");
   d.device = device.is_cpu() ? "cpu" : "cuda";

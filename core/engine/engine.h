@@ -36,6 +36,9 @@ struct ModelDescription {
   std::string device;    // where it would run now: "cuda" or "cpu"
   std::string dtype;     // with which weights: "bf16", "fp16", "fp32"
   bool prompted = true;  // prompts steer it (false for the unconditional built-in model)
+  std::string sampler;   // what generating uses unless told otherwise, and with how many steps
+  std::int64_t steps = 0;
+  bool size_conditioned = false;  // reads SDXL's micro-conditioning sizes
 };
 
 // A text-to-image job: the request, and where its pictures go (NNNNN-<seed>.png, never

@@ -43,6 +43,11 @@ struct FamilyDescription {
   std::vector<std::pair<std::int64_t, std::int64_t>> sizes;
   // Set when the model's files leave a choice open: what was assumed and how to say otherwise.
   std::string guess;
+  // What generating fills in when a request leaves it open (the loaded model's defaults()).
+  std::string sampler;
+  std::int64_t steps = 0;
+  // It reads SDXL's micro-conditioning (original size, crop corner, target size).
+  bool size_conditioned = false;
 };
 
 // One entry of the registry: everything the engine asks of a family before a model is

@@ -32,8 +32,11 @@ std::string a1111_parameters(const GenerateRequest& r) {
   out << "Steps: " << r.steps << ", Sampler: " << schedulers::sampler_info(r.sampler).label
       << ", CFG scale: " << number(r.guidance) << ", Seed: " << r.seed << ", Size: " << r.width << "x" << r.height
       << ", Model: " << stem(r.model);
+  if (!r.vae.empty()) out << ", VAE: " << stem(r.vae);
   if (r.clip_skip > 0) out << ", Clip skip: " << r.clip_skip + 1;  // A1111 counts the last layer as 1
   for (const auto& lora : r.loras) out << ", Lora: " << stem(lora.path) << ":" << number(lora.strength);
+  // Not an A1111 key (it has one cleanup): said only when the prompts were read the older way.
+  if (r.prompt_cleanup != "nfc") out << ", Prompt cleanup: " << r.prompt_cleanup;
   return out.str();
 }
 

@@ -11,6 +11,8 @@ namespace pawtrait::pipeline {
 //   <prompt>
 //   Negative prompt: <negative prompt>
 //   Steps: 25, Sampler: DPM++ 2M Karras, CFG scale: 7.5, Seed: 42, Size: 512x512, Model: sd15, Lora: pet:0.8
+// with "VAE: <name>" after the model when one replaced its own, and "Prompt cleanup: ftfy"
+// last when the prompts were cleaned as transformers 4 with ftfy did.
 std::string a1111_parameters(const GenerateRequest& request);
 
 // The PNG text chunks of one image: "parameters" (above) and "pawtrait" (the request as JSON,

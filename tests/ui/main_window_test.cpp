@@ -10,9 +10,12 @@
 #include <QSpinBox>
 #include <QStandardPaths>
 #include <QTemporaryDir>
+#include <QToolButton>
 #include <QtTest>
 
 #include "gallery_view.h"
+#include "generate_advanced.h"
+#include "imaging/png_text.h"
 #include "labeled_slider.h"
 #include "loss_plot.h"
 #include "main_window.h"
@@ -216,6 +219,83 @@ class MainWindowTest : public QObject {
       QCOMPARE(QString::fromStdString(saved.device), QStringLiteral("cuda"));
       QVERIFY(child<QLabel>(window, "runsOn")->text().startsWith(QStringLiteral("on the GPU")));
     }
+  }
+
+  // An SDXL base brings its own defaults (Euler, 30 steps) and its micro-conditioning
+  // settings; a picture made with them records them and gives them back; a Stable Diffusion
+  // base afterwards has its own defaults and no size settings. "Too small" follows the
+  // training resolution.
+  void sdxlBaseModelFromTheWindow() {
+    MainWindow window;
+    window.openProject(m_home.filePath(QStringLiteral("sdxl-project")));
+    auto* sampler = child<QComboBox>(window, "sampler");
+    auto* steps = child<LabeledSlider>(window, "sampleSteps");
+    auto* advanced = child<GenerateAdvanced>(window, "generateAdvanced");
+    window.setBaseModel(QStringLiteral(PAWTRAIT_TESTDATA "/sdxl/sdxl-tiny"));
+    QTRY_VERIFY_WITH_TIMEOUT(child<QLabel>(window, "modelInfo")->text().contains(QStringLiteral("Stable Diffusion XL")),
+                             30000);
+    QCOMPARE(sampler->currentData().toString(), QStringLiteral("euler"));
+    QCOMPARE(steps->value(), 30.0);
+    QVERIFY(advanced->sizeConditioned());
+    QCOMPARE(child<QComboBox>(window, "size")->currentData().toSize(), QSize(64, 64));
+
+    // The chelsea photo is 451×300: too small at 1024 (under 512 on its shorter side), fine at 512.
+    window.addFiles({kDemoPhoto});
+    auto* photos = qobject_cast<PhotoModel*>(child<PhotoListView>(window, "photoArea")->model());
+    auto* resolution = child<QComboBox>(window, "resolution");
+    resolution->setCurrentIndex(resolution->findData(1024));
+    QCOMPARE(photos->resolution(), 1024);
+    QTRY_VERIFY_WITH_TIMEOUT(!photos->checking(), 20000);
+    QCOMPARE(photos->usableCount(), 0);
+    resolution->setCurrentIndex(resolution->findData(512));
+    QTRY_VERIFY_WITH_TIMEOUT(!photos->checking() && photos->usableCount() == 1, 20000);
+    resolution->setCurrentIndex(0);  // the model's own: the tiny model's 64
+    QCOMPARE(photos->resolution(), 64);
+
+    QTest::mouseClick(child<QToolButton>(window, "generateMore"), Qt::LeftButton);
+    QVERIFY(!advanced->isHidden());
+    child<QSpinBox>(*advanced, "originalWidth")->setValue(1024);
+    child<QSpinBox>(*advanced, "originalHeight")->setValue(768);
+    child<QSpinBox>(*advanced, "cropTop")->setValue(16);
+    child<QComboBox>(*advanced, "promptCleanup")->setCurrentIndex(1);
+    window.findChild<QLineEdit*>(QStringLiteral("prompt"))->setText(QStringLiteral("Tom &amp; Jerry"));
+    steps->setValue(2);
+    child<QSpinBox>(window, "count")->setValue(1);
+    auto request = window.currentGenerateRequest();
+    QVERIFY(request.original_size == (pawtrait::pipeline::GenerateRequest::Pair{768, 1024}));
+    QVERIFY(request.crops_coords_top_left == (pawtrait::pipeline::GenerateRequest::Pair{16, 0}));
+    QVERIFY(!request.target_size);
+    QCOMPARE(QString::fromStdString(request.prompt_cleanup), QStringLiteral("ftfy"));
+    QTest::mouseClick(child<QPushButton>(window, "generateButton"), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(!window.isGenerating(), 120000);
+    QCOMPARE(child<GalleryView>(window, "gallery")->count(), 1);
+    const QString picture = child<GalleryView>(window, "gallery")->pathAt(0);
+    const auto saved = pawtrait::pipeline::request_from_png(picture.toStdString());
+    QVERIFY(saved.original_size == request.original_size);
+    QVERIFY(saved.crops_coords_top_left == request.crops_coords_top_left);
+    QCOMPARE(QString::fromStdString(saved.prompt_cleanup), QStringLiteral("ftfy"));
+    const auto text = pawtrait::imaging::read_png_text(std::filesystem::path(picture.toStdString()));
+    QVERIFY(QString::fromStdString(text.at("parameters")).endsWith(QStringLiteral(", Prompt cleanup: ftfy")));
+
+    // A Stable Diffusion base: its own defaults, the size settings off and left out.
+    window.setBaseModel(QStringLiteral(PAWTRAIT_TESTDATA "/sd-tiny"));
+    QTRY_VERIFY_WITH_TIMEOUT(child<QLabel>(window, "modelInfo")->text().contains(QStringLiteral("pixels")), 30000);
+    QCOMPARE(sampler->currentData().toString(), QStringLiteral("dpmpp_2m_karras"));
+    QCOMPARE(steps->value(), 25.0);
+    QVERIFY(!advanced->sizeConditioned());
+    QVERIFY(!window.currentGenerateRequest().original_size);
+
+    // The SDXL picture's settings come back whole, the size ones included once SDXL is the base.
+    window.setBaseModel(QStringLiteral(PAWTRAIT_TESTDATA "/sdxl/sdxl-tiny"));
+    QTRY_VERIFY_WITH_TIMEOUT(advanced->sizeConditioned(), 30000);
+    child<QSpinBox>(*advanced, "originalWidth")->setValue(0);
+    child<QComboBox>(*advanced, "promptCleanup")->setCurrentIndex(0);
+    window.addFiles({picture});
+    const auto again = window.currentGenerateRequest();
+    QVERIFY(again.original_size == saved.original_size);
+    QVERIFY(again.crops_coords_top_left == saved.crops_coords_top_left);
+    QCOMPARE(QString::fromStdString(again.prompt_cleanup), QStringLiteral("ftfy"));
+    QCOMPARE(again.steps, 2);
   }
 
  private:

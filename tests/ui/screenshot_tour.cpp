@@ -1,14 +1,18 @@
 // Takes the screenshots in docs/: the window empty, with photos, training (loss plot and
 // previews) and with a gallery, driving it as a user would with the built-in model.
 // Usage: screenshot_tour OUTPUT_DIR [PHOTO...]   (QT_QPA_PLATFORM=offscreen works)
+// With TOUR_BASE=MODEL it shows that base model's settings instead of training: the Train
+// box's advanced settings (base-train.png) and the Generate tab's (base-generate.png).
 #include <QApplication>
 #include <QComboBox>
 #include <QDir>
+#include <QLabel>
 #include <QPushButton>
 #include <QSpinBox>
 #include <QTabWidget>
 #include <QTemporaryDir>
 #include <QTimer>
+#include <QToolButton>
 #include <QtTest>
 
 #include "labeled_slider.h"
@@ -60,6 +64,17 @@ int main(int argc, char** argv) {
   window.addFiles(photos);
   waitFor([&] { return window.findChild<QPushButton*>(QStringLiteral("trainButton"))->isEnabled(); }, 30000);
   shoot("2-photos.png");
+  if (qEnvironmentVariableIsSet("TOUR_BASE")) {
+    window.setBaseModel(qEnvironmentVariable("TOUR_BASE"));
+    auto* info = window.findChild<QLabel*>(QStringLiteral("modelInfo"));
+    waitFor([&] { return !info->text().endsWith(QStringLiteral("…")); }, 60000);
+    window.findChild<QToolButton*>(QStringLiteral("trainAdvanced"))->click();
+    shoot("base-train.png");
+    window.findChild<QTabWidget*>(QStringLiteral("tabs"))->setCurrentIndex(1);
+    window.findChild<QToolButton*>(QStringLiteral("generateMore"))->click();
+    shoot("base-generate.png");
+    return 0;
+  }
   QTimer::singleShot(150000, [&] { shoot("3-training.png"); });  // mid-run, the plot and previews filling in
 
   // The Balanced preset, as a user would leave it (1000 steps: about 8 minutes on 2 cores).

@@ -27,7 +27,10 @@ ModelFamily builtin_family() {
   f.describe = [](const std::string& model, const std::optional<std::filesystem::path>&) {
     const std::int64_t size = model == "builtin" ? models::PixelUNetConfig{}.resolution
                                                  : training::load_pixel_model(run_dir(model)).config.resolution;
-    return FamilyDescription{"built-in", "epsilon", size, {{size, size}}};
+    FamilyDescription d{"built-in", "epsilon", size, {{size, size}}};
+    d.sampler = BuiltinModel::kSampler;
+    d.steps = BuiltinModel::kSteps;
+    return d;
   };
   f.load = [](const std::string& model, const LoadOptions&) -> std::unique_ptr<DiffusionModel> {
     return std::make_unique<BuiltinModel>(training::load_pixel_model(run_dir(model)));

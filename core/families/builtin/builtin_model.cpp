@@ -14,8 +14,7 @@ BuiltinModel::BuiltinModel(training::PixelModel model) : model_(std::move(model)
 }
 
 GenerateDefaults BuiltinModel::defaults() const {
-  // DDPM's own ancestral sampler is what it samples best with; 100 steps are enough at 64×64.
-  return {.sampler = "ddpm", .steps = 100, .size = model_.config.resolution, .size_fixed = true};
+  return {.sampler = kSampler, .steps = kSteps, .size = model_.config.resolution, .size_fixed = true};
 }
 
 at::TensorOptions BuiltinModel::options() const { return at::TensorOptions().dtype(at::kFloat).device(at::kCPU); }

@@ -13,6 +13,10 @@ namespace pawtrait::families {
 // the CPU in float32.
 class BuiltinModel : public DiffusionModel {
  public:
+  // DDPM's own ancestral sampler is what it samples best with; 100 steps are enough at 64×64.
+  static constexpr const char* kSampler = "ddpm";
+  static constexpr std::int64_t kSteps = 100;
+
   explicit BuiltinModel(training::PixelModel model);
 
   std::string family() const override { return "built-in"; }

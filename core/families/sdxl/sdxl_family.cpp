@@ -32,6 +32,9 @@ ModelFamily sdxl_family() {
     }
     const std::int64_t side = c.unet.sample_size * c.vae.downscale_factor();
     FamilyDescription d{"Stable Diffusion XL", c.scheduler.prediction_type.value_or("epsilon"), side, {{side, side}}};
+    d.sampler = StableDiffusionXLModel::kSampler;
+    d.steps = StableDiffusionXLModel::kSteps;
+    d.size_conditioned = true;
     if (side == 1024) {  // the aspect ratios SDXL was trained on, at about a megapixel
       for (const auto& [w, h] : std::vector<std::pair<std::int64_t, std::int64_t>>{
                {896, 1152}, {832, 1216}, {768, 1344}, {1152, 896}, {1216, 832}, {1344, 768}}) {

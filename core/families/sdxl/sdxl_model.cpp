@@ -139,8 +139,8 @@ StableDiffusionXLModel::StableDiffusionXLModel(StableDiffusionXL model)
 }
 
 GenerateDefaults StableDiffusionXLModel::defaults() const {
-  return {.sampler = "euler",
-          .steps = 30,
+  return {.sampler = kSampler,
+          .steps = kSteps,
           .size = model_.unet->config.sample_size * latent_format_.spatial_factor,
           .size_fixed = false};
 }

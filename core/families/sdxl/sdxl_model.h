@@ -37,6 +37,10 @@ StableDiffusionXL load_sdxl(const std::filesystem::path& folder, const LoadOptio
 // picture size (original = target = the size drawn, crop (0, 0), as the pipeline's defaults).
 class StableDiffusionXLModel : public DiffusionModel {
  public:
+  // What a request leaves open: Euler, the scheduler SDXL's pipeline ships with, 30 steps.
+  static constexpr const char* kSampler = "euler";
+  static constexpr std::int64_t kSteps = 30;
+
   explicit StableDiffusionXLModel(StableDiffusionXL model);
 
   std::string family() const override { return "Stable Diffusion XL"; }

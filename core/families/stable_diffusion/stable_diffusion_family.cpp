@@ -27,6 +27,8 @@ ModelFamily stable_diffusion_family() {
     d.sizes.emplace_back(512, 768);
     d.sizes.emplace_back(768, 512);
     d.guess = a.guess;
+    d.sampler = StableDiffusionModel::kSampler;
+    d.steps = StableDiffusionModel::kSteps;
     return d;
   };
   f.load = [](const std::string& model, const LoadOptions& options) -> std::unique_ptr<DiffusionModel> {

@@ -60,7 +60,7 @@ std::unique_ptr<StableDiffusionModel> StableDiffusionModel::load(const std::stri
 }
 
 GenerateDefaults StableDiffusionModel::defaults() const {
-  return {.sampler = "dpmpp_2m_karras", .steps = 25, .size = model_.architecture.image_size, .size_fixed = false};
+  return {.sampler = kSampler, .steps = kSteps, .size = model_.architecture.image_size, .size_fixed = false};
 }
 
 at::TensorOptions StableDiffusionModel::options() const { return model_.unet->conv_in->weight.options(); }

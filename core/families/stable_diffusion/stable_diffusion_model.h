@@ -14,6 +14,10 @@ namespace pawtrait::families {
 // UNet2DConditionModel → ε or v, AutoencoderKL with the config's scaling factor.
 class StableDiffusionModel : public DiffusionModel {
  public:
+  // What a request leaves open: DPM++ 2M Karras, which is clean in 25 steps.
+  static constexpr const char* kSampler = "dpmpp_2m_karras";
+  static constexpr std::int64_t kSteps = 25;
+
   // Over a model the caller keeps and may change (the trainer trains it in place).
   StableDiffusionModel(models::StableDiffusion& model, models::ClipTokenizer tokenizer);
   // Loads a diffusers folder or a single file and owns it. Throws pawtrait::Error for a model

@@ -42,6 +42,20 @@ TEST(ModelFamilies, EachModelIsClaimedByItsFamily) {
   EXPECT_EQ(family_of(data("sd-tiny")).describe(data("sd-tiny"), std::nullopt).image_size, 64);
 }
 
+// The model picker shows these before loading anything; generating fills them in after.
+TEST(ModelFamilies, ADescriptionsDefaultsAreTheLoadedModels) {
+  for (const std::string& model : {data("sd-tiny"), data("sdxl/sdxl-tiny")}) {
+    const ModelFamily& family = family_of(model);
+    const FamilyDescription d = family.describe(model, std::nullopt);
+    const GenerateDefaults loaded = family.load(model, {})->defaults();
+    EXPECT_EQ(d.sampler, loaded.sampler) << model;
+    EXPECT_EQ(d.steps, loaded.steps) << model;
+    EXPECT_EQ(d.size_conditioned, family.name == "Stable Diffusion XL") << model;
+  }
+  EXPECT_EQ(family_of(data("sdxl/sdxl-tiny")).describe(data("sdxl/sdxl-tiny"), std::nullopt).sampler, "euler");
+  EXPECT_EQ(family_of("builtin").describe("builtin", std::nullopt).sampler, "ddpm");
+}
+
 TEST(ModelFamilies, WhatNoFamilyClaimsIsRefusedSayingWhatItIs) {
   EXPECT_THROW_MESSAGE(family_of(data("klein/klein-tiny")), "is a FLUX.2 [klein] model");
   EXPECT_THROW_MESSAGE(family_of(data("no-such-model")), "no-such-model does not exist");

@@ -157,6 +157,14 @@ TEST(ImageMetadata, A1111ParametersAndPawtraitJson) {
       "Size: 64x64, Model: sd-tiny, Lora: my-pet:0.8");
   const GenerateRequest back = GenerateRequest::from_json(r.to_json());
   EXPECT_EQ(back.to_json(), r.to_json());
+
+  r.vae = "/vaes/sdxl-vae-fp16-fix/";
+  r.prompt_cleanup = "ftfy";
+  EXPECT_EQ(
+      a1111_parameters(r),
+      "a photo of sks dog\nNegative prompt: blurry\nSteps: 5, Sampler: DPM++ 2M Karras, CFG scale: 7.5, Seed: 42, "
+      "Size: 64x64, Model: sd-tiny, VAE: sdxl-vae-fp16-fix, Lora: my-pet:0.8, Prompt cleanup: ftfy");
+  EXPECT_EQ(GenerateRequest::from_json(r.to_json()).to_json(), r.to_json());
 }
 
 class PngText : public testing::TempDirTest {};
