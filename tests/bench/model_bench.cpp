@@ -4,6 +4,8 @@
 // same run:
 //   model_bench create DIR [TOKENIZER_DIR]  write an SD 1.5-shaped UNet folder (random weights);
 //                              with a tokenizer folder, a whole SD 1.5-shaped model
+//   model_bench create-sdxl DIR TOKENIZER_DIR TOKENIZER_2_DIR  a whole SDXL 1.0 base-shaped
+//                              model (random weights, float32, 14 GB) for tests/bench/run --sdxl
 //   model_bench load DIR       load it; print seconds, peak RSS and the weights' size
 //   model_bench read DIR       read the weight file's bytes once (the I/O floor for load)
 //   model_bench forward DIR [slice]  UNet forward, batch 2, 64×64 latents, CPU float32
@@ -42,6 +44,15 @@ nlohmann::json sd15_unet_config() {
           {"up_block_types", {"UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"}}};
 }
 
+void save_component(const fs::path& dir, const char* name, torch::nn::Module& module, const nlohmann::json& config,
+                    const char* file) {
+  fs::create_directories(dir / name);
+  std::ofstream(dir / name / "config.json") << config.dump(2);
+  pawtrait::tensors::NamedTensors weights;
+  for (const auto& item : module.named_parameters()) weights.emplace_back(item.key(), item.value().detach());
+  pawtrait::tensors::write_safetensors(dir / name / file, weights);
+}
+
 // The rest of an SD 1.5 folder around the UNet: VAE and CLIP text encoder with random
 // weights in SD 1.5's shapes, the scheduler config, and a tokenizer copied from `tokenizer`.
 void create_other_components(const fs::path& dir, const fs::path& tokenizer) {
@@ -53,17 +64,10 @@ void create_other_components(const fs::path& dir, const fs::path& tokenizer) {
   const nlohmann::json text_config = {{"hidden_size", 768},         {"intermediate_size", 3072},
                                       {"num_hidden_layers", 12},    {"num_attention_heads", 12},
                                       {"hidden_act", "quick_gelu"}, {"max_position_embeddings", 77}};
-  auto save = [&](const char* name, torch::nn::Module& module, const nlohmann::json& config, const char* file) {
-    fs::create_directories(dir / name);
-    std::ofstream(dir / name / "config.json") << config.dump(2);
-    pawtrait::tensors::NamedTensors weights;
-    for (const auto& item : module.named_parameters()) weights.emplace_back(item.key(), item.value().detach());
-    pawtrait::tensors::write_safetensors(dir / name / file, weights);
-  };
   pawtrait::models::AutoencoderKL vae(pawtrait::models::AutoencoderKLConfig::from_json(vae_config, "bench"));
-  save("vae", *vae, vae_config, "diffusion_pytorch_model.safetensors");
+  save_component(dir, "vae", *vae, vae_config, "diffusion_pytorch_model.safetensors");
   pawtrait::models::CLIPTextModel text(pawtrait::models::CLIPTextConfig::from_json(text_config, "bench"));
-  save("text_encoder", *text, text_config, "model.safetensors");
+  save_component(dir, "text_encoder", *text, text_config, "model.safetensors");
   fs::create_directories(dir / "scheduler");
   std::ofstream(dir / "scheduler" / "scheduler_config.json") << nlohmann::json{
       {"_class_name", "PNDMScheduler"},   {"beta_start", 0.00085}, {"beta_end", 0.012},
@@ -77,6 +81,91 @@ void create_other_components(const fs::path& dir, const fs::path& tokenizer) {
                                                             {"tokenizer", {"transformers", "CLIPTokenizer"}},
                                                             {"scheduler", {"diffusers", "PNDMScheduler"}}}
                                                  .dump(2);
+}
+
+// SDXL 1.0 base's configs (stabilityai/stable-diffusion-xl-base-1.0), the fields that shape it.
+nlohmann::json sdxl_unet_config() {
+  return {{"_class_name", "UNet2DConditionModel"},
+          {"sample_size", 128},
+          {"cross_attention_dim", 2048},
+          {"attention_head_dim", {5, 10, 20}},
+          {"block_out_channels", {320, 640, 1280}},
+          {"layers_per_block", 2},
+          {"transformer_layers_per_block", {1, 2, 10}},
+          {"use_linear_projection", true},
+          {"addition_embed_type", "text_time"},
+          {"addition_time_embed_dim", 256},
+          {"projection_class_embeddings_input_dim", 2816},
+          {"down_block_types", {"DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"}},
+          {"up_block_types", {"CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"}}};
+}
+
+int create_sdxl(const fs::path& dir, const fs::path& tokenizer, const fs::path& tokenizer_2) {
+  namespace models = pawtrait::models;
+  std::int64_t parameters = 0;
+  {  // one component in memory at a time: the UNet alone is 10 GB in float32
+    models::UNet2DConditionModel unet(models::UNet2DConditionConfig::from_json(sdxl_unet_config(), "bench"));
+    for (const auto& item : unet->named_parameters()) parameters += item.value().numel();
+    save_component(dir, "unet", *unet, sdxl_unet_config(), "diffusion_pytorch_model.safetensors");
+  }
+  const nlohmann::json vae_config = {{"block_out_channels", {128, 256, 512, 512}},
+                                     {"layers_per_block", 2},
+                                     {"sample_size", 1024},
+                                     {"scaling_factor", 0.13025},
+                                     {"force_upcast", true},
+                                     {"down_block_types", std::vector<std::string>(4, "DownEncoderBlock2D")},
+                                     {"up_block_types", std::vector<std::string>(4, "UpDecoderBlock2D")}};
+  {
+    models::AutoencoderKL vae(models::AutoencoderKLConfig::from_json(vae_config, "bench"));
+    save_component(dir, "vae", *vae, vae_config, "diffusion_pytorch_model.safetensors");
+  }
+  const nlohmann::json text_config = {
+      {"architectures", {"CLIPTextModel"}}, {"model_type", "clip_text_model"}, {"hidden_size", 768},
+      {"intermediate_size", 3072},          {"num_hidden_layers", 12},         {"num_attention_heads", 12},
+      {"hidden_act", "quick_gelu"},         {"max_position_embeddings", 77},   {"projection_dim", 768}};
+  const nlohmann::json text_config_2 = {{"architectures", {"CLIPTextModelWithProjection"}},
+                                        {"model_type", "clip_text_model"},
+                                        {"hidden_size", 1280},
+                                        {"intermediate_size", 5120},
+                                        {"num_hidden_layers", 32},
+                                        {"num_attention_heads", 20},
+                                        {"hidden_act", "gelu"},
+                                        {"max_position_embeddings", 77},
+                                        {"projection_dim", 1280}};
+  {
+    models::CLIPTextModel text(models::CLIPTextConfig::from_json(text_config, "bench"));
+    save_component(dir, "text_encoder", *text, text_config, "model.safetensors");
+  }
+  {
+    models::CLIPTextModel text(models::CLIPTextConfig::from_json(text_config_2, "bench"));
+    save_component(dir, "text_encoder_2", *text, text_config_2, "model.safetensors");
+  }
+  fs::create_directories(dir / "scheduler");
+  std::ofstream(dir / "scheduler" / "scheduler_config.json")
+      << nlohmann::json{{"_class_name", "EulerDiscreteScheduler"},
+                        {"beta_start", 0.00085},
+                        {"beta_end", 0.012},
+                        {"beta_schedule", "scaled_linear"},
+                        {"steps_offset", 1},
+                        {"timestep_spacing", "leading"},
+                        {"interpolation_type", "linear"},
+                        {"prediction_type", "epsilon"}}
+             .dump(2);
+  fs::copy(tokenizer, dir / "tokenizer", fs::copy_options::recursive);
+  fs::copy(tokenizer_2, dir / "tokenizer_2", fs::copy_options::recursive);
+  std::ofstream(dir / "model_index.json") << nlohmann::json{
+      {"_class_name", "StableDiffusionXLPipeline"},
+      {"force_zeros_for_empty_prompt", true},
+      {"unet", {"diffusers", "UNet2DConditionModel"}},
+      {"vae", {"diffusers", "AutoencoderKL"}},
+      {"text_encoder", {"transformers", "CLIPTextModel"}},
+      {"text_encoder_2", {"transformers", "CLIPTextModelWithProjection"}},
+      {"tokenizer", {"transformers", "CLIPTokenizer"}},
+      {"tokenizer_2", {"transformers", "CLIPTokenizer"}},
+      {"scheduler",
+       {"diffusers", "EulerDiscreteScheduler"}}}.dump(2);
+  std::cout << "{\"parameters\": " << parameters << "}\n";
+  return 0;
 }
 
 int create(const fs::path& dir, const fs::path& tokenizer) {
@@ -138,13 +227,14 @@ int forward(const fs::path& dir, std::int64_t slice) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::cerr << "usage: model_bench create|load|read|forward DIR [slice]\n";
+    std::cerr << "usage: model_bench create|create-sdxl|load|read|forward DIR [slice | TOKENIZER TOKENIZER_2]\n";
     return 2;
   }
   pawtrait::runtime::configure_cpu_threads();
   const std::string phase = argv[1];
   const fs::path dir = argv[2];
   if (phase == "create") return create(dir, argc > 3 ? argv[3] : "");
+  if (phase == "create-sdxl" && argc == 5) return create_sdxl(dir, argv[3], argv[4]);
   if (phase == "load") return load(dir);
   if (phase == "read") return read(dir);
   if (phase == "forward") return forward(dir, argc > 3 ? std::stoll(argv[3]) : 0);

@@ -17,9 +17,9 @@ with PAWTRAIT_BENCH_CHECKPOINTING=1, gradient checkpointing; the line then also 
 "peak_gpu_mib" (torch.cuda.max_memory_allocated).
 
 The DreamBooth step follows diffusers' examples/dreambooth/train_dreambooth_lora.py (and
-train_dreambooth.py for full fine-tuning) with pre-computed text embeddings and, as kohya's
---cache_latents does, the photos encoded once and a latent drawn from the cached posterior
-each step.
+train_dreambooth.py for full fine-tuning; train_dreambooth_lora_sdxl.py for an SDXL model) with
+pre-computed text embeddings and, as kohya's --cache_latents does, the photos encoded once and a
+latent drawn from the cached posterior each step.
 """
 
 import json
@@ -47,6 +47,21 @@ def peak_rss_mib():
 ON_GPU = os.environ.get("PAWTRAIT_BENCH_DEVICE", "cpu") == "cuda"
 
 
+def is_sdxl(model):
+    with open(os.path.join(model, "model_index.json")) as index:
+        return json.load(index)["_class_name"] == "StableDiffusionXLPipeline"
+
+
+def pipeline(model, dtype):
+    """The model's own pipeline class, as DiffusionPipeline picks it, without SD's safety checker."""
+    from diffusers import StableDiffusionPipeline, StableDiffusionXLPipeline
+
+    if is_sdxl(model):
+        return StableDiffusionXLPipeline.from_pretrained(model, torch_dtype=dtype, add_watermarker=False)
+    return StableDiffusionPipeline.from_pretrained(model, safety_checker=None, requires_safety_checker=False,
+                                                   torch_dtype=dtype)
+
+
 def synchronize(torch):
     if ON_GPU:
         torch.cuda.synchronize()
@@ -63,12 +78,12 @@ def emit(**fields):
 
 def load(model):
     import torch
-    from diffusers import StableDiffusionPipeline
 
     configure_threads(torch)
     start = time.perf_counter()
-    pipe = StableDiffusionPipeline.from_pretrained(model, safety_checker=None, requires_safety_checker=False,
-                                                   torch_dtype=torch.float32)
+    pipe = pipeline(model, torch.float16 if ON_GPU else torch.float32)
+    if ON_GPU:
+        pipe.to("cuda")
     pipe.set_progress_bar_config(disable=True)
     emit(seconds=[time.perf_counter() - start])
 
@@ -84,13 +99,16 @@ def unet_forward(model, inputs, reps, out):
     x = load_file(inputs)
     sample, context = x["sample"].to(device, dtype), x["encoder_hidden_states"].to(device, dtype)
     t = x["timestep"].to(device)
+    # SDXL's added conditioning: the pooled text vector and the six size ids.
+    added = ({"text_embeds": x["text_embeds"].to(device, dtype), "time_ids": x["time_ids"].to(device, dtype)}
+             if "text_embeds" in x else None)
     seconds = []
     with torch.inference_mode():
-        unet(sample, t, context, return_dict=False)  # warm-up, not timed
+        unet(sample, t, context, added_cond_kwargs=added, return_dict=False)  # warm-up, not timed
         for _ in range(reps):
             synchronize(torch)
             start = time.perf_counter()
-            result = unet(sample, t, context, return_dict=False)[0]
+            result = unet(sample, t, context, added_cond_kwargs=added, return_dict=False)[0]
             synchronize(torch)
             seconds.append(time.perf_counter() - start)
     save_file({"out": result.float().cpu().contiguous()}, out)
@@ -99,18 +117,56 @@ def unet_forward(model, inputs, reps, out):
 
 def photo_tensor(path, resolution, torch):
     """Shorter side to `resolution` (bicubic), centre crop, [-1, 1], as the DreamBooth
-    scripts' transforms do."""
+    scripts' transforms do; with the photo's (height, width) and the crop's (top, left), which
+    the SDXL script turns into the size ids."""
     import numpy as np
     from PIL import Image
 
     image = Image.open(path).convert("RGB")
+    original = (image.size[1], image.size[0])
     scale = resolution / min(image.size)
     size = (max(resolution, round(image.size[0] * scale)), max(resolution, round(image.size[1] * scale)))
     image = image.resize(size, Image.BICUBIC)
     left, top = (size[0] - resolution) // 2, (size[1] - resolution) // 2
     image = image.crop((left, top, left + resolution, top + resolution))
     array = np.asarray(image, dtype=np.float32) / 127.5 - 1.0
-    return torch.from_numpy(array).permute(2, 0, 1).unsqueeze(0)
+    return torch.from_numpy(array).permute(2, 0, 1).unsqueeze(0), original, (top, left)
+
+
+def load_text_encoders(model, sdxl):
+    """The tokenizers and text encoders, frozen: SD's one, SDXL's two (the second with its
+    projection)."""
+    from transformers import CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
+
+    names = [("tokenizer", "text_encoder", CLIPTextModel)]
+    if sdxl:
+        names.append(("tokenizer_2", "text_encoder_2", CLIPTextModelWithProjection))
+    encoders = []
+    for tokenizer_name, encoder_name, encoder_class in names:
+        encoder = encoder_class.from_pretrained(model, subfolder=encoder_name)
+        encoder.requires_grad_(False)
+        encoders.append((CLIPTokenizer.from_pretrained(model, subfolder=tokenizer_name), encoder))
+    return encoders
+
+
+def encode_prompt(encoders, prompt, device, sdxl):
+    """SD: the last hidden state. SDXL (train_dreambooth_lora_sdxl.py's encode_prompt): both
+    encoders' penultimate hidden states side by side, and the second one's projected pooled
+    vector."""
+    import torch
+
+    states, pooled = [], None
+    with torch.no_grad():
+        for tokenizer, encoder in encoders:
+            ids = tokenizer(prompt, padding="max_length", max_length=tokenizer.model_max_length, truncation=True,
+                            return_tensors="pt").input_ids.to(device)
+            if sdxl:
+                out = encoder(ids, output_hidden_states=True, return_dict=False)
+                pooled = out[0]
+                states.append(out[-1][-2])
+            else:
+                states.append(encoder(ids)[0])
+    return torch.cat(states, dim=-1), pooled
 
 
 def train(model, photos, mode, steps, resolution):
@@ -118,24 +174,25 @@ def train(model, photos, mode, steps, resolution):
     import torch.nn.functional as F
     from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
     from diffusers.optimization import get_scheduler
-    from transformers import CLIPTextModel, CLIPTokenizer
 
     configure_threads(torch)
     torch.manual_seed(0)
     random.seed(0)
     start = time.perf_counter()
-    tokenizer = CLIPTokenizer.from_pretrained(model, subfolder="tokenizer")
-    text_encoder = CLIPTextModel.from_pretrained(model, subfolder="text_encoder")
-    vae = AutoencoderKL.from_pretrained(model, subfolder="vae")
-    unet = UNet2DConditionModel.from_pretrained(model, subfolder="unet")
-    noise_scheduler = DDPMScheduler.from_pretrained(model, subfolder="scheduler")
-    text_encoder.requires_grad_(False)
-    vae.requires_grad_(False)
+    sdxl = is_sdxl(model)
     device = "cuda" if ON_GPU else "cpu"
     precision = os.environ.get("PAWTRAIT_BENCH_PRECISION", "bf16") if ON_GPU else "no"
     weight_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision, torch.float32)
-    text_encoder.to(device, dtype=weight_dtype)
-    vae.to(device, dtype=weight_dtype)
+    encoders = load_text_encoders(model, sdxl)
+    vae = AutoencoderKL.from_pretrained(model, subfolder="vae")
+    unet = UNet2DConditionModel.from_pretrained(model, subfolder="unet")
+    noise_scheduler = DDPMScheduler.from_pretrained(model, subfolder="scheduler")
+    vae.requires_grad_(False)
+    # The SDXL script keeps its VAE in float32 (SDXL's overflows in float16).
+    vae_dtype = torch.float32 if sdxl else weight_dtype
+    vae.to(device, dtype=vae_dtype)
+    for _, encoder in encoders:
+        encoder.to(device, dtype=weight_dtype)
     if os.environ.get("PAWTRAIT_BENCH_CHECKPOINTING") == "1":
         unet.enable_gradient_checkpointing()
 
@@ -158,21 +215,23 @@ def train(model, photos, mode, steps, resolution):
     optimizer = torch.optim.AdamW(params, lr=learning_rate, betas=(0.9, 0.999), weight_decay=1e-2, eps=1e-8)
     lr_scheduler = get_scheduler("constant", optimizer=optimizer, num_warmup_steps=0, num_training_steps=steps)
 
-    # --pre_compute_text_embeddings: the prompt once, then the text encoder is dropped.
-    with torch.no_grad():
-        ids = tokenizer("a photo of sks dog", padding="max_length", max_length=tokenizer.model_max_length,
-                        truncation=True, return_tensors="pt").input_ids
-        encoder_hidden_states = text_encoder(ids.to(device))[0]
-    del text_encoder, tokenizer
+    # --pre_compute_text_embeddings: the prompt once, then the text encoders are dropped.
+    encoder_hidden_states, pooled = encode_prompt(encoders, "a photo of sks dog", device, sdxl)
+    del encoders
 
-    # Cached latents: each photo and its mirror image encoded once.
+    # Cached latents: each photo and its mirror image encoded once; for SDXL with each one's
+    # size ids (original size, crop corner, target size; the script crops after flipping, and
+    # a centred crop's corner is the same either way).
     files = sorted(os.path.join(photos, f) for f in os.listdir(photos)) if os.path.isdir(photos) else [photos]
     posteriors = []
     with torch.no_grad():
         for f in files:
-            pixels = photo_tensor(f, resolution, torch).to(device, weight_dtype)
+            pixels, original, corner = photo_tensor(f, resolution, torch)
+            pixels = pixels.to(device, vae_dtype)
+            time_ids = torch.tensor([list(original + corner + (resolution, resolution))], device=device,
+                                    dtype=weight_dtype)
             for p in (pixels, torch.flip(pixels, dims=[3])):
-                posteriors.append(vae.encode(p).latent_dist)
+                posteriors.append((vae.encode(p).latent_dist, time_ids))
 
     unet.train()
     seconds = []
@@ -180,13 +239,15 @@ def train(model, photos, mode, steps, resolution):
     setup = time.perf_counter() - start
     for _ in range(steps):
         t0 = time.perf_counter()
-        latents = random.choice(posteriors).sample() * vae.config.scaling_factor
+        posterior, time_ids = random.choice(posteriors)
+        latents = (posterior.sample() * vae.config.scaling_factor).to(weight_dtype)
         noise = torch.randn_like(latents)
         timesteps = torch.randint(0, noise_scheduler.config.num_train_timesteps, (latents.shape[0],),
                                   device=device).long()
         noisy = noise_scheduler.add_noise(latents, noise, timesteps)
         with torch.autocast(device, dtype=weight_dtype, enabled=precision != "no"):  # accelerate's autocast
-            model_pred = unet(noisy, timesteps, encoder_hidden_states, return_dict=False)[0]
+            added = {"time_ids": time_ids, "text_embeds": pooled} if sdxl else None
+            model_pred = unet(noisy, timesteps, encoder_hidden_states, added_cond_kwargs=added, return_dict=False)[0]
         target = noise if noise_scheduler.config.prediction_type == "epsilon" else \
             noise_scheduler.get_velocity(latents, noise, timesteps)
         loss = F.mse_loss(model_pred.float(), target.float(), reduction="mean")
@@ -203,13 +264,12 @@ def train(model, photos, mode, steps, resolution):
 
 def sample(model, inputs, steps, reps, out):
     import torch
-    from diffusers import DPMSolverMultistepScheduler, StableDiffusionPipeline
+    from diffusers import DPMSolverMultistepScheduler
     from safetensors.torch import load_file, save_file
 
     configure_threads(torch)
     device, dtype = ("cuda", torch.float16) if ON_GPU else ("cpu", torch.float32)
-    pipe = StableDiffusionPipeline.from_pretrained(model, safety_checker=None, requires_safety_checker=False,
-                                                   torch_dtype=dtype).to(device)
+    pipe = pipeline(model, dtype).to(device)
     pipe.scheduler = DPMSolverMultistepScheduler.from_config(pipe.scheduler.config, algorithm_type="dpmsolver++",
                                                              solver_order=2, use_karras_sigmas=False)
     pipe.set_progress_bar_config(disable=True)

@@ -57,16 +57,27 @@ def evict_page_cache(folder):
                 os.close(fd)
 
 
-def make_inputs(path, cross_attention_dim, torch):
+def make_inputs(path, model, torch, side=64, batch=2):
+    """The UNet's inputs for `model` (its unet/config.json says the widths): `batch` rows of
+    side×side latents, a context, and for SDXL the pooled vector and the size ids of a picture
+    8·side pixels square; and one row of sampling noise."""
     from safetensors.torch import save_file
 
+    with open(os.path.join(model, "unet", "config.json")) as f:
+        config = json.load(f)
     g = torch.Generator().manual_seed(1234)
-    save_file({
-        "sample": torch.randn(2, 4, 64, 64, generator=g),
-        "encoder_hidden_states": torch.randn(2, 77, cross_attention_dim, generator=g),
-        "timestep": torch.tensor([500, 500], dtype=torch.int64),
-        "sample_noise": torch.randn(1, 4, 64, 64, generator=g),
-    }, path)
+    inputs = {
+        "sample": torch.randn(batch, 4, side, side, generator=g),
+        "encoder_hidden_states": torch.randn(batch, 77, config["cross_attention_dim"], generator=g),
+        "timestep": torch.tensor([500] * batch, dtype=torch.int64),
+        "sample_noise": torch.randn(1, 4, side, side, generator=g),
+    }
+    if config.get("addition_embed_type") == "text_time":
+        pooled = config["projection_class_embeddings_input_dim"] - 6 * config["addition_time_embed_dim"]
+        inputs["text_embeds"] = torch.randn(batch, pooled, generator=g)
+        pixels = float(8 * side)
+        inputs["time_ids"] = torch.tensor([[pixels, pixels, 0.0, 0.0, pixels, pixels]] * batch)
+    save_file(inputs, path)
 
 
 def relative_difference(a_path, b_path, torch):
@@ -86,14 +97,17 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--build", required=True)
     parser.add_argument("--testdata", required=True)
-    parser.add_argument("--work", required=True, help="folder for the SD-1.5-shaped model and outputs")
+    parser.add_argument("--work", required=True, help="folder for the real-shape models and outputs")
     parser.add_argument("--quick", action="store_true",
-                        help="tiny model only, one round, and the two sides' outputs must agree (CI)")
+                        help="tiny models only (SD and SDXL), one round, and the two sides' outputs must agree (CI)")
     parser.add_argument("--rounds", type=int, default=5, help="rounds per workload on the tiny model")
-    parser.add_argument("--big-rounds", type=int, default=2, help="rounds per workload on the SD-1.5 shape")
+    parser.add_argument("--big-rounds", type=int, default=2, help="rounds per workload on the real shapes")
+    parser.add_argument("--models", default=None,
+                        help="comma-separated: tiny, sd15, sdxl (default: tiny,sd15 on the CPU; sd15,sdxl with cuda)")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
                         help="cuda: the GPU table (SD-1.5 shape at 512×512: float16 UNet and 25-step sampling, "
-                             "bf16 LoRA steps with gradient checkpointing off and on, a bf16 full step)")
+                             "bf16 LoRA steps with gradient checkpointing off and on, a bf16 full step; SDXL shape "
+                             "at 1024×1024: float16 UNet and 30-step sampling, bf16 LoRA steps)")
     parser.add_argument("--markdown", help="write the table here")
     parser.add_argument("--command-line", default="tests/bench/run", help="recorded in the Markdown")
     args = parser.parse_args()
@@ -111,17 +125,36 @@ def main():
     big_rounds = 1 if args.quick else args.big_rounds
 
     tiny = os.path.join(args.testdata, "sd-tiny")
+    sdxl_tiny = os.path.join(args.testdata, "sdxl", "sdxl-tiny")
     photos = os.path.join(args.testdata, "photos")
     gpu = args.device == "cuda"
-    models = [] if gpu else [("tiny", tiny, 32)]
-    if not args.quick:
-        sd15 = os.path.join(args.work, "sd15")
-        if not os.path.exists(os.path.join(sd15, "model_index.json")):
-            print("making the SD-1.5-shaped model (random weights) in", sd15, flush=True)
-            shutil.rmtree(sd15, ignore_errors=True)
-            subprocess.run([os.path.join(args.build, "tests", "bench", "model_bench"), "create", sd15,
-                            os.path.join(tiny, "tokenizer")], check=True, env=env, stdout=subprocess.DEVNULL)
-        models.append(("SD-1.5 shape", sd15, 768))
+    wanted = ["tiny", "sdxl-tiny"] if args.quick else \
+        (args.models or ("sd15,sdxl" if gpu else "tiny,sd15")).split(",")
+    bench_tool = os.path.join(args.build, "tests", "bench", "model_bench")
+
+    def real_shape(name, create):
+        folder = os.path.join(args.work, name)
+        if not os.path.exists(os.path.join(folder, "model_index.json")):
+            print(f"making the {name}-shaped model (random weights) in", folder, flush=True)
+            shutil.rmtree(folder, ignore_errors=True)
+            subprocess.run([bench_tool] + create + [folder] + [
+                os.path.join(m, t) for m, t in ([(tiny, "tokenizer")] if name == "sd15" else
+                                                [(sdxl_tiny, "tokenizer"), (sdxl_tiny, "tokenizer_2")])],
+                check=True, env=env, stdout=subprocess.DEVNULL)
+        return folder
+
+    models = []  # (name, folder, kind)
+    for name in wanted:
+        if name == "tiny":
+            models.append(("tiny", tiny, "tiny"))
+        elif name == "sdxl-tiny":
+            models.append(("SDXL tiny", sdxl_tiny, "tiny"))
+        elif name == "sd15":
+            models.append(("SD-1.5 shape", real_shape("sd15", ["create"]), "sd15"))
+        elif name == "sdxl":
+            models.append(("SDXL shape", real_shape("sdxl", ["create-sdxl"]), "sdxl"))
+        else:
+            raise SystemExit(f"unknown model {name}: tiny, sd15 or sdxl")
 
     # Each workload's arguments name OUT where the side writes its output.
     plan = []
@@ -130,42 +163,67 @@ def main():
         plan.append(dict(workload=workload, label=label, model=model_name, path=model_path, args=workload_args,
                          rounds=n, env=extra_env or {}))
 
-    if gpu:
-        name, path, dim = models[0]
-        inputs = os.path.join(args.work, f"inputs-{dim}.safetensors")
-        make_inputs(inputs, dim, torch)
-        cuda = {"PAWTRAIT_BENCH_DEVICE": "cuda"}
-        bf16 = dict(cuda, PAWTRAIT_BENCH_PRECISION="bf16")
-        lora = ["train", path, photos, "lora", "31", "512"]
-        add("unet_forward", "UNet forward, batch 2, 64×64 latents, CUDA float16", name, path,
-            ["unet_forward", path, inputs, "10", OUT], big_rounds, cuda)
-        add("lora_step", "LoRA step (rank 16, batch 1, 512×512), CUDA bf16", name, path, lora, big_rounds, bf16)
-        add("lora_step_ckpt", "LoRA step, CUDA bf16, gradient checkpointing", name, path, lora, big_rounds,
-            dict(bf16, PAWTRAIT_BENCH_CHECKPOINTING="1"))
-        add("full_step", "Full fine-tuning step (batch 1, 512×512), CUDA bf16 autocast", name, path,
-            ["train", path, photos, "full", "21", "512"], big_rounds, bf16)
-        add("sample", "25-step DPM++ 2M sampling, guidance 7.5, 512×512, CUDA float16", name, path,
-            ["sample", path, inputs, "25", "3", OUT], big_rounds, cuda)
-        models = []
-    for name, path, dim in models:
-        inputs = os.path.join(args.work, f"inputs-{dim}.safetensors")
-        make_inputs(inputs, dim, torch)
-        big = name != "tiny"
-        n = big_rounds if big else rounds
-        add("unet_forward", "UNet forward, batch 2, 64×64 latents", name, path,
-            ["unet_forward", path, inputs, "2" if big else "5", OUT], n)
-        add("lora_step", "LoRA training step (rank 16, batch 1, cached latents)", name, path,
-            ["train", path, photos, "lora", "4" if big else "21", "512" if big else "64"], n)
-        if not big:
-            add("full_step", "Full fine-tuning step (batch 1, cached latents)", name, path,
-                ["train", path, photos, "full", "21", "64"], n)
-        add("sample", "20-step DPM++ 2M sampling, guidance 7.5, 64×64 latents", name, path,
-            ["sample", path, inputs, "20", "1" if big else "3", OUT], n)
-        if big or args.quick:
-            add("load_warm", "Load the model folder to ready, page cache warm", name, path, ["load", path], n)
-            add("load_cold", "Load the model folder to ready, page cache cold", name, path, ["load", path], n)
-        if not big:
-            add("lora_run", "50-step LoRA run (peak RSS)", name, path, ["train", path, photos, "lora", "50", "64"], n)
+    def inputs_for(name, path, side=64, batch=2):
+        inputs = os.path.join(args.work, f"inputs-{name.replace(' ', '_')}-{side}-{batch}.safetensors")
+        make_inputs(inputs, path, torch, side, batch)
+        return inputs
+
+    cuda = {"PAWTRAIT_BENCH_DEVICE": "cuda"}
+    bf16 = dict(cuda, PAWTRAIT_BENCH_PRECISION="bf16")
+    for name, path, kind in models:
+        if gpu and kind == "sd15":
+            inputs = inputs_for(name, path)
+            lora = ["train", path, photos, "lora", "31", "512"]
+            add("unet_forward", "UNet forward, batch 2, 64×64 latents, CUDA float16", name, path,
+                ["unet_forward", path, inputs, "10", OUT], big_rounds, cuda)
+            add("lora_step", "LoRA step (rank 16, batch 1, 512×512), CUDA bf16", name, path, lora, big_rounds, bf16)
+            add("lora_step_ckpt", "LoRA step, CUDA bf16, gradient checkpointing", name, path, lora, big_rounds,
+                dict(bf16, PAWTRAIT_BENCH_CHECKPOINTING="1"))
+            add("full_step", "Full fine-tuning step (batch 1, 512×512), CUDA bf16 autocast", name, path,
+                ["train", path, photos, "full", "21", "512"], big_rounds, bf16)
+            add("sample", "25-step DPM++ 2M sampling, guidance 7.5, 512×512, CUDA float16", name, path,
+                ["sample", path, inputs, "25", "3", OUT], big_rounds, cuda)
+        elif gpu and kind == "sdxl":
+            inputs = inputs_for(name, path, 128, 2)
+            lora = ["train", path, photos, "lora", "21", "1024"]
+            add("unet_forward", "UNet forward, batch 2, 128×128 latents, CUDA float16", name, path,
+                ["unet_forward", path, inputs, "5", OUT], big_rounds, cuda)
+            add("lora_step", "LoRA step (rank 16, batch 1, 1024×1024), CUDA bf16", name, path, lora, big_rounds, bf16)
+            add("lora_step_ckpt", "LoRA step, CUDA bf16, gradient checkpointing", name, path, lora, big_rounds,
+                dict(bf16, PAWTRAIT_BENCH_CHECKPOINTING="1"))
+            add("sample", "30-step DPM++ 2M sampling, guidance 7.5, 1024×1024, CUDA float16", name, path,
+                ["sample", path, inputs, "30", "2", OUT], big_rounds, cuda)
+        elif gpu:
+            raise SystemExit("the GPU table is of the real shapes: --models sd15,sdxl")
+        elif kind == "sdxl":
+            # On two CPU cores one SDXL forward at 1024×1024 takes about a minute: batch 1, and
+            # the LoRA steps at 512×512; no sampling (30 steps would take an hour a side).
+            inputs = inputs_for(name, path, 128, 1)
+            add("unet_forward", "UNet forward, batch 1, 128×128 latents", name, path,
+                ["unet_forward", path, inputs, "1", OUT], big_rounds)
+            add("lora_step", "LoRA training step (rank 16, batch 1, 512×512, cached latents)", name, path,
+                ["train", path, photos, "lora", "3", "512"], big_rounds)
+            add("load_warm", "Load the model folder to ready, page cache warm", name, path, ["load", path], big_rounds)
+            add("load_cold", "Load the model folder to ready, page cache cold", name, path, ["load", path], big_rounds)
+        else:
+            inputs = inputs_for(name, path)
+            big = kind != "tiny"
+            n = big_rounds if big else rounds
+            add("unet_forward", "UNet forward, batch 2, 64×64 latents", name, path,
+                ["unet_forward", path, inputs, "2" if big else "5", OUT], n)
+            add("lora_step", "LoRA training step (rank 16, batch 1, cached latents)", name, path,
+                ["train", path, photos, "lora", "4" if big else "21", "512" if big else "64"], n)
+            if not big and name == "tiny":
+                add("full_step", "Full fine-tuning step (batch 1, cached latents)", name, path,
+                    ["train", path, photos, "full", "21", "64"], n)
+            add("sample", "20-step DPM++ 2M sampling, guidance 7.5, 64×64 latents", name, path,
+                ["sample", path, inputs, "20", "1" if big else "3", OUT], n)
+            if big or args.quick:
+                add("load_warm", "Load the model folder to ready, page cache warm", name, path, ["load", path], n)
+                add("load_cold", "Load the model folder to ready, page cache cold", name, path, ["load", path], n)
+            if not big and name == "tiny":
+                add("lora_run", "50-step LoRA run (peak RSS)", name, path,
+                    ["train", path, photos, "lora", "50", "64"], n)
 
     rows = []
     for item in plan:
@@ -243,7 +301,7 @@ def main():
         with open(args.markdown, "w") as f:
             f.write("# Benchmarks: Pawtrait and the reference side by side\n\n")
             f.write(f"Measured {datetime.date.today().isoformat()} with `{args.command_line}` "
-                    f"({rounds} rounds on the tiny model, {big_rounds} on the SD-1.5 shape, sides alternating, "
+                    f"({rounds} rounds on the tiny models, {big_rounds} on the real shapes, sides alternating, "
                     f"each workload a fresh process per side and round).\n\n")
             f.write(f"- Machine: {cpu}, {threads} CPU threads used by both sides, {memory_gib:.0f} GiB, "
                     f"{platform.system()} {platform.release()}; CPU, float32.\n")
@@ -257,9 +315,15 @@ def main():
                     "- Speed-up > 1 means Pawtrait is faster; RSS ratio < 1 means Pawtrait needs less memory.\n"
                     "- \"Outputs agree to\": largest difference between the two sides' outputs on identical inputs, "
                     "relative to the largest value.\n\n")
-            f.write("- Repetitions per process: UNet forward 5 (tiny) / 2 (SD-1.5 shape) after a warm-up; training "
-                    "20 / 3 timed steps; sampling 3 / 1 runs after a one-step warm-up; the SD-1.5-shaped LoRA row's "
-                    "peak RSS is of its 4-step run (the peak comes with the first step).\n\n")
+            f.write("- Repetitions per process: UNet forward 5 (tiny) / 2 (SD-1.5 shape) / 1 (SDXL shape) after a "
+                    "warm-up; training 20 / 3 / 2 timed steps; sampling 3 / 1 runs after a one-step warm-up; a "
+                    "real-shape LoRA row's peak RSS is of its short run (the peak comes with the first step).\n")
+            if any(kind == "sdxl" for _, _, kind in models):
+                f.write("- The SDXL shape is SDXL 1.0 base's (UNet, both text encoders, VAE) with random weights in "
+                        "float32, made by `model_bench create-sdxl`; its LoRA steps follow diffusers' "
+                        "train_dreambooth_lora_sdxl.py (both encoders' embeddings and the size ids precomputed, "
+                        "the VAE in float32).\n")
+            f.write("\n")
             f.write(table + "\n")
             if kept:
                 f.write("\n" + kept)

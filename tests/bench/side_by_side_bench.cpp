@@ -1,5 +1,6 @@
 // Pawtrait's side of the side-by-side benchmarks (tests/bench/run): the workloads of
-// reference_bench.py, through the engine's own code paths, one workload per process. Each
+// reference_bench.py, through the engine's own code paths, one workload per process, for any
+// family the registry knows (Stable Diffusion 1.x/2.x and SDXL shapes here). Each
 // prints one JSON line, {"seconds": [one per timed repetition], "peak_rss_mib": ...}, the
 // peak RSS read at the end as the reference's side reads it (VmHWM).
 //   side_by_side_bench load MODEL
@@ -24,9 +25,8 @@
 #include <string>
 #include <vector>
 
-#include "families/stable_diffusion/stable_diffusion.h"
-#include "families/stable_diffusion/stable_diffusion_model.h"
-#include "models/clip_tokenizer.h"
+#include "families/diffusion_model.h"
+#include "families/model_family.h"
 #include "models/component_loader.h"
 #include "peak_rss.h"
 #include "pipeline/text_to_image.h"
@@ -78,10 +78,19 @@ std::string json_list(const std::vector<double>& values) {
   return out.str();
 }
 
+// The model as generating loads it: every component and the tokenizers, ready to draw.
+std::unique_ptr<pawtrait::families::DiffusionModel> load_model(const fs::path& model) {
+  pawtrait::families::LoadOptions options;
+  if (on_gpu()) {
+    options.device = c10::Device(c10::kCUDA, 0);
+    options.dtype = at::kHalf;
+  }
+  return pawtrait::families::family_of(model.string()).load(model.string(), options);
+}
+
 int load(const fs::path& model) {
   const auto start = Clock::now();
-  pawtrait::models::StableDiffusion sd = pawtrait::models::load_stable_diffusion(model);
-  const auto tokenizer = pawtrait::models::ClipTokenizer::load(*sd.tokenizer_dir);
+  const auto loaded = load_model(model);
   emit({seconds_since(start)});
   return 0;
 }
@@ -97,15 +106,21 @@ int unet_forward(const fs::path& model, const fs::path& inputs, int reps, const 
   const at::Tensor sample = file.tensor("sample").to(options.device, options.dtype);
   const at::Tensor context = file.tensor("encoder_hidden_states").to(options.device, options.dtype);
   const at::Tensor t = file.tensor("timestep").to(options.device);
+  // SDXL's added conditioning: the pooled text vector and the six size ids.
+  at::Tensor text_embeds, time_ids;
+  if (file.contains("text_embeds")) {
+    text_embeds = file.tensor("text_embeds").to(options.device, options.dtype);
+    time_ids = file.tensor("time_ids").to(options.device, options.dtype);
+  }
   std::vector<double> seconds;
   at::Tensor result;
   {
     c10::InferenceMode inference;
-    unet->forward(sample, t, context);  // warm-up, not timed
+    unet->forward(sample, t, context, text_embeds, time_ids);  // warm-up, not timed
     for (int i = 0; i < reps; ++i) {
       synchronize();
       const auto start = Clock::now();
-      result = unet->forward(sample, t, context);
+      result = unet->forward(sample, t, context, text_embeds, time_ids);
       synchronize();
       seconds.push_back(seconds_since(start));
     }
@@ -143,16 +158,10 @@ int train(const fs::path& model, const fs::path& photos, const std::string& mode
 }
 
 int sample(const fs::path& model, const fs::path& inputs, std::int64_t steps, int reps, const fs::path& out) {
-  pawtrait::models::StableDiffusionOptions options;
-  if (on_gpu()) {
-    options.device = c10::Device(c10::kCUDA, 0);
-    options.dtype = at::kHalf;
-  }
-  pawtrait::models::StableDiffusion sd = pawtrait::models::load_stable_diffusion(model, options);
-  pawtrait::families::StableDiffusionModel diffusion(sd, pawtrait::models::ClipTokenizer::load(*sd.tokenizer_dir));
-  pawtrait::pipeline::TextToImage t2i(diffusion);
+  const auto diffusion = load_model(model);
+  pawtrait::pipeline::TextToImage t2i(*diffusion);
   const at::Tensor noise = pawtrait::tensors::SafetensorsFile::open(inputs).tensor("sample_noise").clone();
-  const std::int64_t scale = sd.architecture.vae.downscale_factor();
+  const std::int64_t scale = diffusion->latent_format().spatial_factor;
   pawtrait::pipeline::GenerateRequest r;
   r.model = model.string();
   r.prompt = "a photo of sks dog in the snow";
