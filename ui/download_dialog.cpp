@@ -126,7 +126,8 @@ DownloadDialog::~DownloadDialog() {
 QString DownloadDialog::repoId() const { return m_repo->text().trimmed(); }
 
 void DownloadDialog::setRepoId(const QString& repo) {
-  m_known->setCurrentIndex(m_known->count() - 1);
+  const int known = m_known->findData(repo);  // a well-known model is shown by its name
+  m_known->setCurrentIndex(known >= 0 ? known : m_known->count() - 1);
   m_repo->setText(repo);
 }
 

@@ -25,7 +25,8 @@ class DownloadDialog : public QDialog {
   explicit DownloadDialog(QWidget* parent = nullptr);
   ~DownloadDialog() override;
 
-  // The repo id the dialog would download now ("org/name").
+  // The repo id the dialog would download now ("org/name"); setting a well-known one selects it
+  // by name in the list.
   QString repoId() const;
   void setRepoId(const QString& repo);
   bool downloading() const { return m_thread != nullptr; }

@@ -58,6 +58,23 @@ namespace {
 namespace pipeline = pawtrait::pipeline;
 namespace training = pawtrait::training;
 
+// A button that shows and hides `section` (hidden at first), its arrow saying which.
+QToolButton* disclosure(const char* name, const QString& text, const QString& tip, QWidget* section) {
+  auto* button = new QToolButton;
+  button->setObjectName(QString::fromLatin1(name));
+  button->setText(text);
+  button->setCheckable(true);
+  button->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+  button->setArrowType(Qt::RightArrow);
+  button->setToolTip(tip);
+  section->setVisible(false);
+  QObject::connect(button, &QToolButton::toggled, section, [button, section](bool on) {
+    section->setVisible(on);
+    button->setArrowType(on ? Qt::DownArrow : Qt::RightArrow);
+  });
+  return button;
+}
+
 }  // namespace
 
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
@@ -248,13 +265,8 @@ QWidget* MainWindow::buildTrainBox() {
   for (const auto& p : kTrainingPresets) m_preset->addItem(tr(p.name));
   m_preset->setCurrentIndex(1);
   m_preset->setToolTip(tr("Quick: a first look. Balanced: good for most pets. Best: longer, more detail."));
-  m_advancedToggle = new QToolButton;
-  m_advancedToggle->setObjectName(QStringLiteral("trainAdvanced"));
-  m_advancedToggle->setText(tr("Advanced"));
-  m_advancedToggle->setCheckable(true);
-  m_advancedToggle->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
-  m_advancedToggle->setArrowType(Qt::RightArrow);
-  m_advancedToggle->setToolTip(tr("Show the training settings"));
+  m_advanced = new QWidget;
+  m_advancedToggle = disclosure("trainAdvanced", tr("Advanced"), tr("Show the training settings"), m_advanced);
   auto* presetLabel = new QLabel(tr("&Preset:"));
   presetLabel->setBuddy(m_preset);
   presetRow->addWidget(presetLabel);
@@ -262,7 +274,6 @@ QWidget* MainWindow::buildTrainBox() {
   presetRow->addWidget(m_advancedToggle);
   layout->addLayout(presetRow);
 
-  m_advanced = new QWidget;
   auto* form = new QFormLayout(m_advanced);
   form->setContentsMargins(0, 0, 0, 0);
   m_steps = new QSpinBox;
@@ -310,12 +321,7 @@ QWidget* MainWindow::buildTrainBox() {
   form->addRow(tr("Precision:"), m_precision);
   form->addRow(m_checkpointing);
   form->addRow(tr("Run on:"), m_device);
-  m_advanced->setVisible(false);
   layout->addWidget(m_advanced);
-  connect(m_advancedToggle, &QToolButton::toggled, this, [this](bool on) {
-    m_advanced->setVisible(on);
-    m_advancedToggle->setArrowType(on ? Qt::DownArrow : Qt::RightArrow);
-  });
   connect(m_preset, &QComboBox::currentIndexChanged, this, &MainWindow::applyPreset);
   connect(m_resolution, &QComboBox::currentIndexChanged, this, &MainWindow::updatePhotoResolution);
 
@@ -436,23 +442,13 @@ QWidget* MainWindow::buildGenerateTab() {
   row->addWidget(new QLabel(tr("Pictures:")));
   row->addWidget(m_count);
   row->addStretch(1);
-  m_generateMoreToggle = new QToolButton;
-  m_generateMoreToggle->setObjectName(QStringLiteral("generateMore"));
-  m_generateMoreToggle->setText(tr("More"));
-  m_generateMoreToggle->setCheckable(true);
-  m_generateMoreToggle->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
-  m_generateMoreToggle->setArrowType(Qt::RightArrow);
-  m_generateMoreToggle->setToolTip(tr("Show the VAE, prompt and SDXL size settings"));
-  row->addWidget(m_generateMoreToggle);
-  layout->addLayout(row);
   m_generateAdvanced = new GenerateAdvanced;
   m_generateAdvanced->setObjectName(QStringLiteral("generateAdvanced"));
-  m_generateAdvanced->setVisible(false);
+  m_generateMoreToggle =
+      disclosure("generateMore", tr("More"), tr("Show the VAE, prompt and SDXL size settings"), m_generateAdvanced);
+  row->addWidget(m_generateMoreToggle);
+  layout->addLayout(row);
   layout->addWidget(m_generateAdvanced);
-  connect(m_generateMoreToggle, &QToolButton::toggled, this, [this](bool on) {
-    m_generateAdvanced->setVisible(on);
-    m_generateMoreToggle->setArrowType(on ? Qt::DownArrow : Qt::RightArrow);
-  });
 
   auto* buttons = new QHBoxLayout;
   m_generateButton = new QPushButton(tr("Generate"));

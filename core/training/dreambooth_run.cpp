@@ -10,6 +10,7 @@
 #include "models/lora_linear.h"
 #include "pipeline/text_to_image.h"
 #include "schedulers/noise_process.h"
+#include "training/class_images.h"
 #include "training/photo_dataset.h"
 #include "training/train_checkpoint.h"
 #include "training/train_report.h"
@@ -27,6 +28,78 @@ std::vector<fs::path> select_training_photos(const TrainRequest& request, std::i
              std::to_string(resolution) + " (" + request.mode + ", " + (device.is_cpu() ? "CPU" : "CUDA") + ", " +
              c10::toString(precision) + ")");
   return std::move(photos.usable);
+}
+
+TrainResult stopped_before_training(TrainResult& result, const LogSink& log) {
+  log_to(log, LogLevel::Info, "stopped before the first training step");
+  result.stopped = true;
+  return result;
+}
+
+std::vector<fs::path> class_image_files(pipeline::TextToImage& sampler, const TrainRequest& request,
+                                        std::int64_t resolution, const LogSink& log, const std::atomic<bool>* cancel) {
+  at::NoGradGuard no_grad;
+  const fs::path folder =
+      class_images_folder(request.class_images_dir, request.model, request.class_prompt(), resolution);
+  return ensure_class_images(sampler, folder, request.class_prompt(), request.prior_count, resolution, log, cancel);
+}
+
+TrainingPrompts encode_training_prompts(pipeline::TextToImage& sampler, const TrainRequest& request,
+                                        const std::vector<std::string>& preview_prompts, const LogSink& log) {
+  at::NoGradGuard no_grad;
+  auto in_float = [](families::Conditioning c) {
+    for (auto& [name, tensor] : c.tensors) tensor = tensor.to(at::kFloat);
+    return c;
+  };
+  TrainingPrompts prompts{in_float(sampler.encode_prompt(request.instance_prompt(), {}, log)),
+                          in_float(sampler.encode_prompt(request.class_prompt(), {}, log))};
+  for (const auto& p : preview_prompts) sampler.encode_prompt(p);
+  sampler.encode_negative(std::nullopt);  // the previews have no negative prompt
+  return prompts;
+}
+
+void release_vae_encoder(models::AutoencoderKL& vae) {
+  vae->unregister_module("encoder");
+  vae->encoder = nullptr;
+  if (vae->quant_conv) {
+    vae->unregister_module("quant_conv");
+    vae->quant_conv = nullptr;
+  }
+}
+
+NoisedBatch noise_batch(const schedulers::NoiseProcess& noise_process, const at::Tensor& latents,
+                        const TrainRequest& request, at::Generator& gen, c10::Device device) {
+  const std::int64_t n = latents.size(0);
+  NoisedBatch b;
+  b.timesteps = noise_process.sample_timesteps(n, gen).to(device);
+  at::Tensor noise = at::randn(latents.sizes(), gen);
+  if (request.noise_offset > 0) noise = noise + request.noise_offset * at::randn({n, latents.size(1), 1, 1}, gen);
+  noise = noise.to(device);
+  const at::Tensor x0 = latents.to(device);
+  b.noisy = noise_process.add_noise(x0, noise, b.timesteps);
+  b.target = noise_process.training_target(x0, noise, b.timesteps);
+  return b;
+}
+
+at::Tensor dreambooth_loss(const at::Tensor& prediction, const at::Tensor& target, const TrainRequest& request,
+                           bool prior) {
+  const std::int64_t b = request.batch_size;
+  at::Tensor loss = (prediction.slice(0, 0, b) - target.slice(0, 0, b)).pow(2).mean();
+  if (prior) loss = loss + request.prior_weight * (prediction.slice(0, b) - target.slice(0, b)).pow(2).mean();
+  return loss;
+}
+
+double validation_loss(const ValidationBatch& batch, c10::Device device,
+                       const std::function<at::Tensor(const at::Tensor&, const at::Tensor&)>& predict) {
+  at::NoGradGuard no_grad;
+  const std::int64_t n = batch.photos;
+  double sum = 0;
+  std::int64_t rounds = 0;
+  for (std::int64_t i = 0; i < batch.noisy.size(0); i += n, ++rounds) {
+    const at::Tensor pred = predict(batch.noisy.slice(0, i, i + n), batch.timesteps.slice(0, i, i + n).to(device));
+    sum += (pred.to(at::kFloat) - batch.target.slice(0, i, i + n)).pow(2).mean().item<double>();
+  }
+  return sum / static_cast<double>(rounds);
 }
 
 void log_trained_size(const NamedParameters& trained, const LogSink& log) {

@@ -7,12 +7,15 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "common/log.h"
+#include "families/diffusion_model.h"
+#include "models/autoencoder_kl.h"
 #include "models/lora.h"
 #include "models/lora_export.h"
 #include "training/dreambooth.h"
@@ -36,6 +39,42 @@ namespace pawtrait::training {
 std::vector<std::filesystem::path> select_training_photos(const TrainRequest& request, std::int64_t resolution,
                                                           c10::Device device, c10::ScalarType precision,
                                                           const LogSink& log, TrainResult& result);
+
+// A Stop before the first step is a result too: nothing was trained, nothing is lost. Logs it
+// and returns `result`, marked stopped.
+TrainResult stopped_before_training(TrainResult& result, const LogSink& log);
+
+// Prior preservation's class images at `resolution`, drawn with `sampler` into the class-image
+// folder the request names (or the shared one), those drawn before kept; the files.
+std::vector<std::filesystem::path> class_image_files(pipeline::TextToImage& sampler, const TrainRequest& request,
+                                                     std::int64_t resolution, const LogSink& log,
+                                                     const std::atomic<bool>* cancel);
+
+// The instance and class prompts as the denoiser reads them, in float32, encoded once. The
+// preview prompts and the unconditional branch are encoded too: `sampler` keeps them, so that
+// the previews still work once the text encoders are released.
+struct TrainingPrompts {
+  families::Conditioning instance, class_prompt;
+};
+TrainingPrompts encode_training_prompts(pipeline::TextToImage& sampler, const TrainRequest& request,
+                                        const std::vector<std::string>& preview_prompts, const LogSink& log);
+
+// With cached latents the VAE only decodes (the previews): its encoder is released.
+void release_vae_encoder(models::AutoencoderKL& vae);
+
+// One batch noised for a training step, on `device`: timesteps drawn by the noise process, the
+// noise (with the request's offset noise), the noisy latents and the target (ε or v). The
+// generator is drawn from in one order, whatever the family: timesteps, noise, offset.
+struct NoisedBatch {
+  at::Tensor timesteps, noisy, target;
+};
+NoisedBatch noise_batch(const schedulers::NoiseProcess& noise_process, const at::Tensor& latents,
+                        const TrainRequest& request, at::Generator& gen, c10::Device device);
+
+// DreamBooth's loss over `batch` pet rows followed, with prior preservation, by as many class
+// rows (their loss weighted by the request's prior_weight).
+at::Tensor dreambooth_loss(const at::Tensor& prediction, const at::Tensor& target, const TrainRequest& request,
+                           bool prior);
 
 // Logs how many parameters in how many tensors the run trains.
 void log_trained_size(const NamedParameters& trained, const LogSink& log);
@@ -66,6 +105,11 @@ struct ValidationBatch {
 };
 ValidationBatch make_validation_batch(const schedulers::NoiseProcess& noise_process, const LatentCache& photos,
                                       double scaling_factor);
+
+// The validation batch's mean loss; `predict(noisy, timesteps)` runs the model on one round
+// of rows.
+double validation_loss(const ValidationBatch& batch, c10::Device device,
+                       const std::function<at::Tensor(const at::Tensor&, const at::Tensor&)>& predict);
 
 // The preview pictures at `resolution`, saved in run_dir/previews; nothing when stopped half way
 // or when a picture failed (logged as a warning: a broken preview does not end the run).

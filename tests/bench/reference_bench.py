@@ -111,6 +111,11 @@ def unet_forward(model, inputs, reps, out):
             result = unet(sample, t, context, added_cond_kwargs=added, return_dict=False)[0]
             synchronize(torch)
             seconds.append(time.perf_counter() - start)
+        if os.environ.get("PAWTRAIT_BENCH_PROFILE"):  # each operator's total microseconds, as JSON
+            with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profile:
+                unet(sample, t, context, added_cond_kwargs=added, return_dict=False)
+            with open(os.environ["PAWTRAIT_BENCH_PROFILE"], "w") as f:
+                json.dump({e.key: [e.cpu_time_total, e.count] for e in profile.key_averages()}, f)
     save_file({"out": result.float().cpu().contiguous()}, out)
     emit(seconds=seconds)
 

@@ -170,27 +170,29 @@ def main():
 
     cuda = {"PAWTRAIT_BENCH_DEVICE": "cuda"}
     bf16 = dict(cuda, PAWTRAIT_BENCH_PRECISION="bf16")
+
+    def gpu_unet_and_lora(name, path, inputs, side, reps, resolution, steps):
+        """The GPU rows every family has: a float16 UNet forward, bf16 LoRA steps without and
+        with gradient checkpointing."""
+        lora = ["train", path, photos, "lora", steps, resolution]
+        add("unet_forward", f"UNet forward, batch 2, {side}×{side} latents, CUDA float16", name, path,
+            ["unet_forward", path, inputs, reps, OUT], big_rounds, cuda)
+        add("lora_step", f"LoRA step (rank 16, batch 1, {resolution}×{resolution}), CUDA bf16", name, path, lora,
+            big_rounds, bf16)
+        add("lora_step_ckpt", "LoRA step, CUDA bf16, gradient checkpointing", name, path, lora, big_rounds,
+            dict(bf16, PAWTRAIT_BENCH_CHECKPOINTING="1"))
+
     for name, path, kind in models:
         if gpu and kind == "sd15":
             inputs = inputs_for(name, path)
-            lora = ["train", path, photos, "lora", "31", "512"]
-            add("unet_forward", "UNet forward, batch 2, 64×64 latents, CUDA float16", name, path,
-                ["unet_forward", path, inputs, "10", OUT], big_rounds, cuda)
-            add("lora_step", "LoRA step (rank 16, batch 1, 512×512), CUDA bf16", name, path, lora, big_rounds, bf16)
-            add("lora_step_ckpt", "LoRA step, CUDA bf16, gradient checkpointing", name, path, lora, big_rounds,
-                dict(bf16, PAWTRAIT_BENCH_CHECKPOINTING="1"))
+            gpu_unet_and_lora(name, path, inputs, 64, "10", "512", "31")
             add("full_step", "Full fine-tuning step (batch 1, 512×512), CUDA bf16 autocast", name, path,
                 ["train", path, photos, "full", "21", "512"], big_rounds, bf16)
             add("sample", "25-step DPM++ 2M sampling, guidance 7.5, 512×512, CUDA float16", name, path,
                 ["sample", path, inputs, "25", "3", OUT], big_rounds, cuda)
         elif gpu and kind == "sdxl":
             inputs = inputs_for(name, path, 128, 2)
-            lora = ["train", path, photos, "lora", "21", "1024"]
-            add("unet_forward", "UNet forward, batch 2, 128×128 latents, CUDA float16", name, path,
-                ["unet_forward", path, inputs, "5", OUT], big_rounds, cuda)
-            add("lora_step", "LoRA step (rank 16, batch 1, 1024×1024), CUDA bf16", name, path, lora, big_rounds, bf16)
-            add("lora_step_ckpt", "LoRA step, CUDA bf16, gradient checkpointing", name, path, lora, big_rounds,
-                dict(bf16, PAWTRAIT_BENCH_CHECKPOINTING="1"))
+            gpu_unet_and_lora(name, path, inputs, 128, "5", "1024", "21")
             add("sample", "30-step DPM++ 2M sampling, guidance 7.5, 1024×1024, CUDA float16", name, path,
                 ["sample", path, inputs, "30", "2", OUT], big_rounds, cuda)
         elif gpu:
@@ -300,9 +302,10 @@ def main():
                 kept = previous[previous.index(marker):]
         with open(args.markdown, "w") as f:
             f.write("# Benchmarks: Pawtrait and the reference side by side\n\n")
+            counts = ([f"{rounds} rounds on the tiny models"] if any(k == "tiny" for _, _, k in models) else []) + \
+                ([f"{big_rounds} on the real shapes"] if any(k != "tiny" for _, _, k in models) else [])
             f.write(f"Measured {datetime.date.today().isoformat()} with `{args.command_line}` "
-                    f"({rounds} rounds on the tiny models, {big_rounds} on the real shapes, sides alternating, "
-                    f"each workload a fresh process per side and round).\n\n")
+                    f"({', '.join(counts)}, sides alternating, each workload a fresh process per side and round).\n\n")
             f.write(f"- Machine: {cpu}, {threads} CPU threads used by both sides, {memory_gib:.0f} GiB, "
                     f"{platform.system()} {platform.release()}; CPU, float32.\n")
             if gpu:

@@ -10,11 +10,14 @@
 // PAWTRAIT_BENCH_DEVICE=cuda runs them on the GPU: the UNet and sampling in float16,
 // training with PAWTRAIT_BENCH_PRECISION (bf16 by default) autocast and, with
 // PAWTRAIT_BENCH_CHECKPOINTING=1, gradient checkpointing; the line then also has
-// "peak_gpu_mib", the CUDA caching allocator's peak of allocated bytes.
+// "peak_gpu_mib", the CUDA caching allocator's peak of allocated bytes. PAWTRAIT_BENCH_PROFILE=FILE
+// makes unet_forward run once more under LibTorch's profiler and write its trace there (the
+// reference side writes the same operators' totals), to see where two timings part.
 #include <ATen/ATen.h>
 #include <c10/core/CachingDeviceAllocator.h>
 #include <c10/core/InferenceMode.h>
 #include <c10/core/impl/DeviceGuardImplInterface.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -123,6 +126,10 @@ int unet_forward(const fs::path& model, const fs::path& inputs, int reps, const 
       result = unet->forward(sample, t, context, text_embeds, time_ids);
       synchronize();
       seconds.push_back(seconds_since(start));
+    }
+    if (const std::string trace = env_or("PAWTRAIT_BENCH_PROFILE", ""); !trace.empty()) {
+      torch::autograd::profiler::RecordProfile profile(trace);
+      unet->forward(sample, t, context, text_embeds, time_ids);
     }
   }
   pawtrait::tensors::write_safetensors(out, {{"out", result.to(at::kCPU, at::kFloat).contiguous()}});

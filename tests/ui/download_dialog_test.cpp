@@ -1,5 +1,6 @@
 // The Download… dialog against a local stand-in for the hub: a model downloads with progress
 // into the models folder, shows up among the downloaded ones, and a missing repo says so.
+#include <QComboBox>
 #include <QLabel>
 #include <QLineEdit>
 #include <QListWidget>
@@ -26,6 +27,10 @@ class DownloadDialogTest : public QObject {
 
   void downloadsAModelAndListsIt() {
     DownloadDialog dialog;
+    dialog.setRepoId(QStringLiteral("stabilityai/stable-diffusion-xl-base-1.0"));  // SDXL is a well-known base
+    QVERIFY(dialog.findChild<QComboBox*>(QStringLiteral("knownModels"))
+                ->currentText()
+                .startsWith(QStringLiteral("Stable Diffusion XL 1.0 base")));
     dialog.setRepoId(QStringLiteral("pawtrait-test/sd-tiny"));
     QSignalSpy ready(&dialog, &DownloadDialog::modelReady);
     dialog.findChild<QPushButton*>(QStringLiteral("downloadButton"))->click();

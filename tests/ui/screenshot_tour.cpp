@@ -2,7 +2,8 @@
 // previews) and with a gallery, driving it as a user would with the built-in model.
 // Usage: screenshot_tour OUTPUT_DIR [PHOTO...]   (QT_QPA_PLATFORM=offscreen works)
 // With TOUR_BASE=MODEL it shows that base model's settings instead of training: the Train
-// box's advanced settings (base-train.png) and the Generate tab's (base-generate.png).
+// box's advanced settings (base-train.png), the Generate tab's (base-generate.png) and the
+// download dialog with SDXL chosen (base-download.png).
 #include <QApplication>
 #include <QComboBox>
 #include <QDir>
@@ -15,6 +16,7 @@
 #include <QToolButton>
 #include <QtTest>
 
+#include "download_dialog.h"
 #include "labeled_slider.h"
 #include "loss_plot.h"
 #include "main_window.h"
@@ -73,6 +75,12 @@ int main(int argc, char** argv) {
     window.findChild<QTabWidget*>(QStringLiteral("tabs"))->setCurrentIndex(1);
     window.findChild<QToolButton*>(QStringLiteral("generateMore"))->click();
     shoot("base-generate.png");
+    DownloadDialog dialog(&window);
+    dialog.setRepoId(QStringLiteral("stabilityai/stable-diffusion-xl-base-1.0"));
+    dialog.show();
+    settle(300);
+    dialog.grab().save(out.filePath(QStringLiteral("base-download.png")));
+    printf("%s\n", qPrintable(out.filePath(QStringLiteral("base-download.png"))));
     return 0;
   }
   QTimer::singleShot(150000, [&] { shoot("3-training.png"); });  // mid-run, the plot and previews filling in

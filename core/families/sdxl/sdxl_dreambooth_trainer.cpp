@@ -13,7 +13,6 @@
 #include "runtime/device_choice.h"
 #include "runtime/runtime_info.h"
 #include "schedulers/noise_process.h"
-#include "training/class_images.h"
 #include "training/cuda_autocast.h"
 #include "training/dreambooth_run.h"
 #include "training/photo_dataset.h"
@@ -92,15 +91,7 @@ class SdxlDreamBoothTask : public TrainingTask {
       latents = at::cat({latents, cls.latents});
       ids = at::cat({ids, drawn_ids(p_.class_ids, cls)});
     }
-    const std::int64_t n = latents.size(0);
-    const schedulers::NoiseProcess& noise_process = p_.diffusion.noise_process();
-    const at::Tensor t = noise_process.sample_timesteps(n, gen).to(p_.device);
-    at::Tensor noise = at::randn(latents.sizes(), gen);
-    if (request.noise_offset > 0) noise = noise + request.noise_offset * at::randn({n, latents.size(1), 1, 1}, gen);
-    noise = noise.to(p_.device);
-    latents = latents.to(p_.device);
-    const at::Tensor noisy = noise_process.add_noise(latents, noise, t);
-    const at::Tensor target = noise_process.training_target(latents, noise, t);
+    const NoisedBatch batch = noise_batch(p_.diffusion.noise_process(), latents, request, gen, p_.device);
     CudaAutocast autocast(autocast_on(), p_.precision);
     families::Conditioning prompt = prompt_embeddings(false);
     at::Tensor context = prompt.at("context").expand({B, -1, -1});
@@ -110,12 +101,11 @@ class SdxlDreamBoothTask : public TrainingTask {
       context = at::cat({context, cls.at("context").expand({B, -1, -1})});
       pooled = at::cat({pooled, cls.at("pooled").expand({B, -1})});
     }
-    const at::Tensor pred =
-        model_.unet->forward(noisy.to(p_.frozen), t, context.to(p_.frozen), pooled.to(p_.frozen), ids.to(p_.frozen))
-            .to(at::kFloat);
-    at::Tensor loss = (pred.slice(0, 0, B) - target.slice(0, 0, B)).pow(2).mean();
-    if (p_.prior) loss = loss + request.prior_weight * (pred.slice(0, B) - target.slice(0, B)).pow(2).mean();
-    return loss;
+    const at::Tensor pred = model_.unet
+                                ->forward(batch.noisy.to(p_.frozen), batch.timesteps, context.to(p_.frozen),
+                                          pooled.to(p_.frozen), ids.to(p_.frozen))
+                                .to(at::kFloat);
+    return dreambooth_loss(pred, batch.target, request, p_.prior.has_value());
   }
 
   double validation_loss() override {
@@ -123,15 +113,10 @@ class SdxlDreamBoothTask : public TrainingTask {
     CudaAutocast autocast(autocast_on(), p_.precision);
     const families::Conditioning prompt = prompt_embeddings(false);
     const std::int64_t n = val_.photos;
-    double sum = 0;
-    for (std::int64_t i = 0; i < val_.noisy.size(0); i += n) {
-      const at::Tensor pred = model_.unet->forward(
-          val_.noisy.slice(0, i, i + n).to(p_.frozen), val_.timesteps.slice(0, i, i + n).to(p_.device),
-          prompt.at("context").expand({n, -1, -1}).to(p_.frozen), prompt.at("pooled").expand({n, -1}).to(p_.frozen),
-          val_ids_.to(p_.frozen));
-      sum += (pred.to(at::kFloat) - val_.target.slice(0, i, i + n)).pow(2).mean().item<double>();
-    }
-    return sum / 5.0;
+    return training::validation_loss(val_, p_.device, [&](const at::Tensor& noisy, const at::Tensor& t) {
+      return model_.unet->forward(noisy.to(p_.frozen), t, prompt.at("context").expand({n, -1, -1}).to(p_.frozen),
+                                  prompt.at("pooled").expand({n, -1}).to(p_.frozen), val_ids_.to(p_.frozen));
+    });
   }
 
   std::optional<TrainPreview> preview(std::int64_t step, const std::atomic<bool>* cancel) override {
@@ -196,11 +181,6 @@ TrainResult train_sdxl_dreambooth(const TrainRequest& request, const TrainCallba
   const LogSink& log = callbacks.log;
   TrainResult result;
   const auto cancelled = [&] { return callbacks.cancel != nullptr && callbacks.cancel->load(); };
-  const auto stopped_before_training = [&] {
-    log_to(log, LogLevel::Info, "stopped before the first training step");
-    result.stopped = true;
-    return result;
-  };
 
   // 1. Device, precision and the base model: frozen weights in the compute precision (the VAE
   //    stays float32 in float16 runs, as its config asks), the adapters in float32.
@@ -214,7 +194,7 @@ TrainResult train_sdxl_dreambooth(const TrainRequest& request, const TrainCallba
   log_to(log, LogLevel::Info, "loading " + request.model.string());
   families::StableDiffusionXLModel diffusion(families::load_sdxl(request.model, load));
   families::StableDiffusionXL& model = diffusion.modules();
-  if (cancelled()) return stopped_before_training();
+  if (cancelled()) return stopped_before_training(result, log);
   const std::int64_t resolution = request.resolution > 0
                                       ? request.resolution
                                       : model.unet->config.sample_size * diffusion.latent_format().spatial_factor;
@@ -229,16 +209,12 @@ TrainResult train_sdxl_dreambooth(const TrainRequest& request, const TrainCallba
   pipeline::TextToImage sampler(diffusion);  // previews and class images
   const PhotoBatch pet = load_photo_batch(photos, resolution, request.crops);
   const LatentCache instance = encode_latents(model.vae, pet.pixels, request.flip, vae_options, request.cache_latents);
-  if (cancelled()) return stopped_before_training();
+  if (cancelled()) return stopped_before_training(result, log);
   std::optional<LatentCache> prior;
   SizeIds class_ids;
   if (request.prior_count > 0) {
-    at::NoGradGuard no_grad;
-    const std::filesystem::path folder =
-        class_images_folder(request.class_images_dir, request.model, request.class_prompt(), resolution);
-    const auto files = ensure_class_images(sampler, folder, request.class_prompt(), request.prior_count, resolution,
-                                           log, callbacks.cancel);
-    if (cancelled()) return stopped_before_training();  // the class images made so far are kept
+    const auto files = class_image_files(sampler, request, resolution, log, callbacks.cancel);
+    if (cancelled()) return stopped_before_training(result, log);  // the class images made so far are kept
     const PhotoBatch class_batch = load_photo_batch(files, resolution);
     prior = encode_latents(model.vae, class_batch.pixels, request.flip, vae_options, request.cache_latents);
     class_ids = size_ids(class_batch.placements, resolution);
@@ -247,32 +223,13 @@ TrainResult train_sdxl_dreambooth(const TrainRequest& request, const TrainCallba
   // 3. Both encoders' embeddings and pooled vectors, once; the encoders are then released
   //    (they are not trained).
   const std::vector<std::string> preview_prompts = training::preview_prompts(request);
-  families::Conditioning instance_prompt, class_prompt;
-  {
-    at::NoGradGuard no_grad;
-    auto in_float = [](families::Conditioning c) {
-      for (auto& [name, tensor] : c.tensors) tensor = tensor.to(at::kFloat);
-      return c;
-    };
-    instance_prompt = in_float(sampler.encode_prompt(request.instance_prompt(), {}, log));
-    class_prompt = in_float(sampler.encode_prompt(request.class_prompt(), {}, log));
-    // The sampler keeps every embedding it made; the previews only ever use these.
-    for (const auto& p : preview_prompts) sampler.encode_prompt(p);
-    sampler.encode_negative(std::nullopt);  // the previews have no negative prompt
-  }
+  const TrainingPrompts prompts = encode_training_prompts(sampler, request, preview_prompts, log);
   const bool train_te = request.train_text_encoder;
   if (!train_te) {
     model.text_encoder = nullptr;
     model.text_encoder_2 = nullptr;
   }
-  if (request.cache_latents) {  // the previews only decode
-    model.vae->unregister_module("encoder");
-    model.vae->encoder = nullptr;
-    if (model.vae->quant_conv) {
-      model.vae->unregister_module("quant_conv");
-      model.vae->quant_conv = nullptr;
-    }
-  }
+  if (request.cache_latents) release_vae_encoder(model.vae);
 
   // 4. What is trained: LoRA adapters (float32) on the UNet, and on both encoders with train_te.
   at::manual_seed(request.seed);
@@ -299,8 +256,8 @@ TrainResult train_sdxl_dreambooth(const TrainRequest& request, const TrainCallba
                            .instance_ids = size_ids(pet.placements, resolution),
                            .prior = prior,
                            .class_ids = class_ids,
-                           .instance_prompt = instance_prompt,
-                           .class_prompt = class_prompt,
+                           .instance_prompt = prompts.instance,
+                           .class_prompt = prompts.class_prompt,
                            .trained = trained,
                            .device = device,
                            .precision = precision,

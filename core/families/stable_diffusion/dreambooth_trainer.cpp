@@ -15,7 +15,6 @@
 #include "runtime/runtime_info.h"
 #include "schedulers/noise_process.h"
 #include "tensors/safetensors_writer.h"
-#include "training/class_images.h"
 #include "training/cuda_autocast.h"
 #include "training/dreambooth_run.h"
 #include "training/photo_dataset.h"
@@ -63,35 +62,21 @@ class DreamBoothTask : public TrainingTask {
     // A batch: the pet's latents, then as many class latents when preserving the prior.
     at::Tensor latents = draw_latents(p_.instance, B, gen, scaling).latents;
     if (p_.prior) latents = at::cat({latents, draw_latents(*p_.prior, B, gen, scaling).latents});
-    const std::int64_t n = latents.size(0);
-    const at::Tensor t = p_.noise_process.sample_timesteps(n, gen).to(p_.device);
-    at::Tensor noise = at::randn(latents.sizes(), gen);
-    if (request.noise_offset > 0) noise = noise + request.noise_offset * at::randn({n, latents.size(1), 1, 1}, gen);
-    noise = noise.to(p_.device);
-    const at::Tensor noisy = p_.noise_process.add_noise(latents, noise, t);
-    const at::Tensor target = p_.noise_process.training_target(latents, noise, t);
+    const NoisedBatch batch = noise_batch(p_.noise_process, latents, request, gen, p_.device);
     CudaAutocast autocast(autocast_on(), p_.precision);
     at::Tensor context = prompt_embeddings(false).expand({B, -1, -1});
     if (p_.prior) context = at::cat({context, prompt_embeddings(true).expand({B, -1, -1})});
-    const at::Tensor pred = p_.model.unet->forward(noisy.to(p_.frozen), t, context.to(p_.frozen)).to(at::kFloat);
-    at::Tensor loss = (pred.slice(0, 0, B) - target.slice(0, 0, B)).pow(2).mean();
-    if (p_.prior) loss = loss + request.prior_weight * (pred.slice(0, B) - target.slice(0, B)).pow(2).mean();
-    return loss;
+    const at::Tensor pred =
+        p_.model.unet->forward(batch.noisy.to(p_.frozen), batch.timesteps, context.to(p_.frozen)).to(at::kFloat);
+    return dreambooth_loss(pred, batch.target, request, p_.prior.has_value());
   }
 
   double validation_loss() override {
-    at::NoGradGuard no_grad;
     CudaAutocast autocast(autocast_on(), p_.precision);
-    double sum = 0;
-    const std::int64_t n = val_.photos;
-    for (std::int64_t i = 0; i < val_.noisy.size(0); i += n) {
-      const at::Tensor x = val_.noisy.slice(0, i, i + n);
-      const at::Tensor pred =
-          p_.model.unet->forward(x.to(p_.frozen), val_.timesteps.slice(0, i, i + n).to(p_.device),
-                                 prompt_embeddings(false).expand({x.size(0), -1, -1}).to(p_.frozen));
-      sum += (pred.to(at::kFloat) - val_.target.slice(0, i, i + n)).pow(2).mean().item<double>();
-    }
-    return sum / 5.0;
+    return training::validation_loss(val_, p_.device, [&](const at::Tensor& noisy, const at::Tensor& t) {
+      return p_.model.unet->forward(noisy.to(p_.frozen), t,
+                                    prompt_embeddings(false).expand({noisy.size(0), -1, -1}).to(p_.frozen));
+    });
   }
 
   std::optional<TrainPreview> preview(std::int64_t step, const std::atomic<bool>* cancel) override {
@@ -160,13 +145,7 @@ TrainResult train_sd_dreambooth(const TrainRequest& request, const TrainCallback
   load.log = log;
   log_to(log, LogLevel::Info, "loading " + request.model.string());
   models::StableDiffusion model = models::load_stable_diffusion(request.model, load);
-  // A Stop before the first step is a result too: nothing was trained, nothing is lost.
-  const auto stopped_before_training = [&] {
-    log_to(log, LogLevel::Info, "stopped before the first training step");
-    result.stopped = true;
-    return result;
-  };
-  if (cancelled()) return stopped_before_training();
+  if (cancelled()) return stopped_before_training(result, log);
   if (full && precision != at::kFloat) {  // the VAE and text encoder may still be halved
     model.vae->to(precision);
     model.text_encoder->to(precision);
@@ -186,37 +165,21 @@ TrainResult train_sd_dreambooth(const TrainRequest& request, const TrainCallback
   pipeline::TextToImage sampler(diffusion);  // previews and class images
   const LatentCache instance = encode_latents(model.vae, photos_to_tensor(photos, resolution, request.crops),
                                               request.flip, frozen, request.cache_latents);
-  if (cancelled()) return stopped_before_training();
+  if (cancelled()) return stopped_before_training(result, log);
   std::optional<LatentCache> prior;
   if (request.prior_count > 0) {
+    const auto files = class_image_files(sampler, request, resolution, log, callbacks.cancel);
+    if (cancelled()) return stopped_before_training(result, log);  // the class images made so far are kept
     at::NoGradGuard no_grad;
-    const fs::path folder =
-        class_images_folder(request.class_images_dir, request.model, request.class_prompt(), resolution);
-    const auto files = ensure_class_images(sampler, folder, request.class_prompt(), request.prior_count, resolution,
-                                           log, callbacks.cancel);
-    if (cancelled()) return stopped_before_training();  // the class images made so far are kept
     prior = encode_latents(model.vae, photos_to_tensor(files, resolution), request.flip, frozen, request.cache_latents);
   }
 
   // 3. Prompt embeddings, once; the text encoder is then released (it is not trained).
   const std::vector<std::string> preview_prompts = training::preview_prompts(request);
-  at::Tensor instance_embeds, class_embeds;
-  {
-    at::NoGradGuard no_grad;
-    instance_embeds = sampler.encode_prompt(request.instance_prompt(), {}, log).at("context").to(at::kFloat);
-    class_embeds = sampler.encode_prompt(request.class_prompt(), {}, log).at("context").to(at::kFloat);
-    // The sampler keeps every embedding it made; the previews only ever use these.
-    for (const auto& p : preview_prompts) sampler.encode_prompt(p);
-    sampler.encode_negative(std::nullopt);  // the previews have no negative prompt
-  }
+  const TrainingPrompts prompts = encode_training_prompts(sampler, request, preview_prompts, log);
   const bool train_te = request.train_text_encoder;
   if (!train_te) model.text_encoder = nullptr;
-  if (request.cache_latents) {  // the previews only decode
-    model.vae->unregister_module("encoder");
-    model.vae->unregister_module("quant_conv");
-    model.vae->encoder = nullptr;
-    model.vae->quant_conv = nullptr;
-  }
+  if (request.cache_latents) release_vae_encoder(model.vae);
 
   const models::ClipTokenizer tokenizer = models::load_tokenizer(model);
   auto token_ids = [&](const std::string& prompt) {
@@ -251,8 +214,8 @@ TrainResult train_sd_dreambooth(const TrainRequest& request, const TrainCallback
                        .noise_process = diffusion.noise_process(),
                        .instance = instance,
                        .prior = prior,
-                       .instance_embeds = instance_embeds,
-                       .class_embeds = class_embeds,
+                       .instance_embeds = prompts.instance.at("context"),
+                       .class_embeds = prompts.class_prompt.at("context"),
                        .instance_ids = token_ids(request.instance_prompt()),
                        .class_ids = token_ids(request.class_prompt()),
                        .trained = trained,
