@@ -1,0 +1,81 @@
+// FLUX.2 [klein]'s sampling schedule against the reference (testdata/klein/reference/schedulers.*):
+// μ from the token and step counts, the shifted σ and the timesteps in the reference's own
+// float32 arithmetic (exact), and two Euler trajectories of FlowMatchEulerDiscreteScheduler.step.
+#include <ATen/ATen.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "schedulers/flow_match_sigmas.h"
+#include "tensors/safetensors_reader.h"
+#include "test_support.h"
+
+namespace pawtrait::schedulers {
+namespace {
+
+const std::filesystem::path kReference = testing::testdata() / "klein" / "reference";
+
+nlohmann::json reference_json() { return nlohmann::json::parse(std::ifstream(kReference / "schedulers.json")); }
+
+const tensors::SafetensorsFile& reference_tensors() {
+  static const tensors::SafetensorsFile file = tensors::SafetensorsFile::open(kReference / "schedulers.safetensors");
+  return file;
+}
+
+// The klein models' scheduler config: μ decides the shift.
+FlowShift klein_shift() { return {.use_dynamic_shifting = true, .shift = 3.0}; }
+
+TEST(FlowMatchSchedule, EveryReferenceTableExactly) {
+  const nlohmann::json tables = reference_json()["tables"];
+  ASSERT_EQ(tables.size(), 135u);  // 15 token counts × 9 step counts
+  for (const auto& table : tables) {
+    const std::int64_t length = table["image_seq_len"], steps = table["steps"];
+    const std::string name = "L" + std::to_string(length) + "_N" + std::to_string(steps);
+    const double mu = compute_empirical_mu(length, steps);
+    // The same double operations in the same order as the reference's Python.
+    EXPECT_EQ(mu, table["mu"].get<double>()) << name;
+    const FlowSchedule s = flow_match_schedule(steps, mu, klein_shift());
+    EXPECT_TRUE(at::equal(s.sigmas, reference_tensors().tensor(name + "/sigmas"))) << name;
+    EXPECT_TRUE(at::equal(s.timesteps, reference_tensors().tensor(name + "/timesteps"))) << name;
+  }
+}
+
+TEST(FlowMatchSchedule, MuSwitchesToTheLargeImageLineAbove4300Tokens) {
+  // At 4300 tokens the step count still moves μ; from 4301 on it does not.
+  EXPECT_NE(compute_empirical_mu(4300, 4), compute_empirical_mu(4300, 50));
+  EXPECT_EQ(compute_empirical_mu(4301, 4), compute_empirical_mu(4301, 50));
+}
+
+TEST(FlowMatchSchedule, AFixedShiftAndBadRequests) {
+  // Without dynamic shifting the fixed shift applies: σ' = 3σ / (1 + 2σ); σ = 1 stays 1.
+  const FlowSchedule s = flow_match_schedule(2, std::nullopt, {.use_dynamic_shifting = false, .shift = 3.0});
+  EXPECT_FLOAT_EQ(s.sigmas[0].item<float>(), 1.0f);
+  EXPECT_FLOAT_EQ(s.sigmas[1].item<float>(), 1.5f / 2.0f);
+  EXPECT_EQ(s.sigmas[2].item<float>(), 0.0f);
+  EXPECT_FLOAT_EQ(s.timesteps[1].item<float>(), 750.0f);
+  EXPECT_THROW_MESSAGE(flow_match_schedule(0, 1.0, klein_shift()), "at least 1 step");
+  EXPECT_THROW_MESSAGE(flow_match_schedule(4, std::nullopt, klein_shift()), "μ is needed");
+  FlowShift odd = klein_shift();
+  odd.time_shift_type = "cubic";
+  EXPECT_THROW_MESSAGE(flow_match_schedule(4, 1.0, odd), "unknown time_shift_type \"cubic\"");
+}
+
+TEST(FlowMatchSchedule, EulerTrajectoriesAsTheReferenceSteps) {
+  for (const auto& [name, trajectory] : reference_json()["trajectories"].items()) {
+    const std::int64_t steps = trajectory["steps"], length = trajectory["image_seq_len"];
+    const double mu = compute_empirical_mu(length, steps);
+    EXPECT_EQ(mu, trajectory["mu"].get<double>()) << name;
+    const FlowSchedule s = flow_match_schedule(steps, mu, klein_shift());
+    const at::Tensor velocities = reference_tensors().tensor(name + "/model_out");
+    const at::Tensor expected = reference_tensors().tensor(name + "/x_steps");
+    at::Tensor x = reference_tensors().tensor(name + "/x_init").unsqueeze(0);
+    for (std::int64_t i = 0; i < steps; ++i) {
+      x = flow_euler_step(velocities[i], x, s.sigmas[i], s.sigmas[i + 1]);
+      EXPECT_TRUE(at::equal(x, expected[i])) << name << " step " << i;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace pawtrait::schedulers
