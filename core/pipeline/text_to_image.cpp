@@ -159,7 +159,7 @@ std::vector<GeneratedImage> TextToImage::generate(const GenerateRequest& request
     const std::int64_t n = std::min(request.batch_size, count - first);
 
     // 2. A fresh sampler per batch, made from the model's noise process.
-    auto sampler = model_.noise_process().make_sampler(request.sampler, {.eta = request.eta});
+    auto sampler = model_.noise_process().make_sampler(request.sampler, {.eta = request.eta, .image_tokens = h * w});
     sampler->set_timesteps(request.steps);
 
     // 3. Initial noise: given, or one generator per image seeded seed + index.

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include "common/error.h"
+#include "schedulers/flow_match_euler_scheduler.h"
 
 namespace pawtrait::schedulers {
 namespace {
@@ -42,10 +43,22 @@ std::unique_ptr<Scheduler> DiscreteNoiseProcess::make_sampler(const std::string&
 }
 
 std::unique_ptr<Scheduler> FlowMatchingNoiseProcess::make_sampler(const std::string& name,
-                                                                  const SamplerOptions&) const {
+                                                                  const SamplerOptions& sampler) const {
   sampler_info(name);  // an unknown name is named as such first
-  throw Error("the sampler " + name +
-              " works on a discrete noise schedule; flow-matching models have no sampler in Pawtrait yet");
+  if (name != "euler") {
+    throw Error("the sampler " + name +
+                " works on a discrete noise schedule; a flow-matching model samples with euler");
+  }
+  FlowMatchEulerScheduler::MuForSteps mu;
+  if (options_.sampling_shift.use_dynamic_shifting) {
+    if (!options_.mu || sampler.image_tokens <= 0) {
+      throw Error("this model shifts its schedule by the picture size: the sampler needs the picture's token count");
+    }
+    mu = [rule = options_.mu, tokens = sampler.image_tokens](std::int64_t steps) -> std::optional<double> {
+      return rule(tokens, steps);
+    };
+  }
+  return std::make_unique<FlowMatchEulerScheduler>(options_.sampling_shift, std::move(mu));
 }
 
 FlowMatchingNoiseProcess::FlowMatchingNoiseProcess(Options options) : options_(std::move(options)) {

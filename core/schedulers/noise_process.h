@@ -4,9 +4,12 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "schedulers/flow_match_sigmas.h"
 #include "schedulers/noise_schedule.h"
 #include "schedulers/sampler_registry.h"
 #include "schedulers/scheduler_config.h"
@@ -73,6 +76,10 @@ class FlowMatchingNoiseProcess : public NoiseProcess {
     std::string timestep_distribution = "uniform";  // uniform | logit_normal
     double logit_mean = 0.0;
     double logit_std = 1.0;
+    // Sampling: how the schedule is shifted, and μ for a picture of so many latent positions
+    // and a run of so many steps (the family's rule, e.g. FLUX.2 [klein]'s compute_empirical_mu).
+    FlowShift sampling_shift;
+    std::function<double(std::int64_t image_tokens, std::int64_t steps)> mu;
   };
   // Throws pawtrait::Error for an unknown distribution or a shift or std that is not positive.
   explicit FlowMatchingNoiseProcess(Options options);
@@ -86,7 +93,8 @@ class FlowMatchingNoiseProcess : public NoiseProcess {
   at::Tensor training_target(const at::Tensor& x0, const at::Tensor& noise, const at::Tensor& t) const override;
   at::Tensor validation_timesteps() const override;
   std::int64_t num_train_timesteps() const override { return options_.num_train_timesteps; }
-  // None yet: the flow-matching sampler comes with the first family that trains this way.
+  // "euler", the flow Euler sampler (FlowMatchEulerScheduler); every other name of the
+  // registry is refused as a sampler of discrete schedules.
   std::unique_ptr<Scheduler> make_sampler(const std::string& name, const SamplerOptions& options) const override;
 
  private:

@@ -19,6 +19,9 @@ const SamplerInfo& sampler_info(const std::string& name);  // throws for unknown
 
 struct SamplerOptions {
   double eta = 0.0;  // DDIM only
+  // Flow matching: the picture's latent positions (h·w of the latents the sampler steps), on
+  // which a size-dependent shift of the schedule depends.
+  std::int64_t image_tokens = 0;
 };
 
 // A fresh sampler for one run, configured from the model's scheduler config the way

@@ -41,11 +41,16 @@ class Scheduler {
   virtual at::Tensor add_noise(const at::Tensor& x0, const at::Tensor& noise, const at::Tensor& timesteps) const = 0;
   // Model evaluations per step (1 for all samplers here; 2 for e.g. Heun).
   virtual int order() const = 0;
+};
 
+// The samplers on a discrete β schedule (DDPM, DDIM, DPM-Solver, the Euler samplers): the
+// schedule comes from the model's scheduler config.
+class DiscreteScheduler : public Scheduler {
+ public:
   const NoiseSchedule& schedule() const { return schedule_; }
 
  protected:
-  explicit Scheduler(const SchedulerConfig& config) : schedule_(config) {}
+  explicit DiscreteScheduler(const SchedulerConfig& config) : schedule_(config) {}
   NoiseSchedule schedule_;
 };
 

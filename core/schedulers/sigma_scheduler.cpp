@@ -12,7 +12,7 @@
 namespace pawtrait::schedulers {
 
 SigmaScheduler::SigmaScheduler(const SchedulerConfig& config, const std::string& default_spacing)
-    : Scheduler(config),
+    : DiscreteScheduler(config),
       spacing_(parse_timestep_spacing(config.timestep_spacing.value_or(default_spacing))),
       steps_offset_(config.steps_offset.value_or(0)) {
   at::Tensor alphas_cumprod = schedule_.alphas_cumprod().clone();

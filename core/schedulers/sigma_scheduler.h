@@ -12,7 +12,7 @@ namespace pawtrait::schedulers {
 // x / sqrt(ᾱ) with noise level σ (Karras et al. 2022), so the model input is scaled by
 // 1/sqrt(σ² + 1) and the initial noise by σ_max. Keeps a step index that advances with
 // each step(), found from the first timestep it is given, as the reference does.
-class SigmaScheduler : public Scheduler {
+class SigmaScheduler : public DiscreteScheduler {
  public:
   at::Tensor timesteps() const override;
   double init_noise_sigma() const override;

@@ -6,7 +6,7 @@ namespace pawtrait::schedulers {
 
 // Samplers that work on x_t itself (DDPM, DDIM, DPM-Solver): the model sees x_t unscaled,
 // the initial noise is N(0, I), and noising x_0 is the forward process's closed form.
-class VpScheduler : public Scheduler {
+class VpScheduler : public DiscreteScheduler {
  public:
   double init_noise_sigma() const override { return 1.0; }
   at::Tensor scale_model_input(const at::Tensor& sample, double) override { return sample; }
@@ -16,7 +16,7 @@ class VpScheduler : public Scheduler {
   int order() const override { return 1; }
 
  protected:
-  using Scheduler::Scheduler;
+  using DiscreteScheduler::DiscreteScheduler;
 };
 
 }  // namespace pawtrait::schedulers

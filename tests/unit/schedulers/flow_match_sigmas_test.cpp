@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "schedulers/flow_match_euler_scheduler.h"
 #include "schedulers/flow_match_sigmas.h"
 #include "tensors/safetensors_reader.h"
 #include "test_support.h"
@@ -75,6 +76,34 @@ TEST(FlowMatchSchedule, EulerTrajectoriesAsTheReferenceSteps) {
       EXPECT_TRUE(at::equal(x, expected[i])) << name << " step " << i;
     }
   }
+}
+
+// The same trajectories through the sampler interface the pipeline uses: its timesteps, and
+// step() given them in order; add_noise at a timestep is σ ε + (1 − σ) x_0.
+TEST(FlowMatchEulerScheduler, StepsAsTheReference) {
+  for (const auto& [name, trajectory] : reference_json()["trajectories"].items()) {
+    const std::int64_t steps = trajectory["steps"], length = trajectory["image_seq_len"];
+    FlowMatchEulerScheduler sampler(
+        klein_shift(), [length](std::int64_t n) -> std::optional<double> { return compute_empirical_mu(length, n); });
+    sampler.set_timesteps(steps);
+    EXPECT_TRUE(at::equal(sampler.timesteps(), at::tensor(trajectory["timesteps"].get<std::vector<float>>())));
+    EXPECT_EQ(sampler.init_noise_sigma(), 1.0);
+    const at::Tensor velocities = reference_tensors().tensor(name + "/model_out");
+    const at::Tensor expected = reference_tensors().tensor(name + "/x_steps");
+    at::Tensor x = reference_tensors().tensor(name + "/x_init").unsqueeze(0);
+    for (std::int64_t i = 0; i < steps; ++i) {
+      const double t = sampler.timesteps()[i].item<double>();
+      x = sampler.step(velocities[i], t, sampler.scale_model_input(x, t), nullptr).prev_sample;
+    }
+    EXPECT_TRUE(at::equal(x, expected[steps - 1])) << name;
+    EXPECT_THROW_MESSAGE(sampler.step(velocities[0], 0.0, x, nullptr), "past its last");
+  }
+  FlowMatchEulerScheduler sampler({}, {});
+  sampler.set_timesteps(4);  // σ = 1, ¾, ½, ¼
+  const at::Tensor x0 = at::ones({2, 3}), noise = at::zeros({2, 3});
+  const at::Tensor noised = sampler.add_noise(x0, noise, at::tensor({750.0f, 250.0f}));
+  EXPECT_TRUE(at::allclose(noised, at::tensor({0.25f, 0.75f}).view({2, 1}).expand({2, 3})));
+  EXPECT_THROW_MESSAGE(sampler.add_noise(x0, noise, at::tensor({600.0f, 250.0f})), "not one of this run's");
 }
 
 }  // namespace

@@ -75,7 +75,8 @@ namespace pawtrait::schedulers {
 namespace {
 
 // Samplers are made from the noise process: the discrete one gives the registry's sampler on
-// its own config (the same timesteps), flow matching has none yet and says so.
+// its own config (the same timesteps); flow matching gives its Euler sampler and refuses the
+// discrete ones by name.
 TEST(NoiseProcessSamplers, ComeFromTheProcess) {
   const SchedulerConfig config = SchedulerConfig::stable_diffusion();
   const DiscreteNoiseProcess discrete(config);
@@ -89,8 +90,22 @@ TEST(NoiseProcessSamplers, ComeFromTheProcess) {
 
   const FlowMatchingNoiseProcess flow({});
   EXPECT_EQ(flow.num_train_timesteps(), 1000);
-  EXPECT_THROW_MESSAGE(flow.make_sampler("euler", {}), "flow-matching models have no sampler");
+  auto euler = flow.make_sampler("euler", {});
+  euler->set_timesteps(2);  // a fixed shift of 1: σ = 1, ½
+  EXPECT_TRUE(at::equal(euler->timesteps(), at::tensor({1000.0f, 500.0f})));
+  EXPECT_THROW_MESSAGE(flow.make_sampler("dpmpp_2m", {}), "dpmpp_2m works on a discrete noise schedule");
   EXPECT_THROW_MESSAGE(flow.make_sampler("plms", {}), "unknown sampler \"plms\"");
+
+  // A size-dependent shift needs the picture's token count.
+  FlowMatchingNoiseProcess::Options sized;
+  sized.sampling_shift.use_dynamic_shifting = true;
+  sized.mu = compute_empirical_mu;
+  const FlowMatchingNoiseProcess klein(sized);
+  EXPECT_THROW_MESSAGE(klein.make_sampler("euler", {}), "needs the picture's token count");
+  auto at_256 = klein.make_sampler("euler", {.image_tokens = 256});
+  at_256->set_timesteps(4);
+  EXPECT_TRUE(at::equal(at_256->timesteps(),
+                        flow_match_schedule(4, compute_empirical_mu(256, 4), sized.sampling_shift).timesteps));
 }
 
 }  // namespace

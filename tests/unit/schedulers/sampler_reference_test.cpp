@@ -28,7 +28,7 @@ const nlohmann::json& reference_json() {
   return json;
 }
 
-std::unique_ptr<Scheduler> build(const std::string& name) {
+std::unique_ptr<DiscreteScheduler> build(const std::string& name) {
   const nlohmann::json& entry = reference_json().at("schedulers").at(name);
   const std::string cls = entry.at("class").get<std::string>();
   const SchedulerConfig config = SchedulerConfig::from_json(entry.at("full_config"), name);
