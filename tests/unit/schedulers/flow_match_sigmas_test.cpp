@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "schedulers/flow_match_config.h"
 #include "schedulers/flow_match_euler_scheduler.h"
 #include "schedulers/flow_match_sigmas.h"
 #include "tensors/safetensors_reader.h"
@@ -104,6 +105,42 @@ TEST(FlowMatchEulerScheduler, StepsAsTheReference) {
   const at::Tensor noised = sampler.add_noise(x0, noise, at::tensor({750.0f, 250.0f}));
   EXPECT_TRUE(at::allclose(noised, at::tensor({0.25f, 0.75f}).view({2, 1}).expand({2, 3})));
   EXPECT_THROW_MESSAGE(sampler.add_noise(x0, noise, at::tensor({600.0f, 250.0f})), "not one of this run's");
+}
+
+// The tiny klein models' scheduler config (diffusers' FLUX config): μ sets the shift.
+TEST(FlowShiftConfig, ReadsKleinsSchedulerConfig) {
+  const auto file = testing::testdata() / "klein" / "klein-tiny" / "scheduler" / "scheduler_config.json";
+  const nlohmann::json config = nlohmann::json::parse(std::ifstream(file));
+  const FlowShift s = flow_shift_from_config(config, file.string());
+  EXPECT_TRUE(s.use_dynamic_shifting);
+  EXPECT_EQ(s.shift, 3.0);
+  EXPECT_EQ(s.time_shift_type, "exponential");
+  EXPECT_EQ(s.num_train_timesteps, 1000);
+  // What it says reaches the schedule: the reference tables were made with this config.
+  EXPECT_TRUE(at::equal(flow_match_schedule(4, compute_empirical_mu(1024, 4), s).sigmas,
+                        reference_tensors().tensor("L1024_N4/sigmas")));
+}
+
+TEST(FlowShiftConfig, RefusesWhatItCannotSampleAndWrongValues) {
+  auto with = [](const char* key, nlohmann::json value) {
+    nlohmann::json c = {{"shift", 3.0}, {"use_dynamic_shifting", false}};
+    c[key] = std::move(value);
+    return c;
+  };
+  EXPECT_THROW_MESSAGE(flow_shift_from_config(with("use_karras_sigmas", true), "cfg"),
+                       "cfg: \"use_karras_sigmas\" is true; Pawtrait does not implement it");
+  EXPECT_THROW_MESSAGE(flow_shift_from_config(with("shift_terminal", 0.1), "cfg"), "\"shift_terminal\" is 0.1");
+  EXPECT_THROW_MESSAGE(flow_shift_from_config(with("shift", 0), "cfg"), "\"shift\" must be a number above 0");
+  EXPECT_THROW_MESSAGE(flow_shift_from_config(with("use_dynamic_shifting", "yes"), "cfg"), "must be true or false");
+  EXPECT_THROW_MESSAGE(flow_shift_from_config(with("time_shift_type", "cubic"), "cfg"),
+                       "\"exponential\" or \"linear\"");
+  EXPECT_THROW_MESSAGE(flow_shift_from_config(with("num_train_timesteps", 0), "cfg"), "1 or more");
+  EXPECT_THROW_MESSAGE(flow_shift_from_config(nlohmann::json::array(), "cfg"), "expected a JSON object");
+  // Off switches, FLUX.1's μ keys and unknown keys are read past.
+  const FlowShift fixed = flow_shift_from_config(with("stochastic_sampling", false), "cfg");
+  EXPECT_FALSE(fixed.use_dynamic_shifting);
+  EXPECT_EQ(flow_shift_from_config(with("max_shift", 1.15), "cfg").shift, 3.0);
+  EXPECT_EQ(flow_shift_from_config(with("some_future_key", 1), "cfg").shift, 3.0);
 }
 
 }  // namespace
