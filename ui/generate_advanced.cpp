@@ -120,7 +120,7 @@ void GenerateAdvanced::chooseVae() {
   if (!file.isEmpty()) m_vae->setText(file);
 }
 
-void GenerateAdvanced::fill(pipeline::GenerateRequest& r) const {
+void GenerateAdvanced::writeTo(pipeline::GenerateRequest& r) const {
   r.vae = QFile::encodeName(m_vae->text().trimmed()).toStdString();
   r.prompt_cleanup = m_cleanup->currentData().toString().toStdString();
   if (!m_sizeConditioned) return;
@@ -134,7 +134,7 @@ void GenerateAdvanced::fill(pipeline::GenerateRequest& r) const {
   r.negative_target_size = m_negativeTarget;
 }
 
-void GenerateAdvanced::show(const pipeline::GenerateRequest& r) {
+void GenerateAdvanced::readFrom(const pipeline::GenerateRequest& r) {
   m_vae->setText(QFile::decodeName(r.vae.c_str()));
   const int cleanup = m_cleanup->findData(QString::fromStdString(r.prompt_cleanup));
   m_cleanup->setCurrentIndex(cleanup >= 0 ? cleanup : 0);

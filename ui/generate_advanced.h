@@ -22,9 +22,9 @@ class GenerateAdvanced : public QWidget {
   void setSizeConditioned(bool on);
   bool sizeConditioned() const { return m_sizeConditioned; }
   // Writes these settings into `request` (the size ones only for a size-conditioned model).
-  void fill(pawtrait::pipeline::GenerateRequest& request) const;
+  void writeTo(pawtrait::pipeline::GenerateRequest& request) const;
   // Shows the settings `request` was made with (a picture dropped on the window).
-  void show(const pawtrait::pipeline::GenerateRequest& request);
+  void readFrom(const pawtrait::pipeline::GenerateRequest& request);
 
  private:
   void chooseVae();

@@ -350,7 +350,7 @@ pipeline::GenerateRequest MainWindow::currentGenerateRequest() const {
   r.count = m_count->value();
   if (!builtinModel()) {
     r.device = m_device->currentData().toString().toStdString();
-    m_generateAdvanced->fill(r);
+    m_generateAdvanced->writeTo(r);
   }
   return r;
 }
@@ -366,7 +366,7 @@ void MainWindow::useSettings(const pipeline::GenerateRequest& r) {
   m_randomSeed->setChecked(false);
   m_seed->setValue(static_cast<int>(r.seed));
   selectPictureSize(QSize(static_cast<int>(r.width), static_cast<int>(r.height)));
-  m_generateAdvanced->show(r);
+  m_generateAdvanced->readFrom(r);
   // Settings away from the usual ones are shown, so that nobody wonders why a picture differs.
   const bool unusual = !r.vae.empty() || r.prompt_cleanup != "nfc" || r.original_size || r.crops_coords_top_left ||
                        r.target_size || r.negative_original_size || r.negative_target_size;
