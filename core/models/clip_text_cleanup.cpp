@@ -331,17 +331,6 @@ const icu::Normalizer2& normalizer(bool compatibility) {
   return *n;
 }
 
-std::u32string nfc(std::u32string_view text) {
-  const icu::Normalizer2& n = normalizer(false);
-  UErrorCode status = U_ZERO_ERROR;
-  const icu::UnicodeString source = to_icu(text);
-  if (n.isNormalized(source, status) && U_SUCCESS(status)) return std::u32string(text);
-  status = U_ZERO_ERROR;
-  icu::UnicodeString result = n.normalize(source, status);
-  check_icu(status, "NFC normalisation");
-  return from_icu(result);
-}
-
 std::u32string python_upper(std::u32string_view text) {
   icu::UnicodeString s = to_icu(text);
   s.toUpper(icu::Locale::getRoot());
@@ -598,6 +587,17 @@ bool matches_literal(std::u32string_view text, std::size_t pos, std::u32string_v
 }
 
 }  // namespace
+
+std::u32string nfc(std::u32string_view text) {
+  const icu::Normalizer2& n = normalizer(false);
+  UErrorCode status = U_ZERO_ERROR;
+  const icu::UnicodeString source = to_icu(text);
+  if (n.isNormalized(source, status) && U_SUCCESS(status)) return std::u32string(text);
+  status = U_ZERO_ERROR;
+  icu::UnicodeString result = n.normalize(source, status);
+  check_icu(status, "NFC normalisation");
+  return from_icu(result);
+}
 
 std::u32string from_utf8(std::string_view utf8) {
   std::u32string out;

@@ -36,6 +36,9 @@ std::u32string from_utf8(std::string_view utf8);
 std::string to_utf8(std::u32string_view text);
 std::string to_utf8(char32_t c);
 
+// Unicode NFC (ICU), what the tokenizers library's NFC normalizer does.
+std::u32string nfc(std::u32string_view text);
+
 // str.isspace(): what Python's str.strip/lstrip/rstrip remove.
 bool is_python_space(char32_t c);
 // \s of the `regex` module (Unicode White_Space): what whitespace_clean folds and the split

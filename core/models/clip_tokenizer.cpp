@@ -5,17 +5,15 @@
 #include <fstream>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <queue>
 #include <sstream>
-#include <tuple>
 #include <unordered_map>
 #include <utility>
 
 #include "common/error.h"
 #include "common/json_file.h"
+#include "models/byte_pair_encoding.h"
 #include "models/clip_text_cleanup.h"
 
 namespace pawtrait::models {
@@ -31,8 +29,6 @@ constexpr std::size_t kMaxMerges = 49152 - 256 - 2;
 // text encoder takes; every CLIP text encoder has 77 positions.
 constexpr int kDefaultMaxLength = 77;
 constexpr int kLargestMaxLength = 1 << 20;
-// A memo, not a vocabulary: cleared when it grows past this many distinct words.
-constexpr std::size_t kMaxCachedWords = 1 << 16;
 
 // The special-token attributes in transformers' order (SPECIAL_TOKENS_ATTRIBUTES), which is
 // the order they are registered in, and so which of several equal contents keeps its flags.
@@ -45,19 +41,6 @@ struct TokenSpec {
   AddedToken token;
   bool is_object = false;
 };
-
-// GPT-2's bytes_to_unicode: every byte becomes a printable character, so BPE never sees
-// whitespace or control characters. Printable Latin-1 bytes stand for themselves; the others
-// take U+0100 onwards in byte order.
-std::array<std::string, 256> byte_encoder() {
-  std::array<std::string, 256> table;
-  char32_t next = 256;
-  for (int b = 0; b < 256; ++b) {
-    const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
-    table[static_cast<std::size_t>(b)] = clip_text::to_utf8(printable ? static_cast<char32_t>(b) : next++);
-  }
-  return table;
-}
 
 void require_file(const fs::path& file, const std::string& purpose) {
   if (!fs::exists(file)) {
@@ -97,7 +80,7 @@ std::unordered_map<std::string, std::int64_t> read_vocab(const fs::path& file) {
 
 // merges.txt: a "#version" header, then one merge per line, "left right", most frequent
 // first. The rank map makes each BPE step a hash lookup instead of a scan of the merges.
-std::unordered_map<std::string, int> parse_merges(const std::string& text, const std::string& file) {
+void parse_merges(const std::string& text, const std::string& file, BytePairMerges& merges) {
   std::size_t pos = 0;
   while (pos < text.size() && is_ascii_space(text[pos])) ++pos;  // transformers strips the file
   if (text.compare(pos, 3, "\xEF\xBB\xBF") == 0) pos += 3;       // a BOM some editors add
@@ -107,8 +90,6 @@ std::unordered_map<std::string, int> parse_merges(const std::string& text, const
                 text.substr(pos, std::min<std::size_t>(line_end - pos, 60)) +
                 "\"; this is not a CLIP merges.txt (or the header was lost: transformers would drop the first merge)");
   }
-  std::unordered_map<std::string, int> ranks;
-  ranks.reserve(kMaxMerges);
   int line_number = 1;
   int rank = 0;
   while (line_end < text.size() && static_cast<std::size_t>(rank) < kMaxMerges) {
@@ -134,15 +115,9 @@ std::unordered_map<std::string, int> parse_merges(const std::string& text, const
       throw Error(file + " line " + std::to_string(line_number) +
                   ": expected two symbols separated by a space, found \"" + text.substr(pos, line_end - pos) + "\"");
     }
-    // A repeated pair takes its later rank, as a Python dict built from the lines would.
-    ranks[parts[0] + ' ' + parts[1]] = rank++;
+    merges.add(parts[0], parts[1], rank++);
   }
-  if (ranks.empty()) throw Error(file + ": no merges after the header");
-  return ranks;
-}
-
-std::unordered_map<std::string, int> read_merges(const fs::path& file) {
-  return parse_merges(read_text_file(file, "the BPE merge rules"), file.string());
+  if (merges.size() == 0) throw Error(file + ": no merges after the header");
 }
 
 bool flag(const json& object, const char* key, const fs::path& file) {
@@ -346,8 +321,7 @@ std::u32string python_rstrip(std::u32string text) {
 
 struct ClipTokenizer::State {
   std::unordered_map<std::string, std::int64_t> vocab;
-  std::unordered_map<std::string, int> merge_ranks;
-  std::array<std::string, 256> bytes = byte_encoder();
+  BytePairMerges merges;
   std::vector<AddedToken> added;                               // registration order
   std::unordered_map<std::string, std::size_t> added_by_text;  // content -> index into added
   std::unordered_map<std::u32string, std::size_t> added_by_code_points;
@@ -355,110 +329,19 @@ struct ClipTokenizer::State {
   std::int64_t bos = 0, eos = 0, pad = 0, unk = -1;
   int max_length = kDefaultMaxLength;
 
-  mutable std::mutex cache_mutex;
-  mutable std::unordered_map<std::string, std::vector<std::string>> cache;
-
-  std::optional<int> rank(const std::string& left, const std::string& right) const {
-    std::string key;
-    key.reserve(left.size() + right.size() + 1);
-    key.append(left).append(1, ' ').append(right);
-    const auto it = merge_ranks.find(key);
-    if (it == merge_ranks.end()) return std::nullopt;
-    return it->second;
-  }
-
   std::vector<std::string> bpe(const std::string& word) const;
   void tokenize_text(std::u32string_view text, TextCleanup cleanup, std::vector<std::string>& out) const;
   std::vector<std::string> tokenize(std::string_view text, TextCleanup cleanup) const;
   std::int64_t id(const std::string& token) const;
 };
 
-// CLIPTokenizer.bpe: repeatedly merge every occurrence of the adjacent pair with the lowest
-// rank (left to right, without overlaps) until no pair has a rank. Done with a heap of
-// candidate pairs instead of rescanning the word per merge, which keeps long words
-// (a pasted run of letters) from going quadratic. To stay identical to the reference even
-// for merge files whose ranks are out of training order, a round merges only the current
-// lowest rank; the pairs it creates join the heap after the round.
+// CLIPTokenizer.bpe: byte-level BPE with "</w>" ending each word.
 std::vector<std::string> ClipTokenizer::State::bpe(const std::string& word) const {
   if (word.empty()) return {};
-  std::string encoded;
-  for (const char c : word) encoded += bytes[static_cast<unsigned char>(c)];
+  std::string encoded = byte_level_encode(word);
   // The reference seeds its cache with the two markers, so they are never split.
   if (encoded == "<|startoftext|>" || encoded == "<|endoftext|>") return {encoded};
-  {
-    std::lock_guard lock(cache_mutex);
-    const auto it = cache.find(encoded);
-    if (it != cache.end()) return it->second;
-  }
-
-  struct Symbol {
-    std::string text;
-    int prev, next;
-    bool alive = true;
-  };
-  std::vector<Symbol> symbols;
-  symbols.reserve(word.size());
-  for (std::size_t i = 0; i < word.size(); ++i) {
-    symbols.push_back({bytes[static_cast<unsigned char>(word[i])], static_cast<int>(i) - 1,
-                       i + 1 < word.size() ? static_cast<int>(i) + 1 : -1});
-  }
-  symbols.back().text += "</w>";
-
-  struct Candidate {
-    int rank;
-    int left;
-    std::size_t left_size, right_size;  // symbols only grow, so equal sizes mean unchanged
-    bool operator>(const Candidate& other) const { return std::tie(rank, left) > std::tie(other.rank, other.left); }
-  };
-  const auto candidate = [&](int left) -> std::optional<Candidate> {
-    const int right = symbols[static_cast<std::size_t>(left)].next;
-    if (right < 0) return std::nullopt;
-    const auto& l = symbols[static_cast<std::size_t>(left)];
-    const auto& r = symbols[static_cast<std::size_t>(right)];
-    const std::optional<int> found = rank(l.text, r.text);
-    if (!found) return std::nullopt;
-    return Candidate{*found, left, l.text.size(), r.text.size()};
-  };
-  const auto still_valid = [&](const Candidate& c) {
-    const Symbol& l = symbols[static_cast<std::size_t>(c.left)];
-    return l.alive && l.next >= 0 && l.text.size() == c.left_size &&
-           symbols[static_cast<std::size_t>(l.next)].text.size() == c.right_size;
-  };
-
-  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> heap;
-  for (int i = 0; i < static_cast<int>(symbols.size()); ++i) {
-    if (auto c = candidate(i)) heap.push(*c);
-  }
-  std::vector<Candidate> created;
-  while (!heap.empty()) {
-    const int round_rank = heap.top().rank;
-    created.clear();
-    while (!heap.empty() && heap.top().rank == round_rank) {
-      const Candidate c = heap.top();
-      heap.pop();
-      if (!still_valid(c)) continue;
-      Symbol& left = symbols[static_cast<std::size_t>(c.left)];
-      Symbol& right = symbols[static_cast<std::size_t>(left.next)];
-      left.text += right.text;
-      right.alive = false;
-      left.next = right.next;
-      if (right.next >= 0) symbols[static_cast<std::size_t>(right.next)].prev = c.left;
-      if (left.prev >= 0) {
-        if (auto p = candidate(left.prev)) created.push_back(*p);
-      }
-      if (auto n = candidate(c.left)) created.push_back(*n);
-    }
-    for (const Candidate& c : created) heap.push(c);
-  }
-
-  std::vector<std::string> pieces;
-  for (int i = 0; i >= 0; i = symbols[static_cast<std::size_t>(i)].next) {
-    pieces.push_back(std::move(symbols[static_cast<std::size_t>(i)].text));
-  }
-  std::lock_guard lock(cache_mutex);
-  if (cache.size() >= kMaxCachedWords) cache.clear();
-  cache.emplace(encoded, pieces);
-  return pieces;
+  return merges.merge(encoded, "</w>");
 }
 
 // CLIPTokenizer._tokenize for one piece of the prompt between added tokens.
@@ -524,7 +407,8 @@ ClipTokenizer ClipTokenizer::load(const fs::path& tokenizer_dir) {
   }
   auto state = std::make_shared<State>();
   state->vocab = read_vocab(tokenizer_dir / "vocab.json");
-  state->merge_ranks = read_merges(tokenizer_dir / "merges.txt");
+  const fs::path merges_file = tokenizer_dir / "merges.txt";
+  parse_merges(read_text_file(merges_file, "the BPE merge rules"), merges_file.string(), state->merges);
   const fs::path config_file = tokenizer_dir / "tokenizer_config.json";
   return with_special_tokens(std::move(state), tokenizer_dir, read_optional_object(config_file).dump(), config_file);
 }
@@ -532,21 +416,22 @@ ClipTokenizer ClipTokenizer::load(const fs::path& tokenizer_dir) {
 ClipTokenizer ClipTokenizer::from_merges(const std::string& merges_text, const std::string& tokenizer_config,
                                          const std::string& source) {
   auto state = std::make_shared<State>();
-  state->merge_ranks = parse_merges(merges_text, source);
+  parse_merges(merges_text, source, state->merges);
   // CLIP's vocabulary is derived from its merges: the 256 byte characters in
   // bytes_to_unicode's order (printable bytes first), the same with "</w>", every merge's
   // result in rank order, then the two markers.
   std::vector<std::string> by_id;
   for (const bool printable_pass : {true, false}) {
     for (int b = 0; b < 256; ++b) {
-      const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
-      if (printable == printable_pass) by_id.push_back(state->bytes[static_cast<std::size_t>(b)]);
+      if (byte_level_is_printable(b) == printable_pass) {
+        by_id.push_back(byte_level_alphabet()[static_cast<std::size_t>(b)]);
+      }
     }
   }
   for (std::size_t i = 0; i < 256; ++i) by_id.push_back(by_id[i] + "</w>");
   std::vector<std::pair<int, std::string>> merged;
-  merged.reserve(state->merge_ranks.size());
-  for (const auto& [pair, rank] : state->merge_ranks) {
+  merged.reserve(state->merges.size());
+  for (const auto& [pair, rank] : state->merges.ranks()) {
     std::string joined = pair;
     joined.erase(joined.find(' '), 1);
     merged.emplace_back(rank, std::move(joined));

@@ -3,6 +3,7 @@
 #include <c10/util/Exception.h>
 
 #include "common/error.h"
+#include "models/qwen3_text.h"
 #include "models/weight_init.h"
 #include "tensors/safetensors_reader.h"
 #include "tensors/state_dict_loader.h"
@@ -45,13 +46,14 @@ void fill(torch::nn::Module& module, const fs::path& dir, const ComponentLoadOpt
 
 // Builds the component from its config without initialising any weight (the load is
 // strict: every one comes from the files), then fills it.
-template <typename Module, typename Config>
-Module load_component(const fs::path& dir, const ComponentLoadOptions& options, const SourceFor& source_for = {}) {
+template <typename Module, typename Config, typename Build>
+Module load_built(const fs::path& dir, const ComponentLoadOptions& options, const Build& build,
+                  const SourceFor& source_for = {}) {
   const Config config = Config::load(config_of(dir));
   Module module{nullptr};
   try {
     SkipWeightInit loaded_next;
-    module = Module(config);
+    module = build(config);
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
@@ -63,6 +65,12 @@ Module load_component(const fs::path& dir, const ComponentLoadOptions& options, 
   fill(*module, dir, options, source_for);
   module->eval();
   return module;
+}
+
+template <typename Module, typename Config>
+Module load_component(const fs::path& dir, const ComponentLoadOptions& options, const SourceFor& source_for = {}) {
+  return load_built<Module, Config>(
+      dir, options, [](const Config& config) { return Module(config); }, source_for);
 }
 
 }  // namespace
@@ -89,6 +97,17 @@ CLIPTextModel load_text_encoder(const fs::path& dir, const ComponentLoadOptions&
   return load_component<CLIPTextModel, CLIPTextConfig>(dir, options, [](const std::string& name) {
     constexpr std::string_view prefix = "text_model.";
     return tensors::TensorSource{name.starts_with(prefix) ? name.substr(prefix.size()) : name};
+  });
+}
+
+Qwen3TextModel load_qwen3_text_encoder(const fs::path& dir, std::int64_t depth, const ComponentLoadOptions& options) {
+  return load_built<Qwen3TextModel, Qwen3Config>(dir, options, [&](const Qwen3Config& config) {
+    if (depth > config.num_hidden_layers) {
+      throw Error("text-encoder layer " + std::to_string(depth) + " was asked for, but " +
+                  (dir / "config.json").string() + " has " + std::to_string(config.num_hidden_layers) +
+                  " layers; give --text-encoder-layers within 1.." + std::to_string(config.num_hidden_layers));
+    }
+    return Qwen3TextModel(config, depth);
   });
 }
 

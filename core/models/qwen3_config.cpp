@@ -1,5 +1,6 @@
 #include "models/qwen3_config.h"
 
+#include "common/json_file.h"
 #include "models/config_fields.h"
 
 namespace pawtrait::models {
@@ -39,6 +40,10 @@ Qwen3Config Qwen3Config::from_json(const nlohmann::json& json, const std::string
   }
   if (!(c.rope_theta > 0)) f.fail("rope_parameters", "names no rope_theta; the rotary base must be given");
   return c;
+}
+
+Qwen3Config Qwen3Config::load(const std::filesystem::path& file) {
+  return from_json(read_json_file(file), file.string());
 }
 
 }  // namespace pawtrait::models

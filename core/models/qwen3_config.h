@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -26,6 +27,7 @@ struct Qwen3Config {
   // the decoder here does not do: an activation other than SiLU, rotary scaling other than
   // "default", sliding-window attention, query heads that do not share key/value heads evenly.
   static Qwen3Config from_json(const nlohmann::json& json, const std::string& source);
+  static Qwen3Config load(const std::filesystem::path& file);
 };
 
 }  // namespace pawtrait::models

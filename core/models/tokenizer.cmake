@@ -1,13 +1,18 @@
-# The CLIP BPE tokenizer library: pawtrait_tokenizer (torch-free). It needs Unicode character
+# The byte-level BPE tokenizers (CLIP's; tokenizer.json ones such as Qwen's): pawtrait_tokenizer
+# (torch-free). It needs Unicode character
 # properties, case mapping and normalisation to match the reference's Python `regex`, str.lower
 # and ftfy, which the standard library lacks; ICU supplies them.
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(PAWTRAIT_ICU REQUIRED IMPORTED_TARGET icu-uc)
 
 add_library(pawtrait_tokenizer STATIC
+  ${CMAKE_CURRENT_SOURCE_DIR}/models/byte_pair_encoding.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/models/chat_template.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/models/clip_text_cleanup.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/models/clip_tokenizer.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/models/clip_tokenizer_data.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/models/qwen2_pretokenizer.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/models/tokenizer_json.cpp
 )
 # CLIP's merge list (scripts/setup fetches it), assembled into the library.
 set(PAWTRAIT_CLIP_BPE "${PROJECT_SOURCE_DIR}/.venv/share/pawtrait/bpe_simple_vocab_16e6.txt.gz"

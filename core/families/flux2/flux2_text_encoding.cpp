@@ -1,0 +1,58 @@
+#include "families/flux2/flux2_text_encoding.h"
+
+#include <ATen/ATen.h>
+
+#include <charconv>
+
+#include "common/error.h"
+
+namespace pawtrait::families {
+
+at::Tensor encode_prompts(models::Qwen3TextModel& encoder, const models::TokenizerJson& tokenizer,
+                          const std::vector<std::string>& prompts, const std::vector<std::int64_t>& layers,
+                          int max_length) {
+  if (layers.empty()) throw Error("no text-encoder layers were given; the default is 9,18,27");
+  const at::Device device = encoder->model->embed_tokens->weight.device();
+  const auto ids_options = at::TensorOptions().dtype(at::kLong);
+  std::vector<at::Tensor> rows;
+  rows.reserve(prompts.size());
+  // One prompt at a time, as the reference does: batching would change nothing but the order
+  // of float sums inside the attention.
+  for (const std::string& prompt : prompts) {
+    const models::PaddedIds padded = tokenizer.encode_padded(tokenizer.chat_template().user_prompt(prompt), max_length);
+    const at::Tensor ids = at::tensor(padded.ids, ids_options).view({1, max_length}).to(device);
+    const at::Tensor mask = at::tensor(padded.attention_mask, ids_options).view({1, max_length}).to(device);
+    const std::vector<at::Tensor> states = encoder->hidden_states(ids, mask, layers);
+    // stack(dim=1) (1, L, n, hidden) -> permute(0, 2, 1, 3) -> (1, n, L·hidden)
+    rows.push_back(at::stack(states, 1).permute({0, 2, 1, 3}).reshape({1, max_length, -1}));
+  }
+  return at::cat(rows, 0);
+}
+
+at::Tensor text_position_ids(std::int64_t n) {
+  at::Tensor ids = at::zeros({1, n, 4}, at::TensorOptions().dtype(at::kLong));
+  ids.select(2, 3).copy_(at::arange(n, at::TensorOptions().dtype(at::kLong)).view({1, n}));
+  return ids;
+}
+
+std::vector<std::int64_t> parse_text_encoder_layers(const std::string& text) {
+  std::vector<std::int64_t> layers;
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', pos), text.size());
+    std::string item = text.substr(pos, comma - pos);
+    while (!item.empty() && item.front() == ' ') item.erase(0, 1);
+    while (!item.empty() && item.back() == ' ') item.pop_back();
+    std::int64_t layer = -1;
+    const auto [end, error] = std::from_chars(item.data(), item.data() + item.size(), layer);
+    if (item.empty() || error != std::errc() || end != item.data() + item.size() || layer < 0) {
+      throw Error("--text-encoder-layers \"" + text +
+                  "\": expected comma-separated layer numbers such as 9,18,27 (0 is the embeddings)");
+    }
+    layers.push_back(layer);
+    pos = comma + 1;
+  }
+  return layers;
+}
+
+}  // namespace pawtrait::families
