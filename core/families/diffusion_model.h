@@ -62,6 +62,7 @@ struct GenerateDefaults {
   std::int64_t steps = 0;
   std::int64_t size = 0;    // its native picture side
   bool size_fixed = false;  // it draws at that size only (the request's size is replaced)
+  double guidance = 7.5;    // the classifier-free guidance scale its pipeline defaults to
 };
 
 // A LoRA merged into a loaded model's weights; destroying it restores them.
@@ -89,6 +90,9 @@ class DiffusionModel {
 
   // False for an unconditional model: prompts do not steer it, so there is no guidance.
   virtual bool prompted() const = 0;
+  // False where a prompted model is not guided either: a guidance-distilled one (FLUX.2
+  // [klein]'s 4-step model), whose pipeline ignores the guidance scale.
+  virtual bool uses_guidance() const { return prompted(); }
   // One prompt (batch 1). Warnings (a prompt longer than the text encoder reads) go to `log`.
   virtual Conditioning encode(const std::string& prompt, const PromptOptions& options, const LogSink& log) = 0;
   // The unconditional branch when no negative prompt is given: by default the empty prompt
@@ -96,6 +100,9 @@ class DiffusionModel {
   virtual Conditioning unconditional(const PromptOptions& options, const LogSink& log) {
     return encode("", options, log);
   }
+  // Called once a run's prompts are encoded, before the denoising loop: a family may free its
+  // text encoder's memory for the denoiser here.
+  virtual void finished_encoding() {}
   // Adds to one branch's conditioning what the denoiser needs to know of the picture's size
   // (SDXL: its six size ids); nothing for most families.
   virtual void condition_on_size(Conditioning& /*conditioning*/, const SizeConditioning& /*sizes*/,
@@ -106,6 +113,10 @@ class DiffusionModel {
   // The sampler's latents → pixels in [-1, 1], (n, 3, H, W). Throws pawtrait::Error for a
   // non-finite result, saying what to change.
   virtual at::Tensor decode(const at::Tensor& latents) = 0;
+
+  // What the reference pipeline returns with output_type="latent" for the sampler's final
+  // latents (what --save-latents writes): the latents themselves for most families.
+  virtual at::Tensor output_latents(const at::Tensor& latents) { return latents; }
 
   // Merges a LoRA file of any layout this family reads, until the result is destroyed.
   // Throws pawtrait::Error, changing nothing, for a LoRA that does not fit this model.

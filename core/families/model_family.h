@@ -31,6 +31,9 @@ struct LoadOptions {
   std::string variant;  // "fp16": a diffusers folder's *.fp16.safetensors
   // A VAE to use instead of the model's own: a diffusers vae/ folder or one .safetensors file.
   std::optional<std::filesystem::path> vae;
+  // FLUX.2 [klein]: the text-encoder hidden states that make the prompt embedding; empty: the
+  // pipeline's (9, 18, 27).
+  std::vector<std::int64_t> text_encoder_layers;
   LogSink log;
 };
 

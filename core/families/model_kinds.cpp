@@ -29,7 +29,7 @@ constexpr std::array<PipelineKind, 12> kPipelines = {{
     {"StableDiffusion3Pipeline", "Stable Diffusion 3", false},
     {"FluxPipeline", "FLUX.1", false},
     {"Flux2Pipeline", "FLUX.2 [dev]", false},
-    {"Flux2KleinPipeline", "FLUX.2 [klein]", false},
+    {"Flux2KleinPipeline", "FLUX.2 [klein]", true},
     {"PixArtAlphaPipeline", "PixArt-α", false},
 }};
 
@@ -63,7 +63,9 @@ std::optional<ModelKind> kind_of_single_file(const std::vector<std::string>& nam
 
 std::string supported_kinds() {
   return "Pawtrait supports Stable Diffusion 1.x and 2.x (diffusers folders or single .safetensors files), Stable "
-         "Diffusion XL (diffusers folders or single .safetensors files) and its built-in model";
+         "Diffusion XL (diffusers folders or single .safetensors files), FLUX.2 [klein] 4B distilled and base "
+         "(diffusers "
+         "folders) and its built-in model";
 }
 
 namespace {

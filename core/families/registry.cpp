@@ -1,5 +1,6 @@
 #include "common/error.h"
 #include "families/builtin/builtin_family.h"
+#include "families/flux2/flux2_family.h"
 #include "families/model_family.h"
 #include "families/model_kinds.h"
 #include "families/sdxl/sdxl_family.h"
@@ -11,6 +12,7 @@ const std::vector<ModelFamily>& model_families() {
   static const std::vector<ModelFamily> families = {
       builtin_family(),
       sdxl_family(),
+      flux2_klein_family(),
       stable_diffusion_family(),
   };
   return families;

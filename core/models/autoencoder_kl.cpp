@@ -39,24 +39,26 @@ at::Tensor VaeBlockImpl::forward(at::Tensor hidden) {
   return hidden;
 }
 
-VaeMidBlockImpl::VaeMidBlockImpl(std::int64_t channels, std::int64_t groups) {
+VaeMidBlockImpl::VaeMidBlockImpl(std::int64_t channels, std::int64_t groups, bool add_attention) {
   resnets = register_module("resnets", torch::nn::ModuleList());
   attentions = register_module("attentions", torch::nn::ModuleList());
   resnets->push_back(ResnetBlock2D(channels, channels, std::nullopt, groups, kVaeEps));
   // One head as wide as the channels, with biases, a group norm and a residual.
-  attentions->push_back(Attention(AttentionImpl::Options{.query_dim = channels,
-                                                         .heads = 1,
-                                                         .dim_head = channels,
-                                                         .bias = true,
-                                                         .upcast = true,
-                                                         .norm_groups = groups,
-                                                         .norm_eps = kVaeEps}));
+  if (add_attention) {
+    attentions->push_back(Attention(AttentionImpl::Options{.query_dim = channels,
+                                                           .heads = 1,
+                                                           .dim_head = channels,
+                                                           .bias = true,
+                                                           .upcast = true,
+                                                           .norm_groups = groups,
+                                                           .norm_eps = kVaeEps}));
+  }
   resnets->push_back(ResnetBlock2D(channels, channels, std::nullopt, groups, kVaeEps));
 }
 
 at::Tensor VaeMidBlockImpl::forward(at::Tensor hidden, const AttentionOptions& options) {
   hidden = resnets[0]->as<ResnetBlock2D>()->forward(hidden);
-  hidden = attentions[0]->as<Attention>()->forward(hidden, {}, options);
+  if (!attentions->is_empty()) hidden = attentions[0]->as<Attention>()->forward(hidden, {}, options);
   return resnets[1]->as<ResnetBlock2D>()->forward(hidden);
 }
 
@@ -72,7 +74,7 @@ VaeEncoderImpl::VaeEncoderImpl(const AutoencoderKLConfig& c) {
     down_blocks->push_back(
         VaeBlock(input_channel, output_channel, c.layers_per_block, c.norm_num_groups, !is_final, false));
   }
-  mid_block = register_module("mid_block", VaeMidBlock(channels.back(), c.norm_num_groups));
+  mid_block = register_module("mid_block", VaeMidBlock(channels.back(), c.norm_num_groups, c.mid_block_add_attention));
   conv_norm_out = register_module("conv_norm_out", group_norm(c.norm_num_groups, channels.back(), kVaeEps));
   // Mean and log-variance: twice the latent channels.
   conv_out = register_module("conv_out", Conv2d(channels.back(), 2 * c.latent_channels, 3, 1, 1));
@@ -86,9 +88,10 @@ at::Tensor VaeEncoderImpl::forward(const at::Tensor& image, const AttentionOptio
 }
 
 VaeDecoderImpl::VaeDecoderImpl(const AutoencoderKLConfig& c) {
-  const auto& channels = c.block_out_channels;
+  const auto& channels = c.decoder_channels();
   conv_in = register_module("conv_in", Conv2d(c.latent_channels, channels.back(), 3, 1, 1));
-  mid_block = register_module("mid_block", VaeMidBlock(channels.back(), c.norm_num_groups));
+  mid_block =
+      register_module("mid_block", VaeMidBlock(channels.back(), c.norm_num_groups, c.decoder_mid_block_add_attention));
   up_blocks = register_module("up_blocks", torch::nn::ModuleList());
   std::vector<std::int64_t> reversed(channels.rbegin(), channels.rend());
   std::int64_t output_channel = reversed[0];
@@ -113,12 +116,24 @@ at::Tensor VaeDecoderImpl::forward(const at::Tensor& latents, const AttentionOpt
 AutoencoderKLImpl::AutoencoderKLImpl(const AutoencoderKLConfig& c) : config(c) {
   encoder = register_module("encoder", VaeEncoder(c));
   decoder = register_module("decoder", VaeDecoder(c));
-  quant_conv = register_module("quant_conv", Conv2d(2 * c.latent_channels, 2 * c.latent_channels, 1));
-  post_quant_conv = register_module("post_quant_conv", Conv2d(c.latent_channels, c.latent_channels, 1));
+  if (c.use_quant_conv) {
+    quant_conv = register_module("quant_conv", Conv2d(2 * c.latent_channels, 2 * c.latent_channels, 1));
+  }
+  if (c.use_post_quant_conv) {
+    post_quant_conv = register_module("post_quant_conv", Conv2d(c.latent_channels, c.latent_channels, 1));
+  }
+  if (c.latent_batch_norm) bn = register_module("bn", LatentBatchNorm(c.patched_latent_channels()));
+}
+
+LatentBatchNormImpl::LatentBatchNormImpl(std::int64_t channels) {
+  running_mean = register_buffer("running_mean", at::zeros({channels}));
+  running_var = register_buffer("running_var", at::ones({channels}));
+  num_batches_tracked = register_buffer("num_batches_tracked", at::zeros({}, at::kLong));
 }
 
 LatentDistribution AutoencoderKLImpl::encode(const at::Tensor& image) {
-  const at::Tensor moments = quant_conv->forward(encoder->forward(image, attention_options));
+  at::Tensor moments = encoder->forward(image, attention_options);
+  if (!quant_conv.is_empty()) moments = quant_conv->forward(moments);
   auto parts = moments.chunk(2, 1);
   LatentDistribution d;
   d.mean = parts[0];
@@ -128,7 +143,7 @@ LatentDistribution AutoencoderKLImpl::encode(const at::Tensor& image) {
 }
 
 at::Tensor AutoencoderKLImpl::decode(const at::Tensor& latents) {
-  return decoder->forward(post_quant_conv->forward(latents), attention_options);
+  return decoder->forward(post_quant_conv.is_empty() ? latents : post_quant_conv->forward(latents), attention_options);
 }
 
 namespace {

@@ -36,11 +36,19 @@ TORCH_MODULE(VaeBlock);
 
 // resnet → single-head self-attention over all pixels → resnet.
 struct VaeMidBlockImpl : torch::nn::Module {
-  VaeMidBlockImpl(std::int64_t channels, std::int64_t groups);
+  VaeMidBlockImpl(std::int64_t channels, std::int64_t groups, bool add_attention = true);
   at::Tensor forward(at::Tensor hidden, const AttentionOptions& options);
-  torch::nn::ModuleList resnets{nullptr}, attentions{nullptr};
+  torch::nn::ModuleList resnets{nullptr}, attentions{nullptr};  // attentions empty: resnets only
 };
 TORCH_MODULE(VaeMidBlock);
+
+// FLUX.2's BatchNorm2d(affine=False) over the patchified latents, of which only the running
+// statistics matter: the pipeline normalises latents with them by hand and never runs it.
+struct LatentBatchNormImpl : torch::nn::Module {
+  explicit LatentBatchNormImpl(std::int64_t channels);
+  at::Tensor running_mean, running_var, num_batches_tracked;
+};
+TORCH_MODULE(LatentBatchNorm);
 
 struct VaeEncoderImpl : torch::nn::Module {
   explicit VaeEncoderImpl(const AutoencoderKLConfig& c);
@@ -77,7 +85,8 @@ struct AutoencoderKLImpl : torch::nn::Module {
   AttentionOptions attention_options;
   VaeEncoder encoder{nullptr};
   VaeDecoder decoder{nullptr};
-  Conv2d quant_conv{nullptr}, post_quant_conv{nullptr};
+  Conv2d quant_conv{nullptr}, post_quant_conv{nullptr};  // absent without use_(post_)quant_conv
+  LatentBatchNorm bn{nullptr};                           // AutoencoderKLFlux2 only
 };
 TORCH_MODULE(AutoencoderKL);
 

@@ -8,6 +8,8 @@ namespace pawtrait::models {
 AutoencoderKLConfig AutoencoderKLConfig::from_json(const nlohmann::json& json, const std::string& source) {
   const ConfigFields f(json, source);
   AutoencoderKLConfig c;
+  const bool flux2 = f.text("_class_name", "AutoencoderKL") == "AutoencoderKLFlux2";
+  if (flux2) c.latent_channels = 32;  // AutoencoderKLFlux2's default
   c.in_channels = f.size("in_channels", c.in_channels);
   c.out_channels = f.size("out_channels", c.out_channels);
   c.block_out_channels = f.sizes("block_out_channels", c.block_out_channels);
@@ -35,6 +37,27 @@ AutoencoderKLConfig AutoencoderKLConfig::from_json(const nlohmann::json& json, c
     if (ch % c.norm_num_groups != 0) f.fail("block_out_channels", "must be multiples of norm_num_groups");
   }
   if (c.block_out_channels.size() > 16) f.fail("block_out_channels", "has more than 16 blocks");
+  if (f.has("decoder_block_out_channels")) {
+    c.decoder_block_out_channels = f.sizes("decoder_block_out_channels", {});
+    if (c.decoder_block_out_channels.size() != c.block_out_channels.size()) {
+      f.fail("decoder_block_out_channels", "must have one entry per up block, as block_out_channels has");
+    }
+    for (std::int64_t ch : c.decoder_block_out_channels) {
+      if (ch % c.norm_num_groups != 0) f.fail("decoder_block_out_channels", "must be multiples of norm_num_groups");
+    }
+  }
+  c.use_quant_conv = f.boolean("use_quant_conv", c.use_quant_conv);
+  c.use_post_quant_conv = f.boolean("use_post_quant_conv", c.use_post_quant_conv);
+  c.mid_block_add_attention = f.boolean("mid_block_add_attention", c.mid_block_add_attention);
+  if (flux2) {
+    c.latent_batch_norm = true;
+    c.decoder_mid_block_add_attention = true;
+    c.patch_size = f.sizes("patch_size", {2, 2});
+    if (c.patch_size.size() != 2) f.fail("patch_size", "must be two sizes (height, width)");
+    c.batch_norm_eps = f.positive_number("batch_norm_eps", c.batch_norm_eps);
+  } else {
+    c.decoder_mid_block_add_attention = c.mid_block_add_attention;
+  }
   return c;
 }
 

@@ -27,9 +27,9 @@ at::Tensor timestep_embedding(const at::Tensor& timesteps, std::int64_t dim, boo
   return emb;
 }
 
-TimestepEmbeddingImpl::TimestepEmbeddingImpl(std::int64_t in_channels, std::int64_t time_embed_dim) {
-  linear_1 = register_module("linear_1", LoraLinear(in_channels, time_embed_dim));
-  linear_2 = register_module("linear_2", LoraLinear(time_embed_dim, time_embed_dim));
+TimestepEmbeddingImpl::TimestepEmbeddingImpl(std::int64_t in_channels, std::int64_t time_embed_dim, bool bias) {
+  linear_1 = register_module("linear_1", LoraLinear(in_channels, time_embed_dim, bias));
+  linear_2 = register_module("linear_2", LoraLinear(time_embed_dim, time_embed_dim, bias));
 }
 
 at::Tensor TimestepEmbeddingImpl::forward(const at::Tensor& sample) {

@@ -19,9 +19,10 @@ namespace pawtrait::models {
 at::Tensor timestep_embedding(const at::Tensor& timesteps, std::int64_t dim, bool flip_sin_to_cos, double freq_shift,
                               double max_period = 10000.0);
 
-// linear_1 → SiLU → linear_2: the MLP on the sinusoidal embedding.
+// linear_1 → SiLU → linear_2: the MLP on the sinusoidal embedding (FLUX.2's without biases:
+// sample_proj_bias=False).
 struct TimestepEmbeddingImpl : torch::nn::Module {
-  TimestepEmbeddingImpl(std::int64_t in_channels, std::int64_t time_embed_dim);
+  TimestepEmbeddingImpl(std::int64_t in_channels, std::int64_t time_embed_dim, bool bias = true);
   at::Tensor forward(const at::Tensor& sample);
   LoraLinear linear_1{nullptr}, linear_2{nullptr};
 };

@@ -2,6 +2,8 @@
 
 #include <c10/util/Exception.h>
 
+#include <string_view>
+
 #include "common/error.h"
 #include "models/qwen3_text.h"
 #include "models/weight_init.h"
@@ -24,8 +26,10 @@ fs::path config_of(const fs::path& dir) {
 
 using SourceFor = std::function<tensors::TensorSource(const std::string&)>;
 
+// `left_on_disk` says which of the files' tensors are not wanted (a text encoder built only
+// as deep as it is read): they are not reported as unused.
 void fill(torch::nn::Module& module, const fs::path& dir, const ComponentLoadOptions& options,
-          const SourceFor& source_for) {
+          const SourceFor& source_for, const std::function<bool(const std::string&)>& left_on_disk = {}) {
   tensors::LoadOptions load;
   load.dtype = options.dtype;
   load.device = options.device;
@@ -37,6 +41,7 @@ void fill(torch::nn::Module& module, const fs::path& dir, const ComponentLoadOpt
            dir.filename().string() + ": loaded " + std::to_string(report.loaded) + " tensors from " +
                std::to_string(files.size()) + " file(s) as " + c10::toString(options.dtype) + " on " +
                options.device.str());
+    if (left_on_disk) std::erase_if(report.unexpected, left_on_disk);
     if (!report.unexpected.empty())
       log_to(options.log, LogLevel::Info, dir.filename().string() + ": " + report.describe());
   } catch (const Error& e) {
@@ -48,7 +53,7 @@ void fill(torch::nn::Module& module, const fs::path& dir, const ComponentLoadOpt
 // strict: every one comes from the files), then fills it.
 template <typename Module, typename Config, typename Build>
 Module load_built(const fs::path& dir, const ComponentLoadOptions& options, const Build& build,
-                  const SourceFor& source_for = {}) {
+                  const SourceFor& source_for = {}, const std::function<bool(const std::string&)>& left_on_disk = {}) {
   const Config config = Config::load(config_of(dir));
   Module module{nullptr};
   try {
@@ -62,7 +67,7 @@ Module load_built(const fs::path& dir, const ComponentLoadOptions& options, cons
     throw Error((dir / "config.json").string() + " describes a model that cannot be built: " +
                 (torch_error != nullptr ? torch_error->what_without_backtrace() : e.what()));
   }
-  fill(*module, dir, options, source_for);
+  fill(*module, dir, options, source_for, left_on_disk);
   module->eval();
   return module;
 }
@@ -101,14 +106,43 @@ CLIPTextModel load_text_encoder(const fs::path& dir, const ComponentLoadOptions&
 }
 
 Qwen3TextModel load_qwen3_text_encoder(const fs::path& dir, std::int64_t depth, const ComponentLoadOptions& options) {
-  return load_built<Qwen3TextModel, Qwen3Config>(dir, options, [&](const Qwen3Config& config) {
-    if (depth > config.num_hidden_layers) {
-      throw Error("text-encoder layer " + std::to_string(depth) + " was asked for, but " +
-                  (dir / "config.json").string() + " has " + std::to_string(config.num_hidden_layers) +
-                  " layers; give --text-encoder-layers within 1.." + std::to_string(config.num_hidden_layers));
-    }
-    return Qwen3TextModel(config, depth);
-  });
+  std::int64_t layers = 0;
+  Qwen3TextModel model = load_built<Qwen3TextModel, Qwen3Config>(
+      dir, options,
+      [&](const Qwen3Config& config) {
+        if (depth > config.num_hidden_layers) {
+          throw Error("text-encoder layer " + std::to_string(depth) + " was asked for, but " +
+                      (dir / "config.json").string() + " has " + std::to_string(config.num_hidden_layers) +
+                      " layers; give --text-encoder-layers within 1.." + std::to_string(config.num_hidden_layers));
+        }
+        layers = config.num_hidden_layers;
+        return Qwen3TextModel(config, depth);
+      },
+      {},
+      [depth](const std::string& name) {
+        // The layers below the deepest one read, and the LM head a text encoder never uses.
+        if (name.starts_with("lm_head.")) return true;
+        constexpr std::string_view prefix = "model.layers.";
+        if (!name.starts_with(prefix)) return false;
+        std::int64_t layer = 0;
+        std::size_t i = prefix.size();
+        if (i >= name.size() || name[i] < '0' || name[i] > '9') return false;
+        for (; i < name.size() && name[i] >= '0' && name[i] <= '9' && layer < (1 << 20); ++i) {
+          layer = layer * 10 + (name[i] - '0');
+        }
+        return layer >= depth;
+      });
+  if (depth < layers) {
+    log_to(options.log, LogLevel::Info,
+           dir.filename().string() + ": layers " + std::to_string(depth + 1) + "-" + std::to_string(layers) +
+               " left on disk (the prompt embedding reads up to layer " + std::to_string(depth) + ")");
+  }
+  return model;
+}
+
+void fill_component(torch::nn::Module& module, const fs::path& dir, const ComponentLoadOptions& options) {
+  fill(module, dir, options, {});
+  module.eval();
 }
 
 void fill_from_checkpoint(torch::nn::Module& module, const std::vector<tensors::SafetensorsFile>& checkpoint,

@@ -31,6 +31,12 @@ UNet2DConditionModel load_unet(const std::filesystem::path& component_dir, const
 AutoencoderKL load_vae(const std::filesystem::path& component_dir, const ComponentLoadOptions& options = {});
 CLIPTextModel load_text_encoder(const std::filesystem::path& component_dir, const ComponentLoadOptions& options = {});
 
+// Fills `module` (built under SkipWeightInit: every weight comes from the files) strictly from
+// the safetensors weights of `component_dir`, converted to the options' dtype and device, and
+// puts it in eval mode: for components whose module a family builds itself.
+void fill_component(torch::nn::Module& module, const std::filesystem::path& component_dir,
+                    const ComponentLoadOptions& options);
+
 // One component's part of a single-file checkpoint: its tensors' prefix and where each
 // module tensor is under it (the original layouts' names).
 struct CheckpointPart {

@@ -1,5 +1,7 @@
 #include "models/lora.h"
 
+#include <nlohmann/json.hpp>
+
 #include <ATen/ATen.h>
 
 #include <map>
@@ -47,6 +49,26 @@ bool classify(const std::string& key, std::string& layer, std::string& part, std
   return false;
 }
 
+// diffusers' save_lora_weights stores the LoraConfig as JSON metadata ("lora_adapter_metadata",
+// keys prefixed with the component: "transformer.lora_alpha"); load_lora_weights takes α from
+// there, and without it α = r.
+std::optional<double> adapter_alpha(const std::map<std::string, std::string>& metadata, const std::string& component,
+                                    const std::filesystem::path& file) {
+  const auto it = metadata.find("lora_adapter_metadata");
+  if (it == metadata.end()) return std::nullopt;
+  nlohmann::json config;
+  try {
+    config = nlohmann::json::parse(it->second);
+  } catch (const nlohmann::json::exception&) {
+    throw Error(file.string() + ": its lora_adapter_metadata is not JSON; the file is damaged");
+  }
+  for (const std::string& key : {component + ".lora_alpha", std::string("lora_alpha")}) {
+    const auto alpha = config.find(key);
+    if (alpha != config.end() && alpha->is_number() && alpha->get<double>() > 0) return alpha->get<double>();
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 LoraFile load_lora(const std::filesystem::path& file) {
@@ -77,10 +99,14 @@ LoraFile load_lora(const std::filesystem::path& file) {
     }
     LoraLayer l;
     // diffusers/PEFT prefixes, then kohya's (lora_te1_/lora_te2_: SDXL's two encoders).
-    static const std::pair<const char*, const char*> prefixes[] = {
-        {"unet.", "unet"},           {"text_encoder_2.", "text_encoder_2"}, {"text_encoder.", "text_encoder"},
-        {"lora_unet_", "unet"},      {"lora_te1_", "text_encoder"},         {"lora_te2_", "text_encoder_2"},
-        {"lora_te_", "text_encoder"}};
+    static const std::pair<const char*, const char*> prefixes[] = {{"unet.", "unet"},
+                                                                   {"text_encoder_2.", "text_encoder_2"},
+                                                                   {"text_encoder.", "text_encoder"},
+                                                                   {"transformer.", "transformer"},
+                                                                   {"lora_unet_", "unet"},
+                                                                   {"lora_te1_", "text_encoder"},
+                                                                   {"lora_te2_", "text_encoder_2"},
+                                                                   {"lora_te_", "text_encoder"}};
     for (const auto& [prefix, component] : prefixes) {
       if (layer.starts_with(prefix)) {
         l.component = component;
@@ -89,11 +115,12 @@ LoraFile load_lora(const std::filesystem::path& file) {
       }
     }
     if (l.component.empty()) {
-      throw Error(file.string() + ": LoRA layer '" + layer + "' is for neither the UNet nor a text encoder");
+      throw Error(file.string() + ": LoRA layer '" + layer +
+                  "' is for neither the UNet, the transformer nor a text encoder");
     }
     l.down = p.down;
     l.up = p.up;
-    l.alpha = p.alpha;
+    l.alpha = p.alpha ? p.alpha : adapter_alpha(st.metadata(), l.component, file);
     if (l.down.size(0) != l.up.size(1)) {
       throw Error(file.string() + ": LoRA layer '" + layer + "' has mismatched ranks (" +
                   std::to_string(l.down.size(0)) + " and " + std::to_string(l.up.size(1)) + ")");

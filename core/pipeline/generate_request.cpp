@@ -1,5 +1,7 @@
 #include "pipeline/generate_request.h"
 
+#include <charconv>
+
 #include "common/error.h"
 #include "models/config_fields.h"
 
@@ -42,6 +44,7 @@ nlohmann::json GenerateRequest::to_json() const {
       {"dtype", dtype}};
   // Written only when set, so requests without them read as before.
   if (!vae.empty()) json["vae"] = vae;
+  if (!text_encoder_layers.empty()) json["text_encoder_layers"] = text_encoder_layers;
   if (prompt_cleanup != "nfc") json["prompt_cleanup"] = prompt_cleanup;
   for (const auto& [key, field] : kSizeFields) {
     if (const auto& value = this->*field) json[key] = {(*value)[0], (*value)[1]};
@@ -55,6 +58,7 @@ GenerateRequest GenerateRequest::from_json(const nlohmann::json& json, const std
   r.model = f.text("model", r.model);
   r.model_config = f.text("model_config", r.model_config);
   r.vae = f.text("vae", r.vae);
+  r.text_encoder_layers = f.text("text_encoder_layers", r.text_encoder_layers);
   r.prompt_cleanup = f.text("prompt_cleanup", r.prompt_cleanup);
   r.prompt = f.text("prompt", r.prompt);
   if (json.contains("negative_prompt") && !json["negative_prompt"].is_null()) {
@@ -91,6 +95,26 @@ GenerateRequest GenerateRequest::from_json(const nlohmann::json& json, const std
     }
   }
   return r;
+}
+
+std::vector<std::int64_t> parse_text_encoder_layers(const std::string& text) {
+  std::vector<std::int64_t> layers;
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', pos), text.size());
+    std::string item = text.substr(pos, comma - pos);
+    while (!item.empty() && item.front() == ' ') item.erase(0, 1);
+    while (!item.empty() && item.back() == ' ') item.pop_back();
+    std::int64_t layer = -1;
+    const auto [end, error] = std::from_chars(item.data(), item.data() + item.size(), layer);
+    if (item.empty() || error != std::errc() || end != item.data() + item.size() || layer < 0) {
+      throw Error("--text-encoder-layers \"" + text +
+                  "\": expected comma-separated layer numbers such as 9,18,27 (0 is the embeddings)");
+    }
+    layers.push_back(layer);
+    pos = comma + 1;
+  }
+  return layers;
 }
 
 }  // namespace pawtrait::pipeline

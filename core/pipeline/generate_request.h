@@ -20,6 +20,8 @@ struct GenerateRequest {
   std::string model;         // a diffusers folder or a .safetensors file
   std::string model_config;  // a folder of configs for a single file ("" = detect)
   std::string vae;           // a VAE folder or .safetensors file instead of the model's own ("" = its own)
+  // FLUX.2 [klein]: the text-encoder layers of the prompt embedding, "9,18,27" ("" = those).
+  std::string text_encoder_layers;
   std::vector<LoraSpec> loras;
   std::string prompt;
   // None: the model's own unconditional branch (Stable Diffusion encodes ""; SDXL, whose
@@ -52,5 +54,9 @@ struct GenerateRequest {
   // Missing keys keep their defaults; wrong types throw pawtrait::Error naming the key.
   static GenerateRequest from_json(const nlohmann::json& json, const std::string& source = "request");
 };
+
+// "9,18,27" -> {9, 18, 27}: the CLI's --text-encoder-layers. Throws pawtrait::Error for an
+// empty list, a non-number or a negative layer.
+std::vector<std::int64_t> parse_text_encoder_layers(const std::string& text);
 
 }  // namespace pawtrait::pipeline

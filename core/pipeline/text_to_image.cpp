@@ -43,6 +43,9 @@ TextToImage::TextToImage(families::DiffusionModel& model) : model_(model) {}
 
 void TextToImage::validate(const GenerateRequest& r) const {
   schedulers::sampler_info(r.sampler);  // throws for unknown names
+  // ... and the model's noise process for samplers that cannot run on it (a discrete one on a
+  // flow model), before any work.
+  model_.noise_process().make_sampler(r.sampler, {.eta = r.eta, .image_tokens = 1});
   const std::int64_t train_steps = model_.noise_process().num_train_timesteps();
   if (r.steps < 1 || r.steps > train_steps) {
     throw Error("steps must be between 1 and " + std::to_string(train_steps) + "; got " + std::to_string(r.steps));
@@ -134,7 +137,12 @@ std::vector<GeneratedImage> TextToImage::generate(const GenerateRequest& request
   }
   const at::TensorOptions options = model_.options();
   // An unconditional model has nothing to guide towards.
-  const bool guided = model_.prompted() && request.guidance > 1.0;
+  const bool guided = model_.uses_guidance() && request.guidance > 1.0;
+  if (model_.prompted() && !model_.uses_guidance() && request.guidance > 1.0) {
+    log_to(callbacks.log, LogLevel::Info,
+           "the " + model_.family() + " model is guidance-distilled: guidance " + std::to_string(request.guidance) +
+               " is not used");
+  }
   const std::optional<std::uint64_t> step_noise_offset = model_.step_noise_seed_offset();
 
   // 1. The prompt's conditioning, [uncond, cond] as the reference batches them, with what the
@@ -153,6 +161,8 @@ std::vector<GeneratedImage> TextToImage::generate(const GenerateRequest& request
                                               request.negative_target_size};
     model_.condition_on_size(uncond, negative_sizes ? negative : sizes, request.height, request.width);
   }
+
+  model_.finished_encoding();
 
   std::vector<GeneratedImage> images;
   for (std::int64_t first = 0; first < count; first += request.batch_size) {
@@ -243,7 +253,7 @@ std::vector<GeneratedImage> TextToImage::generate(const GenerateRequest& request
       image.request = request;
       image.request.seed = image.seed;
       image.request.count = 1;
-      image.latents = latents.slice(0, i, i + 1).to(at::kFloat).cpu().clone();
+      image.latents = model_.output_latents(latents.slice(0, i, i + 1)).to(at::kFloat).cpu().clone();
       if (callbacks.on_image) callbacks.on_image(image);
       images.push_back(std::move(image));
     }

@@ -26,7 +26,7 @@ struct GeneratedImage {
   std::int64_t height = 0;
   std::vector<std::uint8_t> rgb;
   GenerateRequest request;  // this image alone: count 1, its own seed
-  at::Tensor latents;       // the sampler's final latents, (1, C, h, w), as decode() takes them
+  at::Tensor latents;       // the model's output_latents() of the sampler's final ones (output_type="latent")
 };
 
 // Where the last generate() spent its time (wall clock, seconds), for the benchmarks: what

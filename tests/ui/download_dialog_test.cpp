@@ -31,6 +31,14 @@ class DownloadDialogTest : public QObject {
     QVERIFY(dialog.findChild<QComboBox*>(QStringLiteral("knownModels"))
                 ->currentText()
                 .startsWith(QStringLiteral("Stable Diffusion XL 1.0 base")));
+    dialog.setRepoId(QStringLiteral("black-forest-labs/FLUX.2-klein-4B"));  // and both klein models
+    QVERIFY(dialog.findChild<QComboBox*>(QStringLiteral("knownModels"))
+                ->currentText()
+                .startsWith(QStringLiteral("FLUX.2 [klein] 4B, distilled")));
+    dialog.setRepoId(QStringLiteral("black-forest-labs/FLUX.2-klein-base-4B"));
+    QVERIFY(dialog.findChild<QComboBox*>(QStringLiteral("knownModels"))
+                ->currentText()
+                .startsWith(QStringLiteral("FLUX.2 [klein] base 4B")));
     dialog.setRepoId(QStringLiteral("pawtrait-test/sd-tiny"));
     QSignalSpy ready(&dialog, &DownloadDialog::modelReady);
     dialog.findChild<QPushButton*>(QStringLiteral("downloadButton"))->click();

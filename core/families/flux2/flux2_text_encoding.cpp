@@ -2,8 +2,6 @@
 
 #include <ATen/ATen.h>
 
-#include <charconv>
-
 #include "common/error.h"
 
 namespace pawtrait::families {
@@ -33,26 +31,6 @@ at::Tensor text_position_ids(std::int64_t n) {
   at::Tensor ids = at::zeros({1, n, 4}, at::TensorOptions().dtype(at::kLong));
   ids.select(2, 3).copy_(at::arange(n, at::TensorOptions().dtype(at::kLong)).view({1, n}));
   return ids;
-}
-
-std::vector<std::int64_t> parse_text_encoder_layers(const std::string& text) {
-  std::vector<std::int64_t> layers;
-  std::size_t pos = 0;
-  while (pos <= text.size()) {
-    const std::size_t comma = std::min(text.find(',', pos), text.size());
-    std::string item = text.substr(pos, comma - pos);
-    while (!item.empty() && item.front() == ' ') item.erase(0, 1);
-    while (!item.empty() && item.back() == ' ') item.pop_back();
-    std::int64_t layer = -1;
-    const auto [end, error] = std::from_chars(item.data(), item.data() + item.size(), layer);
-    if (item.empty() || error != std::errc() || end != item.data() + item.size() || layer < 0) {
-      throw Error("--text-encoder-layers \"" + text +
-                  "\": expected comma-separated layer numbers such as 9,18,27 (0 is the embeddings)");
-    }
-    layers.push_back(layer);
-    pos = comma + 1;
-  }
-  return layers;
 }
 
 }  // namespace pawtrait::families

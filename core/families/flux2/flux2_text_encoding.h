@@ -32,8 +32,4 @@ at::Tensor encode_prompts(models::Qwen3TextModel& encoder, const models::Tokeniz
 // The text tokens' position ids (_prepare_text_ids): (1, n, 4) int64 rows (0, 0, 0, l).
 at::Tensor text_position_ids(std::int64_t n);
 
-// "9,18,27" -> {9, 18, 27}: the CLI's --text-encoder-layers. Throws pawtrait::Error for an
-// empty list, a non-number or a negative layer.
-std::vector<std::int64_t> parse_text_encoder_layers(const std::string& text);
-
 }  // namespace pawtrait::families

@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
+#include <fstream>
 #include <set>
 
 #include "common/error.h"
@@ -44,7 +45,8 @@ TEST(ModelFamilies, EachModelIsClaimedByItsFamily) {
 
 // The model picker shows these before loading anything; generating fills them in after.
 TEST(ModelFamilies, ADescriptionsDefaultsAreTheLoadedModels) {
-  for (const std::string& model : {data("sd-tiny"), data("sdxl/sdxl-tiny")}) {
+  for (const std::string& model :
+       {data("sd-tiny"), data("sdxl/sdxl-tiny"), data("klein/klein-tiny"), data("klein/klein-base-tiny")}) {
     const ModelFamily& family = family_of(model);
     const FamilyDescription d = family.describe(model, std::nullopt);
     const GenerateDefaults loaded = family.load(model, {})->defaults();
@@ -57,7 +59,13 @@ TEST(ModelFamilies, ADescriptionsDefaultsAreTheLoadedModels) {
 }
 
 TEST(ModelFamilies, WhatNoFamilyClaimsIsRefusedSayingWhatItIs) {
-  EXPECT_THROW_MESSAGE(family_of(data("klein/klein-tiny")), "is a FLUX.2 [klein] model");
+  // FLUX.2 [dev] (Flux2Pipeline) is known by name but not supported.
+  const fs::path dev = fs::temp_directory_path() / ("pawtrait-flux2-dev-" + std::to_string(::getpid()));
+  fs::create_directories(dev);
+  std::ofstream(dev / "model_index.json") << R"({"_class_name": "Flux2Pipeline"})";
+  EXPECT_THROW_MESSAGE(family_of(dev.string()), "is a FLUX.2 [dev] model", "not supported yet");
+  fs::remove_all(dev);
+  EXPECT_EQ(family_of(data("klein/klein-tiny")).name, "FLUX.2 [klein]");
   EXPECT_THROW_MESSAGE(family_of(data("no-such-model")), "no-such-model does not exist");
   // The untrained built-in model has no weights to draw with.
   EXPECT_THROW_MESSAGE(family_of("builtin").load("builtin", {}), "builtin:RUN_DIR");

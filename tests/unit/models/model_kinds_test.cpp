@@ -18,6 +18,8 @@ TEST(ModelKinds, PipelineClassesAreKnownByName) {
   EXPECT_TRUE(kind_of_pipeline("StableDiffusionXLPipeline")->supported);
   EXPECT_FALSE(kind_of_pipeline("StableDiffusionXLImg2ImgPipeline")->supported);
   EXPECT_EQ(kind_of_pipeline("Flux2KleinPipeline")->name, "FLUX.2 [klein]");
+  EXPECT_TRUE(kind_of_pipeline("Flux2KleinPipeline")->supported);
+  EXPECT_FALSE(kind_of_pipeline("Flux2Pipeline")->supported);   // FLUX.2 [dev]: not yet
   EXPECT_FALSE(kind_of_pipeline("MyOwnPipeline").has_value());  // left to its configs
 }
 

@@ -6,6 +6,7 @@
 #include "common/json_file.h"
 #include "families/flux2/flux2_text_encoding.h"
 #include "models/qwen3_text.h"
+#include "pipeline/generate_request.h"
 #include "tensors/safetensors_reader.h"
 #include "unit/families/flux2/flux2_test_support.h"
 
@@ -67,10 +68,10 @@ TEST(KleinTextEncoder, RefusesLayersTheEncoderDoesNotHave) {
   models::Qwen3TextModel encoder = models::load_qwen3_text_encoder(klein() / "klein-tiny" / "text_encoder", 9);
   const at::Tensor ids = at::zeros({1, 4}, at::kLong);
   EXPECT_THROW_MESSAGE(encoder->hidden_states(ids, at::ones({1, 4}, at::kLong), {18}), "layer 18", "9 layers");
-  EXPECT_EQ(parse_text_encoder_layers("9,18, 27"), (std::vector<std::int64_t>{9, 18, 27}));
-  EXPECT_THROW_MESSAGE(parse_text_encoder_layers("9,,27"), "9,,27", "9,18,27");
-  EXPECT_THROW_MESSAGE(parse_text_encoder_layers("-1"), "-1");
-  EXPECT_THROW_MESSAGE(parse_text_encoder_layers(""), "layer numbers");
+  EXPECT_EQ(pipeline::parse_text_encoder_layers("9,18, 27"), (std::vector<std::int64_t>{9, 18, 27}));
+  EXPECT_THROW_MESSAGE(pipeline::parse_text_encoder_layers("9,,27"), "9,,27", "9,18,27");
+  EXPECT_THROW_MESSAGE(pipeline::parse_text_encoder_layers("-1"), "-1");
+  EXPECT_THROW_MESSAGE(pipeline::parse_text_encoder_layers(""), "layer numbers");
 }
 
 }  // namespace
