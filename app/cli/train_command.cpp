@@ -137,6 +137,10 @@ void report(const TrainOptions& o, const engine::TrainJob& job, const engine::Tr
     std::cerr << "The fine-tuned model is in " << outcome.made.string()
               << "; generate with:\n  pawtrait-cli generate --model " << outcome.made.string() << " --prompt \""
               << r.instance_prompt() << "\"\n";
+  } else if (outcome.made == outcome.lora_peft) {  // one file for every tool (FLUX.2)
+    std::cerr << "The LoRA: " << outcome.made.string() << " (diffusers layout: diffusers, ComfyUI); generate with:\n"
+              << "  pawtrait-cli generate --model " << r.model.string() << " --lora " << outcome.made.string()
+              << " --prompt \"" << r.instance_prompt() << "\"\n";
   } else {
     std::cerr << "The LoRA: " << outcome.made.string() << " (Automatic1111, ComfyUI) and " << outcome.lora_peft.string()
               << " (diffusers); generate with:\n  pawtrait-cli generate --model " << r.model.string() << " --lora "

@@ -236,7 +236,10 @@ TrainOutcome Engine::train(const TrainJob& job, const TrainEvents& events, const
   }
   loaded_.reset();  // training loads its own copy; free the generator's
   const auto result = training::train_dreambooth(job.stable_diffusion, callbacks);
-  outcome.made = job.stable_diffusion.mode == "full" ? result.model_dir : result.lora_kohya;
+  // The A1111/ComfyUI file where the family writes one (FLUX.2 writes the diffusers layout only).
+  outcome.made = job.stable_diffusion.mode == "full" ? result.model_dir
+                 : result.lora_kohya.empty()         ? result.lora_peft
+                                                     : result.lora_kohya;
   outcome.lora_peft = result.lora_peft;
   outcome.steps_done = result.steps_done;
   outcome.skipped_photos = result.skipped_photos;

@@ -25,17 +25,17 @@ double alpha_of(const LoraLayer& layer) { return layer.alpha.value_or(static_cas
 
 // Both writers refuse what no reader could use, before anything is written.
 void check_layers(const std::filesystem::path& file, const std::vector<LoraLayer>& layers,
-                  bool two_text_encoders = true) {
+                  bool two_text_encoders = true, bool transformer = false) {
   if (layers.empty()) {
     throw Error("cannot write " + file.string() +
                 ": there are no LoRA layers to save; add adapters (add_lora_adapters) and train them first");
   }
   for (const LoraLayer& l : layers) {
     if (l.component != "unet" && l.component != "text_encoder" &&
-        !(two_text_encoders && l.component == "text_encoder_2")) {
+        !(two_text_encoders && l.component == "text_encoder_2") && !(transformer && l.component == "transformer")) {
       throw Error("cannot write " + file.string() + ": LoRA layer '" + l.module + "' is for component '" + l.component +
                   "'; only \"unet\" and \"text_encoder\"" + (two_text_encoders ? " and \"text_encoder_2\"" : "") +
-                  " can be saved");
+                  (transformer ? " and \"transformer\"" : "") + " can be saved");
     }
     TORCH_CHECK(l.down.defined() && l.up.defined(), "LoRA layer ", l.module, " lacks its down or up matrix");
     TORCH_CHECK(l.up.dim() >= 2 && l.up.size(1) == l.rank(), "LoRA layer ", l.module, " has mismatched ranks (",
@@ -103,7 +103,7 @@ void save_lora_kohya(const std::filesystem::path& file, const std::vector<LoraLa
 
 void save_lora_peft(const std::filesystem::path& file, const std::vector<LoraLayer>& layers,
                     const std::map<std::string, std::string>& metadata) {
-  check_layers(file, layers);
+  check_layers(file, layers, /*two_text_encoders=*/true, /*transformer=*/true);
   tensors::NamedTensors tensors;
   for (const LoraLayer& l : layers) {
     const std::string name = l.component + "." + l.module;

@@ -35,7 +35,8 @@ void save_lora_kohya(const std::filesystem::path& file, const std::vector<LoraLa
                      const std::map<std::string, std::string>& metadata = {}, const KohyaNames& names = {});
 
 // The diffusers/PEFT layout (what diffusers' save_lora_weights writes):
-//   unet.<module>.lora_A.weight / .lora_B.weight, text_encoder(_2).<module>...; the file has no
+//   unet.<module>.lora_A.weight / .lora_B.weight, text_encoder(_2).<module>..., transformer.<module>...
+//   (FLUX.2); the file has no
 //   alpha, so alpha / rank is folded into lora_B. `metadata` gets "format": "pt" unless it has
 //   one, as diffusers' files do. Written atomically; throws as save_lora_kohya does.
 void save_lora_peft(const std::filesystem::path& file, const std::vector<LoraLayer>& layers,

@@ -20,7 +20,9 @@ using nlohmann::json;
 void count_tensors(const tensors::SafetensorsHeader& header, ComponentInfo& component) {
   for (const auto& entry : header.tensors) {
     ++component.tensors;
-    if (tensors::is_floating(entry.dtype)) {
+    // A batch norm's running statistics are buffers, not parameters (FLUX.2's VAE has them).
+    const bool statistics = entry.name.ends_with(".running_mean") || entry.name.ends_with(".running_var");
+    if (tensors::is_floating(entry.dtype) && !statistics) {
       component.parameters += entry.numel();
       component.dtypes[std::string(tensors::dtype_name(entry.dtype))] += entry.numel();
     } else {

@@ -41,6 +41,15 @@ at::Generator cpu_generator(std::uint64_t seed) { return at::make_generator<at::
 
 TextToImage::TextToImage(families::DiffusionModel& model) : model_(model) {}
 
+std::string TextToImage::picture_sampler() const {
+  try {
+    model_.noise_process().make_sampler("dpmpp_2m_karras", {});
+    return "dpmpp_2m_karras";
+  } catch (const Error&) {
+    return model_.defaults().sampler;
+  }
+}
+
 void TextToImage::validate(const GenerateRequest& r) const {
   schedulers::sampler_info(r.sampler);  // throws for unknown names
   // ... and the model's noise process for samplers that cannot run on it (a discrete one on a

@@ -54,6 +54,11 @@ struct GenerateCallbacks {
 class TextToImage {
  public:
   explicit TextToImage(families::DiffusionModel& model);
+  families::DiffusionModel& model() { return model_; }
+  // The sampler the trainer's pictures (previews, class images) are drawn with: DPM-Solver++
+  // 2M Karras, sharp in 25 steps, where the model's noise process has it; else the model's own
+  // (a flow model's Euler).
+  std::string picture_sampler() const;
 
   // Throws pawtrait::Error before any work for a request it cannot run (bad size, steps,
   // sampler, guidance). `initial_latents`, when given, replaces the seeded noise: one

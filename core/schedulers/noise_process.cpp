@@ -76,12 +76,19 @@ at::Tensor FlowMatchingNoiseProcess::sigmas(const at::Tensor& t) const {
 }
 
 at::Tensor FlowMatchingNoiseProcess::sample_timesteps(std::int64_t batch, at::Generator& generator) const {
-  at::Tensor sigma =
-      options_.timestep_distribution == "uniform"
-          ? at::rand({batch}, generator, at::kFloat)
-          : at::sigmoid(at::randn({batch}, generator, at::kFloat) * options_.logit_std + options_.logit_mean);
+  const auto T = static_cast<double>(options_.num_train_timesteps);
+  at::Tensor sigma;
+  if (options_.timestep_distribution == "uniform") {
+    // The reference scripts' draw (weighting_scheme "none"): u ~ U[0, 1) picks entry floor(u·T)
+    // of the training grid T, T−1, ..., 1 (whole numbers, exactly as the scheduler holds them).
+    const at::Tensor t = T - (at::rand({batch}, generator, at::kFloat) * T).to(at::kLong).to(at::kFloat);
+    if (options_.shift == 1.0) return t;
+    sigma = t / T;
+  } else {
+    sigma = at::sigmoid(at::randn({batch}, generator, at::kFloat) * options_.logit_std + options_.logit_mean);
+  }
   if (options_.shift != 1.0) sigma = options_.shift * sigma / (1 + (options_.shift - 1) * sigma);
-  return sigma * static_cast<double>(options_.num_train_timesteps);
+  return sigma * T;
 }
 
 at::Tensor FlowMatchingNoiseProcess::add_noise(const at::Tensor& x0, const at::Tensor& noise,

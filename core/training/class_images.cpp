@@ -67,9 +67,9 @@ std::vector<fs::path> ensure_class_images(pipeline::TextToImage& generator, cons
     }
     pipeline::GenerateRequest request;
     request.prompt = prompt;
-    request.sampler = "dpmpp_2m_karras";
+    request.sampler = generator.picture_sampler();
     request.steps = 25;
-    request.guidance = 7.5;
+    request.guidance = generator.model().defaults().guidance;
     request.width = request.height = resolution;
     request.seed = static_cast<std::uint64_t>(i);
     pipeline::GenerateCallbacks stop_early;

@@ -174,7 +174,8 @@ std::optional<TrainPreview> make_previews(pipeline::TextToImage& sampler, const 
     for (const auto& prompt : prompts) {
       pipeline::GenerateRequest r;
       r.prompt = prompt;
-      r.sampler = "dpmpp_2m_karras";
+      r.sampler = sampler.picture_sampler();
+      r.guidance = sampler.model().defaults().guidance;
       r.steps = request.preview_steps;
       r.width = r.height = resolution;
       r.seed = 42;

@@ -1,5 +1,6 @@
 #include "families/flux2/flux2_family.h"
 
+#include "families/flux2/flux2_dreambooth_trainer.h"
 #include "families/flux2/flux2_model.h"
 #include "families/model_kinds.h"
 
@@ -34,6 +35,7 @@ ModelFamily flux2_klein_family() {
     return std::make_unique<Flux2KleinModel>(load_flux2_klein(model, options));
   };
   f.location = [](const std::string& model) { return fs::path(model); };
+  f.train = training::train_flux2_dreambooth;
   return f;
 }
 

@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "common/json_file.h"
+#include "models/gradient_checkpoint.h"
 #include "models/weight_init.h"
 
 namespace pawtrait::families {
@@ -251,14 +252,33 @@ at::Tensor Flux2Transformer2DModelImpl::forward(const at::Tensor& hidden_states,
   const at::Tensor ids =
       at::cat({txt_ids.dim() == 3 ? txt_ids[0] : txt_ids, img_ids.dim() == 3 ? img_ids[0] : img_ids}, 0);
   const auto [cos, sin] = flux2_rotary_tables(ids, config.axes_dims_rope, config.rope_theta);
+  const bool checkpoint = gradient_checkpointing && at::GradMode::is_enabled();
+  const std::int64_t t = text.size(1);
   // 3. Double-stream blocks.
   for (const auto& block : *transformer_blocks) {
-    std::tie(text, image) = block->as<Flux2TransformerBlock>()->forward(image, text, mod_img, mod_txt, cos, sin);
+    auto* b = block->as<Flux2TransformerBlock>();
+    if (checkpoint) {
+      // One checkpointed call per block: its two outputs travel as one [text; image] tensor.
+      const at::Tensor joint = models::checkpointed(
+          [&](const at::Tensor& img, const at::Tensor& txt) {
+            auto [txt_out, img_out] = b->forward(img, txt, mod_img, mod_txt, cos, sin);
+            return at::cat({txt_out, img_out}, 1);
+          },
+          image, text, b->parameters());
+      text = joint.slice(1, 0, t);
+      image = joint.slice(1, t);
+    } else {
+      std::tie(text, image) = b->forward(image, text, mod_img, mod_txt, cos, sin);
+    }
   }
   // 4. Single-stream blocks on [text; image], then the text tokens dropped.
   at::Tensor joint = at::cat({text, image}, 1);
   for (const auto& block : *single_transformer_blocks) {
-    joint = block->as<Flux2SingleTransformerBlock>()->forward(joint, mod_single, cos, sin);
+    auto* b = block->as<Flux2SingleTransformerBlock>();
+    joint = checkpoint ? models::checkpointed([&](const at::Tensor& x,
+                                                  const at::Tensor&) { return b->forward(x, mod_single, cos, sin); },
+                                              joint, {}, b->parameters())
+                       : b->forward(joint, mod_single, cos, sin);
   }
   image = joint.slice(1, text.size(1));
   // 5. Output norm and projection: (b, n, out_channels).

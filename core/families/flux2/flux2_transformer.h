@@ -117,6 +117,8 @@ struct Flux2Transformer2DModelImpl : torch::nn::Module {
                      const at::Tensor& guidance = {});
 
   Flux2TransformerConfig config;
+  // Recompute each block during backward instead of keeping its activations (training only).
+  bool gradient_checkpointing = false;
   Flux2TimestepGuidanceEmbeddings time_guidance_embed{nullptr};
   Flux2Modulation double_stream_modulation_img{nullptr}, double_stream_modulation_txt{nullptr},
       single_stream_modulation{nullptr};

@@ -47,7 +47,12 @@ TEST(ModelInfo, NamesKindsThatAreNotSupportedYet) {
   EXPECT_EQ(component(single, "vae").parameters, 334383);
   EXPECT_EQ(component(single, "text_encoder").parameters, 399724);
   EXPECT_EQ(component(single, "text_encoder_2").parameters, 806761);
-  EXPECT_EQ(inspect_model(testing::testdata() / "klein" / "klein-tiny").family, "FLUX.2 [klein] (not supported yet)");
+  const ModelInfo klein = inspect_model(testing::testdata() / "klein" / "klein-tiny");
+  EXPECT_EQ(klein.family, "FLUX.2 [klein]");
+  // klein/README.md's parameter counts (the VAE's batch-norm statistics are not parameters).
+  EXPECT_EQ(component(klein, "transformer").parameters, 280544);
+  EXPECT_EQ(component(klein, "text_encoder").parameters, 546208);
+  EXPECT_EQ(component(klein, "vae").parameters, 197331);
 }
 
 TEST(ModelInfo, RecognisesALoraFile) {
