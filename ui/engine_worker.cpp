@@ -84,8 +84,9 @@ void EngineWorker::describeModel(const QString& path) {
                                              : tr("the CPU (float32, slow)");
     ModelSummary summary;
     summary.text = tr("%1, %2, %3×%3 pixels, %4 on disk; runs on %5")
-                       .arg(QString::fromStdString(d.family),
-                            d.prediction_type == "v_prediction" ? tr("v-prediction") : tr("ε-prediction"))
+                       .arg(QString::fromStdString(d.family), d.prediction_type == "v_prediction" ? tr("v-prediction")
+                                                              : d.prediction_type == "flow"       ? tr("flow matching")
+                                                                                                  : tr("ε-prediction"))
                        .arg(d.image_size)
                        .arg(describe_size(d.bytes_on_disk), where);
     summary.usable = true;
@@ -94,6 +95,9 @@ void EngineWorker::describeModel(const QString& path) {
     summary.sampler = QString::fromStdString(d.sampler);
     summary.steps = static_cast<int>(d.steps);
     summary.sizeConditioned = d.size_conditioned;
+    summary.guided = d.guided;
+    summary.guidance = d.guidance;
+    summary.flow = d.prediction_type == "flow";
     Q_EMIT modelDescribed(path, summary);
   } catch (const std::exception& e) {
     ModelSummary summary;

@@ -33,6 +33,9 @@ struct ModelSummary {
   QString sampler;     // what it generates with unless told otherwise
   int steps = 0;
   bool sizeConditioned = false;  // it reads SDXL's micro-conditioning sizes
+  bool guided = true;            // guidance applies (not to a guidance-distilled model)
+  double guidance = 7.5;         // its pipeline's default scale
+  bool flow = false;             // a flow-matching model: it samples with Euler only
 };
 
 // The engine, on its own thread (DESIGN.md: the GUI thread never touches a tensor): a thin

@@ -159,11 +159,18 @@ void MainWindow::applyModelSummary(const ModelSummary& summary) {
     const int sampler = m_sampler->findData(summary.sampler);
     if (sampler >= 0) m_sampler->setCurrentIndex(sampler);
     if (summary.steps > 0) m_sampleSteps->setValue(summary.steps);
+    m_guidance->setValue(summary.guidance);
   } else {
     selectPictureSize(shown);  // a reopened project keeps the settings it was saved with
   }
   m_modelJustChosen = false;
   m_generateAdvanced->setSizeConditioned(summary.sizeConditioned);
+  // A guidance-distilled model (FLUX.2 [klein] 4-step) is not guided; a flow model samples with Euler.
+  m_guidance->setEnabled(summary.guided && !builtinModel());
+  m_guidance->setToolTip(summary.guided
+                             ? tr("How closely to follow the prompt (%1 is usual for this model)").arg(summary.guidance)
+                             : tr("This model was distilled to follow the prompt without guidance"));
+  m_sampler->setEnabled(!summary.flow);
   if (m_modelSide > 0) m_resolution->setItemText(0, tr("the model's own (%1×%1)").arg(m_modelSide));
   updatePhotoResolution();
 }

@@ -39,6 +39,8 @@ struct ModelDescription {
   std::string sampler;   // what generating uses unless told otherwise, and with how many steps
   std::int64_t steps = 0;
   bool size_conditioned = false;  // reads SDXL's micro-conditioning sizes
+  bool guided = true;             // classifier-free guidance applies (not to a distilled model)
+  double guidance = 7.5;          // its pipeline's default scale
 };
 
 // A text-to-image job: the request, and where its pictures go (NNNNN-<seed>.png, never

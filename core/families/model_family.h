@@ -51,6 +51,10 @@ struct FamilyDescription {
   std::int64_t steps = 0;
   // It reads SDXL's micro-conditioning (original size, crop corner, target size).
   bool size_conditioned = false;
+  // Classifier-free guidance: whether it is guided at all (a guidance-distilled model is not)
+  // and the scale its pipeline defaults to.
+  bool guided = true;
+  double guidance = 7.5;
 };
 
 // One entry of the registry: everything the engine asks of a family before a model is

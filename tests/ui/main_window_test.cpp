@@ -225,6 +225,35 @@ class MainWindowTest : public QObject {
   // settings; a picture made with them records them and gives them back; a Stable Diffusion
   // base afterwards has its own defaults and no size settings. "Too small" follows the
   // training resolution.
+  void kleinBaseModelsFromTheWindow() {
+    MainWindow window;
+    window.openProject(m_home.filePath(QStringLiteral("klein-project")));
+    auto* sampler = child<QComboBox>(window, "sampler");
+    auto* steps = child<LabeledSlider>(window, "sampleSteps");
+    auto* guidance = child<LabeledSlider>(window, "guidance");
+    // The distilled model: 4 steps, Euler only, no guidance.
+    window.setBaseModel(QStringLiteral(PAWTRAIT_TESTDATA "/klein/klein-tiny"));
+    QTRY_VERIFY_WITH_TIMEOUT(
+        child<QLabel>(window, "modelInfo")->text().contains(QStringLiteral("FLUX.2 [klein] distilled, flow matching")),
+        30000);
+    QCOMPARE(sampler->currentData().toString(), QStringLiteral("euler"));
+    QVERIFY(!sampler->isEnabled());
+    QCOMPARE(steps->value(), 4.0);
+    QVERIFY(!guidance->isEnabled());
+    child<QSpinBox>(window, "count")->setValue(1);
+    QTest::mouseClick(child<QPushButton>(window, "generateButton"), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(!window.isGenerating(), 120000);
+    QCOMPARE(child<GalleryView>(window, "gallery")->count(), 1);
+    // The base model: guided at its pipeline's 4.
+    window.setBaseModel(QStringLiteral(PAWTRAIT_TESTDATA "/klein/klein-base-tiny"));
+    QTRY_VERIFY_WITH_TIMEOUT(child<QLabel>(window, "modelInfo")->text().contains(QStringLiteral("FLUX.2 [klein] base")),
+                             30000);
+    QVERIFY(guidance->isEnabled());
+    QCOMPARE(guidance->value(), 4.0);
+    QCOMPARE(steps->value(), 50.0);
+    QCOMPARE(window.currentGenerateRequest().guidance, 4.0);
+  }
+
   void sdxlBaseModelFromTheWindow() {
     MainWindow window;
     window.openProject(m_home.filePath(QStringLiteral("sdxl-project")));

@@ -23,6 +23,8 @@ ModelFamily flux2_klein_family() {
         c.is_distilled ? "FLUX.2 [klein] distilled" : "FLUX.2 [klein] base", "flow", side, {{side, side}}};
     d.sampler = Flux2KleinModel::kSampler;
     d.steps = c.is_distilled ? Flux2KleinModel::kDistilledSteps : Flux2KleinModel::kBaseSteps;
+    d.guided = !c.is_distilled;
+    d.guidance = c.is_distilled ? 1.0 : Flux2KleinModel::kBaseGuidance;
     if (side == 1024) {  // about a megapixel in multiples of 16, as the klein guides use
       for (const auto& [w, h] : std::vector<std::pair<std::int64_t, std::int64_t>>{
                {896, 1152}, {832, 1216}, {768, 1344}, {1152, 896}, {1216, 832}, {1344, 768}}) {
