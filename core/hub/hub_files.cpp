@@ -113,8 +113,9 @@ RepoListing parse_repo_listing(const std::string& json_text, const std::string& 
 }
 
 const std::vector<std::string>& model_components() {
-  static const std::vector<std::string> components = {"unet",      "vae",         "text_encoder", "text_encoder_2",
-                                                      "tokenizer", "tokenizer_2", "scheduler"};
+  // The UNet families', and FLUX.2's transformer.
+  static const std::vector<std::string> components = {"unet",           "transformer", "vae",         "text_encoder",
+                                                      "text_encoder_2", "tokenizer",   "tokenizer_2", "scheduler"};
   return components;
 }
 

@@ -38,4 +38,19 @@ check "missing repo says so in one line" test "$(wc -l < "$work/err3.txt")" -eq 
 check "missing repo names it" grep -q "no model pawtrait-test/no-such-model" "$work/err3.txt"
 check "download help" "$cli" download --help
 
+# A FLUX.2 [klein] folder: its transformer/ and tokenizer.json come too, and it generates.
+python3 "$(dirname "$0")/fake_hub.py" "$data/klein/klein-tiny" pawtrait-test/klein-tiny \
+  89abcdef0123456789abcdef0123456789abcdef "$work/port-klein" &
+klein_server=$!
+trap 'kill $server $klein_server 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 100); do [ -s "$work/port-klein" ] && break; sleep 0.05; done
+HF_ENDPOINT="http://127.0.0.1:$(cat "$work/port-klein")" "$cli" download pawtrait-test/klein-tiny > "$work/klein.txt" \
+  2> /dev/null
+klein="$work/data/pawtrait/models/pawtrait-test--klein-tiny"
+check "klein transformer weights equal the source" cmp "$klein/transformer/diffusion_pytorch_model.safetensors" \
+  "$data/klein/klein-tiny/transformer/diffusion_pytorch_model.safetensors"
+check "klein tokenizer.json" cmp "$klein/tokenizer/tokenizer.json" "$data/klein/klein-tiny/tokenizer/tokenizer.json"
+check "the klein folder generates" "$cli" generate -q --model "$klein" --prompt "a photo of sks dog" --width 64 \
+  --height 64 --seed 1 --out "$work/klein-out"
+
 finish cli_download

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
+#include <algorithm>
 
 #include <atomic>
 #include <cstdlib>
@@ -99,6 +100,34 @@ TEST(HubFiles, SelectsWhatADiffusersFolderNeedsAndNoPickles) {
                                "tokenizer/merges.txt", "tokenizer/tokenizer_config.json", "tokenizer/vocab.json",
                                "unet/config.json", "vae/config.json", "text_encoder/model.safetensors",
                                "unet/diffusion_pytorch_model.safetensors", "vae/diffusion_pytorch_model.safetensors"}));
+}
+
+// A FLUX.2 [klein] repo as the hub has it: a sharded transformer and text encoder, the
+// tokenizer's tokenizer.json; the top-level BFL single file and the text encoder's
+// generation config are not needed.
+TEST(HubFiles, SelectsAKleinFolder) {
+  const auto chosen = select_model_files(
+      listing_of({"model_index.json", "flux-2-klein-4b.safetensors", "transformer/config.json",
+                  "transformer/diffusion_pytorch_model-00001-of-00002.safetensors",
+                  "transformer/diffusion_pytorch_model-00002-of-00002.safetensors",
+                  "transformer/diffusion_pytorch_model.safetensors.index.json", "text_encoder/config.json",
+                  "text_encoder/generation_config.json", "text_encoder/model-00001-of-00002.safetensors",
+                  "text_encoder/model-00002-of-00002.safetensors", "text_encoder/model.safetensors.index.json",
+                  "tokenizer/tokenizer.json", "tokenizer/tokenizer_config.json", "tokenizer/vocab.json",
+                  "tokenizer/merges.txt", "vae/config.json", "vae/diffusion_pytorch_model.safetensors",
+                  "scheduler/scheduler_config.json"}),
+      "");
+  std::vector<std::string> got = paths(chosen);
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<std::string>{
+                     "model_index.json", "scheduler/scheduler_config.json", "text_encoder/config.json",
+                     "text_encoder/model-00001-of-00002.safetensors", "text_encoder/model-00002-of-00002.safetensors",
+                     "text_encoder/model.safetensors.index.json", "tokenizer/merges.txt", "tokenizer/tokenizer.json",
+                     "tokenizer/tokenizer_config.json", "tokenizer/vocab.json", "transformer/config.json",
+                     "transformer/diffusion_pytorch_model-00001-of-00002.safetensors",
+                     "transformer/diffusion_pytorch_model-00002-of-00002.safetensors",
+                     "transformer/diffusion_pytorch_model.safetensors.index.json", "vae/config.json",
+                     "vae/diffusion_pytorch_model.safetensors"}));
 }
 
 TEST(HubFiles, VariantReplacesPlainWeightsPerComponent) {
