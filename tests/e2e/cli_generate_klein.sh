@@ -42,13 +42,14 @@ expect_fail() {  # expect_fail <description> <message> <args...>
   set +e; "$cli" generate -q --model "$klein/klein-tiny" --prompt x --out "$work/bad" "$@" 2> "$work/err.txt"
   local rc=$?; set -e
   check "$what: non-zero exit" test "$rc" -ne 0
-  check "$what: says why" grep -q "$message" "$work/err.txt"
+  check "$what: says why" grep -q -e "$message" "$work/err.txt"
 }
 expect_fail "size" "multiples of 4" --width 66 --height 48
 expect_fail "too few layers" "give --text-encoder-layers with 3 layers" --text-encoder-layers 9,18
 expect_fail "a layer too deep" "layer 40 does not exist" --text-encoder-layers 9,18,40
 expect_fail "not a layer list" "comma-separated layer numbers" --text-encoder-layers nine
 expect_fail "discrete sampler" "euler" --sampler dpmpp_2m
+expect_fail "another VAE" "--vae is not supported for FLUX.2" --vae "$klein/klein-tiny/vae"
 check "no files from failed runs" test ! -e "$work/bad" -o -z "$(ls -A "$work/bad" 2>/dev/null)"
 
 # 4. info: family and mode.

@@ -84,6 +84,7 @@ Flux2KleinConfigs read_flux2_klein_configs(const fs::path& folder, const std::ve
 }
 
 Flux2Klein load_flux2_klein(const fs::path& folder, const LoadOptions& options) {
+  if (options.vae) throw Error("--vae is not supported for FLUX.2 [klein]: its VAE carries the latent statistics");
   const Flux2KleinConfigs c = read_flux2_klein_configs(folder, options.text_encoder_layers);
   Flux2Klein m;
   m.source = folder;
@@ -94,7 +95,6 @@ Flux2Klein load_flux2_klein(const fs::path& folder, const LoadOptions& options) 
   const models::ComponentLoadOptions component{options.dtype, options.device, options.variant, options.log};
   m.text_encoder_options = component;
   m.transformer = load_flux2_transformer(folder / "transformer", component);
-  if (options.vae) throw Error("--vae is not supported for FLUX.2 [klein]: its VAE carries the latent statistics");
   m.vae = models::load_vae(folder / "vae", component);
   log_to(options.log, LogLevel::Info,
          std::string("model: diffusers folder, FLUX.2 [klein] ") + (c.is_distilled ? "distilled" : "base"));
