@@ -126,16 +126,20 @@ std::vector<at::Tensor> Qwen3TextModelImpl::hidden_states(const at::Tensor& inpu
   const at::Tensor keys = attention_mask.to(at::kBool).view({input_ids.size(0), 1, 1, n});
   const at::Tensor mask = causal.view({1, 1, n, n}) & keys;
 
-  std::vector<at::Tensor> states(static_cast<std::size_t>(run) + 1);
-  states[0] = h;
+  // Only the states asked for are kept: at Qwen3-4B's size each is 5 MB per prompt, and a
+  // pipeline reads 3 of 37.
+  std::vector<at::Tensor> out(wanted.size());
+  const auto keep = [&](std::int64_t k, const at::Tensor& state) {
+    for (std::size_t i = 0; i < wanted.size(); ++i) {
+      if (wanted[i] == k) out[i] = state;
+    }
+  };
+  keep(0, h);
   for (std::int64_t i = 0; i < run; ++i) {
     h = model->layers[static_cast<std::size_t>(i)]->as<Qwen3DecoderLayer>()->forward(h, cos, sin, mask);
-    states[static_cast<std::size_t>(i) + 1] = h;
+    // transformers 5 puts the final norm's output in the last slot.
+    keep(i + 1, i + 1 == config.num_hidden_layers ? model->norm->forward(h) : h);
   }
-  if (run == config.num_hidden_layers && run > 0) states.back() = model->norm->forward(h);
-  std::vector<at::Tensor> out;
-  out.reserve(wanted.size());
-  for (const std::int64_t k : wanted) out.push_back(states[static_cast<std::size_t>(k)]);
   return out;
 }
 
