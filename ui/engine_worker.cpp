@@ -98,6 +98,8 @@ void EngineWorker::describeModel(const QString& path) {
     summary.guided = d.guided;
     summary.guidance = d.guidance;
     summary.flow = d.prediction_type == "flow";
+    summary.vaeReplaceable = d.vae_replaceable;
+    summary.clipPrompts = d.clip_prompts;
     Q_EMIT modelDescribed(path, summary);
   } catch (const std::exception& e) {
     ModelSummary summary;

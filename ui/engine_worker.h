@@ -36,6 +36,8 @@ struct ModelSummary {
   bool guided = true;            // guidance applies (not to a guidance-distilled model)
   double guidance = 7.5;         // its pipeline's default scale
   bool flow = false;             // a flow-matching model: it samples with Euler only
+  bool vaeReplaceable = true;    // another VAE may decode its pictures
+  bool clipPrompts = true;       // its prompts go through CLIP's tokenizer (the cleanup choice applies)
 };
 
 // The engine, on its own thread (DESIGN.md: the GUI thread never touches a tensor): a thin

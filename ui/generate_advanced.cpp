@@ -54,10 +54,12 @@ GenerateAdvanced::GenerateAdvanced(QWidget* parent) : QWidget(parent) {
   auto* chooseVae = new QToolButton;
   chooseVae->setText(tr("Choose…"));
   connect(chooseVae, &QToolButton::clicked, this, &GenerateAdvanced::chooseVae);
-  auto* vaeRow = new QHBoxLayout;
+  m_vaeRow = new QWidget;
+  auto* vaeRow = new QHBoxLayout(m_vaeRow);
+  vaeRow->setContentsMargins(0, 0, 0, 0);
   vaeRow->addWidget(m_vae, 1);
   vaeRow->addWidget(chooseVae);
-  form->addRow(tr("VAE:"), vaeRow);
+  form->addRow(tr("VAE:"), m_vaeRow);
 
   m_cleanup = new QComboBox;
   m_cleanup->setObjectName(QStringLiteral("promptCleanup"));
@@ -114,6 +116,18 @@ void GenerateAdvanced::setSizeConditioned(bool on) {
   m_sizesNote->setVisible(!on);
 }
 
+void GenerateAdvanced::setVaeReplaceable(bool on) {
+  m_vaeReplaceable = on;
+  m_vaeRow->setEnabled(on);
+  m_vae->setPlaceholderText(on ? tr("the model's own") : tr("the model's own (the only one it works with)"));
+}
+
+void GenerateAdvanced::setClipPrompts(bool on) {
+  m_clipPrompts = on;
+  m_cleanup->setEnabled(on);
+  if (!on) m_cleanup->setCurrentIndex(0);
+}
+
 void GenerateAdvanced::chooseVae() {
   const QString file = QFileDialog::getOpenFileName(this, tr("Choose a VAE"), QString(),
                                                     tr("VAE weights (*.safetensors);;All files (*)"));
@@ -121,8 +135,8 @@ void GenerateAdvanced::chooseVae() {
 }
 
 void GenerateAdvanced::writeTo(pipeline::GenerateRequest& r) const {
-  r.vae = QFile::encodeName(m_vae->text().trimmed()).toStdString();
-  r.prompt_cleanup = m_cleanup->currentData().toString().toStdString();
+  r.vae = m_vaeReplaceable ? QFile::encodeName(m_vae->text().trimmed()).toStdString() : std::string();
+  r.prompt_cleanup = m_clipPrompts ? m_cleanup->currentData().toString().toStdString() : std::string("nfc");
   if (!m_sizeConditioned) return;
   r.original_size = size_pair(m_originalWidth, m_originalHeight);
   if (m_cropLeft->value() != 0 || m_cropTop->value() != 0) {

@@ -21,6 +21,10 @@ class GenerateAdvanced : public QWidget {
   // The size settings count for models that read them (SDXL); elsewhere they are disabled.
   void setSizeConditioned(bool on);
   bool sizeConditioned() const { return m_sizeConditioned; }
+  // A model that decodes with its own VAE only (FLUX.2 [klein]) has the VAE setting disabled;
+  // one whose tokenizer is not CLIP's has the prompt cleanup disabled. Neither is then written.
+  void setVaeReplaceable(bool on);
+  void setClipPrompts(bool on);
   // Writes these settings into `request` (the size ones only for a size-conditioned model).
   void writeTo(pawtrait::pipeline::GenerateRequest& request) const;
   // Shows the settings `request` was made with (a picture dropped on the window).
@@ -31,6 +35,9 @@ class GenerateAdvanced : public QWidget {
   QSpinBox* sizeBox(const QString& special, const QString& tip) const;
 
   bool m_sizeConditioned = false;
+  bool m_vaeReplaceable = true;
+  bool m_clipPrompts = true;
+  QWidget* m_vaeRow = nullptr;
   QLineEdit* m_vae = nullptr;
   QComboBox* m_cleanup = nullptr;
   QWidget* m_sizes = nullptr;

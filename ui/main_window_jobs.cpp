@@ -165,6 +165,8 @@ void MainWindow::applyModelSummary(const ModelSummary& summary) {
   }
   m_modelJustChosen = false;
   m_generateAdvanced->setSizeConditioned(summary.sizeConditioned);
+  m_generateAdvanced->setVaeReplaceable(summary.vaeReplaceable);
+  m_generateAdvanced->setClipPrompts(summary.clipPrompts);
   // A guidance-distilled model (FLUX.2 [klein] 4-step) is not guided; a flow model samples with Euler.
   m_guidance->setEnabled(summary.guided && !builtinModel());
   m_guidance->setToolTip(summary.guided

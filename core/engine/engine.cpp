@@ -94,6 +94,8 @@ ModelDescription Engine::describe(const fs::path& model) {
   d.size_conditioned = what.size_conditioned;
   d.guided = what.guided;
   d.guidance = what.guidance;
+  d.vae_replaceable = what.vae_replaceable;
+  d.clip_prompts = what.clip_prompts;
   d.bytes_on_disk = size_on_disk(family.location(name));
   const c10::Device device = family.cpu_only ? c10::Device(c10::kCPU) : runtime::choose_device("auto", "generating");
   d.device = device.is_cpu() ? "cpu" : "cuda";

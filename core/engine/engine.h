@@ -41,6 +41,8 @@ struct ModelDescription {
   bool size_conditioned = false;  // reads SDXL's micro-conditioning sizes
   bool guided = true;             // classifier-free guidance applies (not to a distilled model)
   double guidance = 7.5;          // its pipeline's default scale
+  bool vae_replaceable = true;    // another VAE may decode its pictures (--vae)
+  bool clip_prompts = true;       // prompts go through CLIP's tokenizer (--prompt-cleanup applies)
 };
 
 // A text-to-image job: the request, and where its pictures go (NNNNN-<seed>.png, never

@@ -55,6 +55,10 @@ struct FamilyDescription {
   // and the scale its pipeline defaults to.
   bool guided = true;
   double guidance = 7.5;
+  // Whether another VAE may decode its pictures (LoadOptions::vae), and whether its prompts go
+  // through CLIP's tokenizer, so that PromptOptions::text_cleanup applies.
+  bool vae_replaceable = true;
+  bool clip_prompts = true;
 };
 
 // One entry of the registry: everything the engine asks of a family before a model is

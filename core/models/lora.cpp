@@ -103,6 +103,10 @@ LoraFile load_lora(const std::filesystem::path& file) {
                                                                    {"text_encoder_2.", "text_encoder_2"},
                                                                    {"text_encoder.", "text_encoder"},
                                                                    {"transformer.", "transformer"},
+                                                                   // FLUX's original names (ComfyUI, ai-toolkit) and
+                                                                   // PEFT's own prefix for the same.
+                                                                   {"diffusion_model.", "transformer"},
+                                                                   {"base_model.model.", "transformer"},
                                                                    {"lora_unet_", "unet"},
                                                                    {"lora_te1_", "text_encoder"},
                                                                    {"lora_te2_", "text_encoder_2"},

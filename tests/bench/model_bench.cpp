@@ -6,6 +6,8 @@
 //                              with a tokenizer folder, a whole SD 1.5-shaped model
 //   model_bench create-sdxl DIR TOKENIZER_DIR TOKENIZER_2_DIR  a whole SDXL 1.0 base-shaped
 //                              model (random weights, float32, 14 GB) for tests/bench/run --sdxl
+//   model_bench create-klein DIR  a FLUX.2 [klein] 4B-shaped transformer/ folder (random
+//                              weights, bfloat16 as the real file is, 7.8 GB)
 //   model_bench load DIR       load it; print seconds, peak RSS and the weights' size
 //   model_bench read DIR       read the weight file's bytes once (the I/O floor for load)
 //   model_bench forward DIR [slice]  UNet forward, batch 2, 64×64 latents, CPU float32
@@ -13,15 +15,18 @@
 #include <torch/nn/module.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "families/flux2/flux2_transformer.h"
 #include "models/autoencoder_kl.h"
 #include "models/clip_text.h"
 #include "models/component_loader.h"
+#include "models/weight_init.h"
 #include "peak_rss.h"
 #include "runtime/runtime_info.h"
 #include "tensors/safetensors_writer.h"
@@ -168,6 +173,57 @@ int create_sdxl(const fs::path& dir, const fs::path& tokenizer, const fs::path& 
   return 0;
 }
 
+// black-forest-labs/FLUX.2-klein-4B's transformer config (diffusers' convert_flux2_to_diffusers.py,
+// "klein-4b"): 5 double-stream and 20 single-stream blocks, 24 heads of 128, Qwen3-4B's three
+// stacked 2560-wide states as text.
+nlohmann::json klein_transformer_config() {
+  return {{"_class_name", "Flux2Transformer2DModel"},
+          {"patch_size", 1},
+          {"in_channels", 128},
+          {"out_channels", nullptr},
+          {"num_layers", 5},
+          {"num_single_layers", 20},
+          {"attention_head_dim", 128},
+          {"num_attention_heads", 24},
+          {"joint_attention_dim", 7680},
+          {"timestep_guidance_channels", 256},
+          {"mlp_ratio", 3.0},
+          {"axes_dims_rope", {32, 32, 32, 32}},
+          {"rope_theta", 2000},
+          {"eps", 1e-6},
+          {"guidance_embeds", false}};
+}
+
+// The weights are drawn straight into bfloat16, one tensor at a time, so that the float32
+// model (15.5 GB) is never in memory: built without initialisation (its pages never touched),
+// each matrix then replaced by a bf16 one drawn like PyTorch's default (uniform in ±1/√fan_in),
+// each norm weight by ones.
+int create_klein(const fs::path& dir) {
+  namespace families = pawtrait::families;
+  const nlohmann::json config = klein_transformer_config();
+  families::Flux2Transformer2DModel transformer{nullptr};
+  {
+    pawtrait::models::SkipWeightInit uninitialised;
+    transformer = families::Flux2Transformer2DModel(families::Flux2TransformerConfig::from_json(config, "bench"));
+  }
+  at::NoGradGuard no_grad;
+  std::int64_t parameters = 0;
+  for (auto& item : transformer->named_parameters()) {
+    at::Tensor& p = item.value();
+    at::Tensor drawn = at::empty(p.sizes(), p.options().dtype(at::kBFloat16));
+    if (p.dim() >= 2) {
+      drawn.uniform_(-1.0 / std::sqrt(static_cast<double>(p.size(1))), 1.0 / std::sqrt(static_cast<double>(p.size(1))));
+    } else {
+      drawn.fill_(1.0);
+    }
+    p.set_data(drawn);
+    parameters += p.numel();
+  }
+  save_component(dir, "transformer", *transformer, config, "diffusion_pytorch_model.safetensors");
+  std::cout << "{\"parameters\": " << parameters << "}\n";
+  return 0;
+}
+
 int create(const fs::path& dir, const fs::path& tokenizer) {
   if (!tokenizer.empty()) create_other_components(dir, tokenizer);
   fs::create_directories(dir / "unet");
@@ -227,7 +283,8 @@ int forward(const fs::path& dir, std::int64_t slice) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::cerr << "usage: model_bench create|create-sdxl|load|read|forward DIR [slice | TOKENIZER TOKENIZER_2]\n";
+    std::cerr
+        << "usage: model_bench create|create-sdxl|create-klein|load|read|forward DIR [slice | TOKENIZER TOKENIZER_2]\n";
     return 2;
   }
   pawtrait::runtime::configure_cpu_threads();
@@ -235,6 +292,7 @@ int main(int argc, char** argv) {
   const fs::path dir = argv[2];
   if (phase == "create") return create(dir, argc > 3 ? argv[3] : "");
   if (phase == "create-sdxl" && argc == 5) return create_sdxl(dir, argv[3], argv[4]);
+  if (phase == "create-klein") return create_klein(dir);
   if (phase == "load") return load(dir);
   if (phase == "read") return read(dir);
   if (phase == "forward") return forward(dir, argc > 3 ? std::stoll(argv[3]) : 0);

@@ -9,6 +9,10 @@ process so that each peak RSS is its own. Every workload prints one JSON line:
   reference_bench.py unet_forward MODEL INPUTS REPS OUT
   reference_bench.py train MODEL PHOTOS lora|full STEPS RESOLUTION
   reference_bench.py sample MODEL INPUTS STEPS REPS OUT
+  reference_bench.py transformer_load MODEL        (FLUX.2 [klein]: MODEL/transformer alone)
+  reference_bench.py transformer_forward MODEL INPUTS REPS OUT
+
+The transformer workloads run in PAWTRAIT_BENCH_DTYPE (fp32 by default, bf16), as Pawtrait's do.
 
 PAWTRAIT_BENCH_DEVICE=cuda runs them on the GPU as side_by_side_bench does: the UNet and
 sampling in float16, training with PAWTRAIT_BENCH_PRECISION (bf16 by default) mixed precision
@@ -116,6 +120,58 @@ def unet_forward(model, inputs, reps, out):
                 unet(sample, t, context, added_cond_kwargs=added, return_dict=False)
             with open(os.environ["PAWTRAIT_BENCH_PROFILE"], "w") as f:
                 json.dump({e.key: [e.cpu_time_total, e.count] for e in profile.key_averages()}, f)
+    save_file({"out": result.float().cpu().contiguous()}, out)
+    emit(seconds=seconds)
+
+
+def transformer_dtype(torch):
+    name = os.environ.get("PAWTRAIT_BENCH_DTYPE", "bf16" if ON_GPU else "fp32")
+    return {"fp32": torch.float32, "bf16": torch.bfloat16}[name]
+
+
+def load_transformer(model, torch):
+    from diffusers import Flux2Transformer2DModel  # imported before transformer_load's clock starts
+
+    transformer = Flux2Transformer2DModel.from_pretrained(model, subfolder="transformer",
+                                                          torch_dtype=transformer_dtype(torch))
+    return transformer.to("cuda" if ON_GPU else "cpu").eval()
+
+
+def transformer_load(model):
+    import torch
+
+    import diffusers.models  # the class's import is in the from-process-start row, not this one
+
+    configure_threads(torch)
+    diffusers.models.Flux2Transformer2DModel
+    start = time.perf_counter()
+    load_transformer(model, torch)
+    synchronize(torch)
+    emit(seconds=[time.perf_counter() - start])
+
+
+def transformer_forward(model, inputs, reps, out):
+    """One denoising call as Flux2KleinPipeline makes it (timestep = σ in the latents' dtype)."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    configure_threads(torch)
+    transformer = load_transformer(model, torch)
+    device, dtype = ("cuda" if ON_GPU else "cpu"), transformer_dtype(torch)
+    x = load_file(inputs)
+    kwargs = dict(hidden_states=x["hidden_states"].to(device, dtype),
+                  encoder_hidden_states=x["encoder_hidden_states"].to(device, dtype),
+                  timestep=x["timestep"].to(device, dtype), img_ids=x["img_ids"].to(device),
+                  txt_ids=x["txt_ids"].to(device), guidance=None, return_dict=False)
+    seconds = []
+    with torch.inference_mode():
+        transformer(**kwargs)  # warm-up, not timed
+        for _ in range(reps):
+            synchronize(torch)
+            start = time.perf_counter()
+            result = transformer(**kwargs)[0]
+            synchronize(torch)
+            seconds.append(time.perf_counter() - start)
     save_file({"out": result.float().cpu().contiguous()}, out)
     emit(seconds=seconds)
 
@@ -303,6 +359,10 @@ def main(argv):
         unet_forward(args[0], args[1], int(args[2]), args[3])
     elif workload == "train":
         train(args[0], args[1], args[2], int(args[3]), int(args[4]))
+    elif workload == "transformer_load":
+        transformer_load(args[0])
+    elif workload == "transformer_forward":
+        transformer_forward(args[0], args[1], int(args[2]), args[3])
     elif workload == "sample":
         sample(args[0], args[1], int(args[2]), int(args[3]), args[4])
     else:

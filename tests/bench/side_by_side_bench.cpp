@@ -7,6 +7,10 @@
 //   side_by_side_bench unet_forward MODEL INPUTS REPS OUT
 //   side_by_side_bench train MODEL PHOTOS lora|full STEPS RESOLUTION
 //   side_by_side_bench sample MODEL INPUTS STEPS REPS OUT
+//   side_by_side_bench transformer_load MODEL            (FLUX.2 [klein]: MODEL/transformer alone)
+//   side_by_side_bench transformer_forward MODEL INPUTS REPS OUT
+// The transformer workloads run in PAWTRAIT_BENCH_DTYPE (fp32 by default; bf16 for the
+// klein-4B shape, whose file is bf16: 15.5 GB in float32 would not leave room for the reference).
 // PAWTRAIT_BENCH_DEVICE=cuda runs them on the GPU: the UNet and sampling in float16,
 // training with PAWTRAIT_BENCH_PRECISION (bf16 by default) autocast and, with
 // PAWTRAIT_BENCH_CHECKPOINTING=1, gradient checkpointing; the line then also has
@@ -25,10 +29,12 @@
 #include <filesystem>
 #include <iostream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "families/diffusion_model.h"
+#include "families/flux2/flux2_transformer.h"
 #include "families/model_family.h"
 #include "models/component_loader.h"
 #include "peak_rss.h"
@@ -137,6 +143,57 @@ int unet_forward(const fs::path& model, const fs::path& inputs, int reps, const 
   return 0;
 }
 
+// The transformer workloads' placement: PAWTRAIT_BENCH_DEVICE and PAWTRAIT_BENCH_DTYPE.
+pawtrait::models::ComponentLoadOptions transformer_options() {
+  pawtrait::models::ComponentLoadOptions options;
+  if (on_gpu()) options.device = c10::Device(c10::kCUDA, 0);
+  const std::string dtype = env_or("PAWTRAIT_BENCH_DTYPE", on_gpu() ? "bf16" : "fp32");
+  if (dtype == "bf16") {
+    options.dtype = at::kBFloat16;
+  } else if (dtype != "fp32") {
+    throw std::runtime_error("PAWTRAIT_BENCH_DTYPE is fp32 or bf16, not " + dtype);
+  }
+  return options;
+}
+
+int transformer_load(const fs::path& model) {
+  const auto start = Clock::now();
+  const auto transformer = pawtrait::families::load_flux2_transformer(model / "transformer", transformer_options());
+  synchronize();
+  emit({seconds_since(start)});
+  return 0;
+}
+
+// One denoising call as the pipeline makes it: packed image tokens, the stacked text states,
+// σ as the timestep (in the model's dtype), the position ids.
+int transformer_forward(const fs::path& model, const fs::path& inputs, int reps, const fs::path& out) {
+  const auto options = transformer_options();
+  auto transformer = pawtrait::families::load_flux2_transformer(model / "transformer", options);
+  const auto file = pawtrait::tensors::SafetensorsFile::open(inputs);
+  const auto dtype = at::TensorOptions().device(options.device).dtype(options.dtype);
+  const at::Tensor hidden = file.tensor("hidden_states").to(dtype);
+  const at::Tensor context = file.tensor("encoder_hidden_states").to(dtype);
+  const at::Tensor timestep = file.tensor("timestep").to(dtype);
+  const at::Tensor img_ids = file.tensor("img_ids").to(options.device);
+  const at::Tensor txt_ids = file.tensor("txt_ids").to(options.device);
+  std::vector<double> seconds;
+  at::Tensor result;
+  {
+    c10::InferenceMode inference;
+    transformer->forward(hidden, context, timestep, img_ids, txt_ids);  // warm-up, not timed
+    for (int i = 0; i < reps; ++i) {
+      synchronize();
+      const auto start = Clock::now();
+      result = transformer->forward(hidden, context, timestep, img_ids, txt_ids);
+      synchronize();
+      seconds.push_back(seconds_since(start));
+    }
+  }
+  pawtrait::tensors::write_safetensors(out, {{"out", result.to(at::kCPU, at::kFloat).contiguous()}});
+  emit(seconds);
+  return 0;
+}
+
 int train(const fs::path& model, const fs::path& photos, const std::string& mode, std::int64_t steps,
           std::int64_t resolution) {
   const fs::path run = fs::temp_directory_path() / ("pawtrait-side-by-side-" + std::to_string(::getpid()));
@@ -205,7 +262,8 @@ int sample(const fs::path& model, const fs::path& inputs, std::int64_t steps, in
 int main(int argc, char** argv) {
   const std::string usage =
       "usage: side_by_side_bench load MODEL | unet_forward MODEL INPUTS REPS OUT |"
-      " train MODEL PHOTOS lora|full STEPS RESOLUTION | sample MODEL INPUTS STEPS REPS OUT\n";
+      " train MODEL PHOTOS lora|full STEPS RESOLUTION | sample MODEL INPUTS STEPS REPS OUT |"
+      " transformer_load MODEL | transformer_forward MODEL INPUTS REPS OUT\n";
   if (argc < 3) {
     std::cerr << usage;
     return 2;
@@ -218,6 +276,9 @@ int main(int argc, char** argv) {
     if (workload == "unet_forward" && argc == 6) return unet_forward(argv[2], argv[3], std::atoi(argv[4]), argv[5]);
     if (workload == "train" && argc == 7)
       return train(argv[2], argv[3], argv[4], std::stoll(argv[5]), std::stoll(argv[6]));
+    if (workload == "transformer_load") return transformer_load(argv[2]);
+    if (workload == "transformer_forward" && argc == 6)
+      return transformer_forward(argv[2], argv[3], std::atoi(argv[4]), argv[5]);
     if (workload == "sample" && argc == 7)
       return sample(argv[2], argv[3], std::stoll(argv[4]), std::atoi(argv[5]), argv[6]);
   } catch (const std::exception& e) {

@@ -50,6 +50,8 @@ expect_fail "a layer too deep" "layer 40 does not exist" --text-encoder-layers 9
 expect_fail "not a layer list" "comma-separated layer numbers" --text-encoder-layers nine
 expect_fail "discrete sampler" "euler" --sampler dpmpp_2m
 expect_fail "another VAE" "--vae is not supported for FLUX.2" --vae "$klein/klein-tiny/vae"
+expect_fail "CLIP's clip skip" "--clip-skip is for CLIP text encoders" --clip-skip 1
+expect_fail "CLIP's prompt cleanup" "--prompt-cleanup ftfy is for CLIP tokenizers" --prompt-cleanup ftfy
 check "no files from failed runs" test ! -e "$work/bad" -o -z "$(ls -A "$work/bad" 2>/dev/null)"
 
 # 4. info: family and mode.

@@ -240,6 +240,17 @@ class MainWindowTest : public QObject {
     QVERIFY(!sampler->isEnabled());
     QCOMPARE(steps->value(), 4.0);
     QVERIFY(!guidance->isEnabled());
+    // klein decodes with its own VAE only and its tokenizer is not CLIP's: a VAE or a cleanup
+    // left from an SD model is neither offered nor sent (the engine would refuse it).
+    auto* advanced = child<GenerateAdvanced>(window, "generateAdvanced");
+    auto* vae = child<QLineEdit>(*advanced, "vae");
+    auto* cleanup = child<QComboBox>(*advanced, "promptCleanup");
+    QVERIFY(!vae->isEnabled());
+    QVERIFY(!cleanup->isEnabled());
+    vae->setText(QStringLiteral("/somewhere/sdxl-vae-fp16-fix.safetensors"));
+    QVERIFY(window.currentGenerateRequest().vae.empty());
+    QCOMPARE(QString::fromStdString(window.currentGenerateRequest().prompt_cleanup), QStringLiteral("nfc"));
+    vae->clear();
     child<QSpinBox>(window, "count")->setValue(1);
     QTest::mouseClick(child<QPushButton>(window, "generateButton"), Qt::LeftButton);
     QTRY_VERIFY_WITH_TIMEOUT(!window.isGenerating(), 120000);
@@ -266,6 +277,8 @@ class MainWindowTest : public QObject {
     QCOMPARE(sampler->currentData().toString(), QStringLiteral("euler"));
     QCOMPARE(steps->value(), 30.0);
     QVERIFY(advanced->sizeConditioned());
+    QVERIFY(child<QLineEdit>(*advanced, "vae")->isEnabled());
+    QVERIFY(child<QComboBox>(*advanced, "promptCleanup")->isEnabled());
     QCOMPARE(child<QComboBox>(window, "size")->currentData().toSize(), QSize(64, 64));
 
     // The chelsea photo is 451×300: too small at 1024 (under 512 on its shorter side), fine at 512.

@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "common/json_file.h"
 #include "families/flux2/flux2_latents.h"
+#include "families/flux2/flux2_lora_names.h"
 #include "families/flux2/flux2_text_encoding.h"
 #include "models/component_loader.h"
 #include "models/lora.h"
@@ -130,7 +131,18 @@ GenerateDefaults Flux2KleinModel::defaults() const {
 
 at::TensorOptions Flux2KleinModel::options() const { return model_.transformer->x_embedder->weight.options(); }
 
-Conditioning Flux2KleinModel::encode(const std::string& prompt, const PromptOptions& /*options*/, const LogSink& log) {
+Conditioning Flux2KleinModel::encode(const std::string& prompt, const PromptOptions& options, const LogSink& log) {
+  // Both are CLIP's settings; taken silently they would promise a picture they do not change.
+  if (options.clip_skip > 0) {
+    throw Error(
+        "--clip-skip is for CLIP text encoders; FLUX.2 [klein] reads the Qwen3 layers --text-encoder-layers "
+        "names instead (default 9,18,27)");
+  }
+  if (options.text_cleanup != models::TextCleanup::Nfc) {
+    throw Error(
+        "--prompt-cleanup ftfy is for CLIP tokenizers; FLUX.2 [klein]'s tokenizer normalises prompts itself "
+        "(NFC): leave it at nfc");
+  }
   auto cached = prompt_cache_.find(prompt);
   if (cached == prompt_cache_.end()) {
     const models::PaddedIds padded =
@@ -191,7 +203,7 @@ at::Tensor Flux2KleinModel::decode(const at::Tensor& latents) {
 }
 
 std::unique_ptr<AppliedLora> Flux2KleinModel::apply_lora(const std::string& path, double strength) {
-  return std::make_unique<MergedKleinLora>(model_, models::load_lora(path), strength);
+  return std::make_unique<MergedKleinLora>(model_, klein_lora_in_diffusers_names(models::load_lora(path)), strength);
 }
 
 }  // namespace pawtrait::families
