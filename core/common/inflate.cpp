@@ -29,7 +29,7 @@ std::string inflate_bytes(std::string_view compressed, bool gzip, std::size_t li
     }
   }
   inflateEnd(&stream);
-  if (too_large) throw Error(what + " decompresses to more than " + std::to_string(limit) + " bytes");
+  if (too_large) throw InflateLimitExceeded(what + " decompresses to more than " + std::to_string(limit) + " bytes");
   if (status != Z_STREAM_END) throw Error(what + " is damaged");
   return out;
 }

@@ -9,6 +9,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "common/error.h"
+#include "imaging/image_size.h"
 
 namespace pawtrait::imaging {
 namespace {
@@ -41,6 +42,13 @@ RgbImage load_heif(const fs::path& file) {
   heif_image_handle* handle = nullptr;
   error = heif_context_get_primary_image_handle(context, &handle);
   if (error.code != heif_error_Ok) throw fail(error.message);
+  try {
+    check_photo_pixels(file, {heif_image_handle_get_width(handle), heif_image_handle_get_height(handle)});
+  } catch (const Error&) {
+    heif_image_handle_release(handle);
+    heif_context_free(context);
+    throw;
+  }
   heif_image* image = nullptr;
   // Decoding applies the file's rotation and mirroring, as EXIF orientation is for JPEG.
   error = heif_decode_image(handle, &image, heif_colorspace_RGB, heif_chroma_interleaved_RGB, nullptr);
@@ -69,6 +77,7 @@ RgbImage load_photo(const fs::path& file) {
   if (!fs::exists(file)) throw Error(file.string() + ": no such file");
   const std::string ext = lower_extension(file);
   if (ext == ".heic" || ext == ".heif") return load_heif(file);
+  if (const auto size = read_image_size(file)) check_photo_pixels(file, *size);
   const auto unreadable = [&] {
     return Error("cannot read " + file.string() + " as a picture (damaged, or not an image)");
   };

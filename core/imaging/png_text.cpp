@@ -11,6 +11,7 @@
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/inflate.h"
+#include "imaging/image_size.h"
 
 namespace pawtrait::imaging {
 namespace {
@@ -65,11 +66,17 @@ std::string latin1_to_utf8(const std::string& latin1) {
   return out;
 }
 
-// A text chunk is never this large.
-constexpr std::size_t kMaxTextChunk = std::size_t{64} << 20;
+// All of a picture's text together, once decompressed: Pawtrait's settings are a few
+// kilobytes, other tools' workflows (ComfyUI's) a few hundred. Counted over every chunk, so
+// that many small zTXt chunks cannot add up to a decompression bomb.
+constexpr std::size_t kMaxTextTotal = std::size_t{16} << 20;
+// A picture file larger than this is not one whose settings Pawtrait reads.
+constexpr std::uintmax_t kMaxPngFile = std::uintmax_t{256} << 20;
 
-std::string inflate_text(const std::string& compressed, const std::string& source) {
-  return inflate_bytes(compressed, /*gzip=*/false, kMaxTextChunk, source + ": a compressed text chunk");
+Error too_much_text(const std::string& source) {
+  return Error(source + ": its text chunks hold more than " + std::to_string(kMaxTextTotal >> 20) +
+               " MiB once decompressed; a picture's settings are a few kilobytes, so this file carries something "
+               "else (or is made to exhaust memory) and its settings are not read");
 }
 
 }  // namespace
@@ -112,6 +119,22 @@ std::map<std::string, std::string> read_png_text(const std::vector<std::uint8_t>
   if (png.size() < 8 || !std::equal(kSignature, kSignature + 8, png.begin()))
     throw Error(source + " is not a PNG file");
   std::map<std::string, std::string> text;
+  std::size_t budget = kMaxTextTotal;  // decompressed bytes left
+  const auto inflate_text = [&](const std::string& compressed) {
+    std::string out;
+    try {
+      out = inflate_bytes(compressed, /*gzip=*/false, budget, source + ": a compressed text chunk");
+    } catch (const InflateLimitExceeded&) {
+      throw too_much_text(source);
+    }
+    budget -= out.size();
+    return out;
+  };
+  const auto take = [&](std::string value) {
+    if (value.size() > budget) throw too_much_text(source);
+    budget -= value.size();
+    return value;
+  };
   std::size_t pos = 8;
   while (pos + 12 <= png.size()) {
     const std::uint32_t length = get_u32(&png[pos]);
@@ -124,9 +147,9 @@ std::map<std::string, std::string> read_png_text(const std::vector<std::uint8_t>
     if (nul == std::string::npos) continue;
     const std::string keyword = data.substr(0, nul);
     if (type == "tEXt") {
-      text[keyword] = latin1_to_utf8(data.substr(nul + 1));
+      text[keyword] = latin1_to_utf8(take(data.substr(nul + 1)));
     } else if (type == "zTXt" && nul + 2 <= data.size()) {
-      text[keyword] = latin1_to_utf8(inflate_text(data.substr(nul + 2), source));
+      text[keyword] = latin1_to_utf8(inflate_text(data.substr(nul + 2)));
     } else if (type == "iTXt" && nul + 3 <= data.size()) {
       const bool compressed = data[nul + 1] != 0;
       const std::size_t language_end = data.find('\0', nul + 3);
@@ -134,7 +157,7 @@ std::map<std::string, std::string> read_png_text(const std::vector<std::uint8_t>
           language_end == std::string::npos ? std::string::npos : data.find('\0', language_end + 1);
       if (translated_end == std::string::npos) continue;
       const std::string value = data.substr(translated_end + 1);
-      text[keyword] = compressed ? inflate_text(value, source) : value;
+      text[keyword] = compressed ? inflate_text(value) : take(value);
     }
   }
   return text;
@@ -143,11 +166,17 @@ std::map<std::string, std::string> read_png_text(const std::vector<std::uint8_t>
 std::map<std::string, std::string> read_png_text(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) throw Error("cannot open " + file.string());
+  std::error_code size_error;
+  if (const auto size = std::filesystem::file_size(file, size_error); !size_error && size > kMaxPngFile) {
+    throw Error(file.string() + " is " + std::to_string(size >> 20) + " MiB, larger than any picture with settings (" +
+                std::to_string(kMaxPngFile >> 20) + " MiB at most); its settings are not read");
+  }
   std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   return read_png_text(bytes, file.string());
 }
 
 std::vector<std::uint8_t> decode_rgb(const std::filesystem::path& file, std::int64_t& width, std::int64_t& height) {
+  if (const auto size = read_image_size(file)) check_photo_pixels(file, *size);
   cv::Mat bgr = cv::imread(file.string(), cv::IMREAD_COLOR);
   if (bgr.empty()) throw Error("cannot read " + file.string() + " as an image");
   cv::Mat rgb;

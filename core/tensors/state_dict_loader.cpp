@@ -75,15 +75,15 @@ LoadReport load_state_dict(torch::nn::Module& module, const std::vector<Safetens
     }
   }
 
-  if (options.device || options.dtype) {
-    if (options.device && options.dtype) {
-      module.to(*options.device, *options.dtype);
-    } else if (options.device) {
-      module.to(*options.device);
-    } else {
-      module.to(*options.dtype);
-    }
-  }
+  // Where each module tensor ends up. It is replaced by its weights there, never converted
+  // first: module.to() on a freshly built model would write every weight once for nothing
+  // (FLUX.2 [klein]'s 3.9 billion in bf16: 7.5 GB resident and 15 s before a byte is read).
+  const auto placed = [&](const at::Tensor& t) {
+    at::TensorOptions o = t.options();
+    if (options.device) o = o.device(*options.device);
+    if (options.dtype && t.is_floating_point()) o = o.dtype(*options.dtype);
+    return o;
+  };
 
   // Parameters and buffers together, by registered path.
   std::vector<std::pair<std::string, at::Tensor>> targets;
@@ -135,6 +135,11 @@ LoadReport load_state_dict(torch::nn::Module& module, const std::vector<Safetens
   }
 
   at::NoGradGuard no_grad;
+  std::set<at::TensorImpl*> loaded;
+  for (const Step& step : plan) loaded.insert(step.target.unsafeGetTensorImpl());
+  for (auto& [name, target] : targets) {  // what the files do not fill (a lenient load) is only moved
+    if (!loaded.contains(target.unsafeGetTensorImpl())) target.set_data(target.to(placed(target)));
+  }
   std::set<const TensorEntry*> viewed_whole;  // a module tensor views all of it: copy for a second one
   std::set<const TensorEntry*> viewed;
   std::vector<std::pair<const SafetensorsFile*, const TensorEntry*>> copied;
@@ -147,15 +152,20 @@ LoadReport load_state_dict(torch::nn::Module& module, const std::vector<Safetens
     }
     if (step.source.transposed) source = source.t();
     source = source.reshape(step.target.sizes());
-    if (options.share_file_memory && step.target.device().is_cpu() && source.dtype() == step.target.dtype() &&
-        source.is_contiguous() && (!whole || viewed_whole.insert(step.located.entry).second)) {
+    const at::TensorOptions to = placed(step.target);
+    if (options.share_file_memory && to.device().is_cpu() && source.dtype() == to.dtype() && source.is_contiguous() &&
+        (!whole || viewed_whole.insert(step.located.entry).second)) {
       // The module's tensor becomes a view of the copy-on-write mapping: nothing is copied
       // now, pages come from the page cache as they are used, and a write (training, merging
       // a LoRA) makes a private copy of just that page. The freshly built tensor is freed.
       step.target.set_data(source);
       viewed.insert(step.located.entry);
     } else {
-      step.target.copy_(source);
+      if (step.target.dtype() == to.dtype() && step.target.device() == to.device()) {
+        step.target.copy_(source);  // into the module's own memory, as it was built
+      } else {
+        step.target.set_data(source.to(to, /*non_blocking=*/false, /*copy=*/true, at::MemoryFormat::Contiguous));
+      }
       copied.emplace_back(step.located.file, step.located.entry);
     }
     ++report.loaded;

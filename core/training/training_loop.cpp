@@ -22,6 +22,9 @@ using Clock = std::chrono::steady_clock;
 
 bool raised(const std::atomic<bool>* flag) { return flag != nullptr && flag->load(); }
 
+// LibTorch's messages carry a C++ backtrace after the first line.
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
 }  // namespace
 
 TrainingLoop::TrainingLoop(TrainingTask& task, LoopSettings settings, TrainCallbacks callbacks)
@@ -79,6 +82,7 @@ StepOutcome TrainingLoop::step(std::int64_t step) {
     at::Tensor loss = task_.loss(gen_);
     const double value = loss.item<double>();
     if (!std::isfinite(value)) {
+      loss_not_finite_ = true;
       const auto last = latest_checkpoint(settings_.run_dir);
       throw Error("the loss became " + std::to_string(value) + " at step " + std::to_string(step) + ". " +
                   (last ? "The last good checkpoint is kept: " + last->string() + " (resume from it with --resume). "
@@ -116,6 +120,32 @@ void TrainingLoop::save_checkpoint() {
   state_.loss_scale = settings_.fp16_loss_scaling ? scaler_->current_scale() : 0.0;
   state_.scaler_good_steps = settings_.fp16_loss_scaling ? scaler_->good_steps() : 0;
   result_.checkpoint = save_train_checkpoint(settings_.run_dir, trained_, *optimizer_, ema_, state_);
+  saved_step_ = state_.step;
+}
+
+Error TrainingLoop::failed_step(std::int64_t step, const std::exception& e, const at::Tensor& generator_before) {
+  // A non-finite loss already says which checkpoint is the last good one: the weights it
+  // came from are not saved over it.
+  if (loss_not_finite_) return Error(e.what());
+  std::string saved;
+  if (state_.step > saved_step_) {
+    gen_.set_state(generator_before);  // --resume draws this step's noise again
+    try {
+      save_checkpoint();
+      saved = "The " + std::to_string(state_.step) + " steps before it are saved (" + result_.checkpoint.string() +
+              "): continue with --resume. ";
+    } catch (const std::exception& again) {
+      saved = "Saving the steps before it failed too (" + std::string(again.what()) + "). ";
+    }
+  } else if (saved_step_ > 0) {
+    saved = "The run is saved up to step " + std::to_string(saved_step_) + ": continue with --resume. ";
+  }
+  const bool memory = dynamic_cast<const c10::OutOfMemoryError*>(&e) != nullptr;
+  const auto* torch_error = dynamic_cast<const c10::Error*>(&e);
+  const std::string what = first_line(torch_error != nullptr ? torch_error->what_without_backtrace() : e.what());
+  return Error(
+      "training failed at step " + std::to_string(step) + ": " + what + ". " + saved +
+      (memory ? "It ran out of memory: turn on --gradient-checkpointing, or lower --resolution or --batch-size." : ""));
 }
 
 LoopResult TrainingLoop::run() {
@@ -126,6 +156,7 @@ LoopResult TrainingLoop::run() {
       throw Error(settings_.run_dir.string() + " has no checkpoint to resume from; start it again without --resume");
     }
     state_ = load_train_checkpoint(*file, trained_, *optimizer_, ema_);
+    saved_step_ = state_.step;
     gen_.set_state(state_.rng_state);
     if (settings_.fp16_loss_scaling && state_.loss_scale > 0) {
       scaler_->restore(state_.loss_scale, state_.scaler_good_steps);
@@ -150,16 +181,28 @@ LoopResult TrainingLoop::run() {
       log_to(log, LogLevel::Info, "stopped after step " + std::to_string(step - 1) + "; what it learnt is saved");
       break;
     }
-    const StepOutcome outcome = this->step(step);
+    const at::Tensor generator_before = gen_.get_state();
+    StepOutcome outcome;
+    try {
+      outcome = this->step(step);
+    } catch (const std::exception& e) {
+      throw failed_step(step, e, generator_before);
+    }
 
     // Progress, validation, previews, checkpoints.
     TrainProgress p = record_step(state_, step, settings_.steps, outcome.loss, outcome.lr, first_step,
                                   std::chrono::duration<double>(Clock::now() - start).count());
     if (settings_.validate_every > 0 && (step % settings_.validate_every == 0 || step == settings_.steps)) {
-      if (settings_.validate_averaged) {
-        with_averaged_weights([&] { p.validation_loss = task_.validation_loss(); });
-      } else {
-        p.validation_loss = task_.validation_loss();
+      try {
+        if (settings_.validate_averaged) {
+          with_averaged_weights([&] { p.validation_loss = task_.validation_loss(); });
+        } else {
+          p.validation_loss = task_.validation_loss();
+        }
+      } catch (const std::exception& e) {  // a validation that fails is skipped, the run goes on
+        p.validation_loss = -1;
+        log_to(log, LogLevel::Warning,
+               "validation at step " + std::to_string(step) + " failed and is skipped: " + first_line(e.what()));
       }
     }
     loss_csv << loss_csv_row(p) << std::flush;
@@ -172,7 +215,12 @@ LoopResult TrainingLoop::run() {
     if (settings_.preview_every > 0 && (step % settings_.preview_every == 0 || step == settings_.steps)) {
       task_.set_training(false);
       std::optional<TrainPreview> preview;
-      with_averaged_weights([&] { preview = task_.preview(step, callbacks_.cancel); });
+      try {
+        with_averaged_weights([&] { preview = task_.preview(step, callbacks_.cancel); });
+      } catch (const std::exception& e) {  // the tasks catch their own; this is the last net
+        log_to(log, LogLevel::Warning,
+               "preview at step " + std::to_string(step) + " failed and is skipped: " + first_line(e.what()));
+      }
       task_.set_training(true);
       if (preview && callbacks_.on_preview) callbacks_.on_preview(*preview);
     }

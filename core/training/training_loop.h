@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/error.h"
 #include "training/train_checkpoint.h"
 #include "training/train_events.h"
 
@@ -99,12 +100,16 @@ class TrainingLoop {
   StepOutcome step(std::int64_t step);
   // From the start, or from the newest checkpoint with `resume`, to settings.steps; then the
   // last checkpoint and the export. A cancel stops between steps and still saves and exports.
+  // A step that throws (out of memory, say) loses only itself: the steps before it are saved
+  // as a checkpoint that --resume continues exactly, then pawtrait::Error says so. A failed
+  // validation or preview is skipped with a warning and training goes on.
   LoopResult run();
 
   at::Generator& generator() { return gen_; }
 
  private:
   void save_checkpoint();
+  Error failed_step(std::int64_t step, const std::exception& e, const at::Tensor& generator_before);
   template <typename Body>
   void with_averaged_weights(Body body);
 
@@ -119,6 +124,8 @@ class TrainingLoop {
   at::Generator gen_;
   TrainState state_;
   LoopResult result_;
+  std::int64_t saved_step_ = 0;   // the step of the newest checkpoint this run has (0: none needed)
+  bool loss_not_finite_ = false;  // the last step failed on a NaN/inf loss: its weights are suspect
 };
 
 }  // namespace pawtrait::training

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # pawtrait-cli train on the FLUX.2 [klein] tiny base model: a LoRA run with previews, stopped
 # and resumed exactly, whose diffusers-layout file (transformer.<module>.lora_A/B) draws a
-# different picture with the distilled model; what klein does not train is refused in one line.
+# different picture with the distilled model; previews drawn in the model's own way (25 guided
+# steps on the base model, 4 on the distilled one); what klein does not train is refused in one line.
 set -euo pipefail
 cli=$1
 testdata=$2
@@ -18,6 +19,7 @@ check "diffusers file"        test -s "$work/whole/lora/pytorch_lora_weights.saf
 check "transformer. keys"     grep -aq "transformer.single_transformer_blocks.0.attn.to_qkv_mlp_proj.lora_A.weight" \
                                    "$work/whole/lora/pytorch_lora_weights.safetensors"
 check "previews"              test -s "$work/whole/previews/step-000004.png"
+check "base previews: 25 guided steps" grep -aq "euler, 25 steps, guidance 4" "$work/whole/previews/step-000004.png"
 check "loss.csv rows"         test "$(wc -l < "$work/whole/loss.csv")" -eq 5
 
 "$cli" train -q "${common[@]}" --steps 2 --out "$work/split" > /dev/null
@@ -30,6 +32,10 @@ gen=(generate -q --model "$distilled" --prompt "a photo of sks cat" --width 64 -
 "$cli" "${gen[@]}" --out "$work/plain" > /dev/null
 check "the LoRA changes the distilled model's picture" \
   test "$(md5sum < "$(ls "$work/lora"/*.png)")" != "$(md5sum < "$(ls "$work/plain"/*.png)")"
+
+# On the distilled model (it warns) the previews take its own 4 steps without guidance.
+"$cli" train -q "${common[@]/#$base/$distilled}" --steps 2 --out "$work/distilled" > /dev/null 2>&1
+check "distilled previews: 4 steps" grep -aq "euler, 4 steps, guidance 1" "$work/distilled/previews/step-000002.png"
 
 expect_fail() {  # expect_fail <description> <message> <args...>
   local what=$1 message=$2; shift 2

@@ -2,6 +2,8 @@
 // duplicates, too-small pictures.
 #include "imaging/photo.h"
 
+#include "imaging/image_size.h"
+
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -133,6 +135,36 @@ TEST_F(Photos, CropBoxAndFolders) {
   const auto found = find_photos({dir_});
   ASSERT_EQ(found.size(), 2u);
   EXPECT_EQ(found[0].filename(), "x.png");
+}
+
+// The header alone says the size, in every format OpenCV writes here (the JPEG with an EXIF
+// segment before its frame header), and a photo claiming more pixels than allowed is refused
+// before decoding.
+TEST_F(Photos, SizeComesFromTheHeaderAndHugeOnesAreRefusedUndecoded) {
+  const cv::Mat image(37, 53, CV_8UC3, cv::Scalar(10, 20, 30));
+  for (const char* name : {"a.png", "a.jpg", "a.bmp", "a.webp"}) {
+    const auto size = read_image_size(save(name, image));
+    ASSERT_TRUE(size) << name;
+    EXPECT_EQ(size->width, 53) << name;
+    EXPECT_EQ(size->height, 37) << name;
+  }
+  const auto exif = read_image_size(jpeg_with_orientation("exif.jpg", image, 6));
+  ASSERT_TRUE(exif);
+  EXPECT_EQ(exif->width, 53);  // the stored frame, before the orientation turns it
+  std::vector<std::uint8_t> lossless;
+  cv::imencode(".webp", image, lossless, {cv::IMWRITE_WEBP_QUALITY, 101});
+  const auto webp = read_image_size(write_bytes("lossless.webp", std::string(lossless.begin(), lossless.end())));
+  ASSERT_TRUE(webp);
+  EXPECT_EQ(webp->width, 53);
+  EXPECT_FALSE(read_image_size(write_bytes("x.txt", "not a picture")));
+
+  // A PNG whose header says 100000 x 90000: 9 gigapixels, 27 GB decoded.
+  std::vector<std::uint8_t> png;
+  cv::imencode(".png", image, png);
+  const std::uint8_t huge[8] = {0x00, 0x01, 0x86, 0xA0, 0x00, 0x01, 0x5F, 0x90};
+  std::copy(huge, huge + 8, png.begin() + 16);
+  const fs::path bomb = write_bytes("bomb.png", std::string(png.begin(), png.end()));
+  EXPECT_THROW_MESSAGE(load_photo(bomb), "bomb.png", "100000x90000", "9000 megapixels", "scale it down");
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // "a photo of sks dog", empty negative prompt, DDIM (the model's own scheduler config), 5
 // steps, guidance 7.5, from the saved initial latents.
 #include <ATen/ATen.h>
+#include <zlib.h>
 
 #include <iostream>
 
@@ -181,6 +182,38 @@ TEST_F(PngText, ChunksRoundTripThroughAPngFile) {
   EXPECT_EQ(imaging::decode_rgb(path("x.png"), w, h), rgb);  // lossless
   EXPECT_EQ(w, 8);
   EXPECT_EQ(h, 4);
+}
+
+// A zTXt chunk: keyword, NUL, method 0, zlib data; with its length and CRC.
+std::string ztxt_chunk(const std::string& keyword, const std::string& text) {
+  uLongf size = compressBound(text.size());
+  std::string packed(size, '\0');
+  compress(reinterpret_cast<Bytef*>(packed.data()), &size, reinterpret_cast<const Bytef*>(text.data()), text.size());
+  packed.resize(size);
+  const std::string body = "zTXt" + keyword + std::string(2, '\0') + packed;
+  const uLong crc = crc32(0L, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size()));
+  std::string out;
+  const auto length = static_cast<std::uint32_t>(body.size() - 4);
+  for (int shift = 24; shift >= 0; shift -= 8) out += static_cast<char>((length >> shift) & 0xFF);
+  out += body;
+  for (int shift = 24; shift >= 0; shift -= 8) out += static_cast<char>((crc >> shift) & 0xFF);
+  return out;
+}
+
+// Many small zTXt chunks of 1 MiB each (a few kilobytes compressed): a few are read, but
+// together they stop at the total budget, not at each chunk's.
+TEST_F(PngText, TheTextOfAllChunksTogetherHasABudget) {
+  const std::vector<std::uint8_t> rgb(4 * 4 * 3, 128);
+  const auto png = imaging::encode_png(rgb, 4, 4, {});
+  const auto with_chunks = [&](int n) {
+    std::string bytes(png.begin(), png.begin() + 33);  // signature and IHDR
+    for (int i = 0; i < n; ++i) bytes += ztxt_chunk("k" + std::to_string(i), std::string(1 << 20, 'a'));
+    bytes.append(png.begin() + 33, png.end());
+    return std::vector<std::uint8_t>(bytes.begin(), bytes.end());
+  };
+  EXPECT_EQ(imaging::read_png_text(with_chunks(3), "few.png").size(), 3u);
+  EXPECT_THROW_MESSAGE(imaging::read_png_text(with_chunks(40), "bomb.png"), "bomb.png",
+                       "more than 16 MiB once decompressed");
 }
 
 TEST_F(PngText, RejectsWhatIsNotAPng) {

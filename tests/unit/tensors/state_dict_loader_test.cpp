@@ -154,6 +154,29 @@ TEST_F(StateDictLoader, CopiesWhenTheFileMemoryIsNotToBeShared) {
   EXPECT_TRUE(at::equal(model->block->proj->weight, at::arange(12, at::kFloat).reshape({3, 4})));
 }
 
+// Loading in another dtype than the model was built in (bf16 weights for a bf16 run): a file
+// already in that dtype is viewed as it is, never converted nor copied first.
+TEST_F(StateDictLoader, WeightsInTheWantedDtypeAreViewedNotConverted) {
+  NamedTensors weights = matching_weights();
+  for (auto& [name, t] : weights) t = t.to(at::kBFloat16);
+  write_safetensors(path("w.safetensors"), weights);
+  std::vector<SafetensorsFile> files;
+  files.push_back(SafetensorsFile::open(path("w.safetensors")));
+  Tiny model;
+  LoadOptions options;
+  options.dtype = at::kBFloat16;
+  load_state_dict(*model, files, options);
+  EXPECT_EQ(model->block->proj->weight.scalar_type(), at::kBFloat16);
+  EXPECT_EQ(model->block->proj->weight.data_ptr(), files[0].tensor("block.proj.weight").data_ptr());
+  EXPECT_EQ(model->running_mean.scalar_type(), at::kBFloat16);
+  // A float32 file into the same bf16 model is converted, once.
+  write_safetensors(path("f32.safetensors"), matching_weights());
+  Tiny other;
+  load_state_dict(*other, {path("f32.safetensors")}, options);
+  EXPECT_EQ(other->block->proj->weight.scalar_type(), at::kBFloat16);
+  EXPECT_TRUE(at::equal(other->block->proj->weight, at::arange(12, at::kFloat).reshape({3, 4}).to(at::kBFloat16)));
+}
+
 TEST_F(StateDictLoader, OneFileTensorFillingTwoModuleTensorsIsNotShared) {
   write_safetensors(path("w.safetensors"), matching_weights());
   Tiny model;

@@ -133,7 +133,13 @@ TEST(KleinLoraTrainingReference, TwoStepsMatchTheReferenceScript) {
     std::cout << "[ measured ] step " << step << ": loss " << outcome.loss << " (reference " << losses[step - 1]
               << "), pre-clip grad norm " << outcome.grad_norm << " (" << norms[step - 1]
               << "), LoRA parameters max |diff| " << worst << "\n";
-    EXPECT_LT(worst, 1e-7) << "after step " << step;
+    // The parameters' bound is 10x the README's own float32-vs-float64 gap (1.2e-7), its rule for
+    // every other quantity (its suggested 1e-7 is below that gap). Why the gap: where a gradient
+    // entry is below AdamW's eps (1e-8), the update lr*g/(|g| + eps) changes up to lr/eps = 1e4
+    // times faster than g, so float32 rounding of the gradient (about 1e-7 of its largest entry,
+    // 5e-11 here) moves such a parameter by ~3e-7 (measured 3.1e-7 on AMD EPYC, whose MKL kernels
+    // differ from Intel's; 2.9e-11 on an Intel Xeon). A wrong batch moves them by ~lr = 1e-4.
+    EXPECT_LT(worst, 1.2e-6) << "after step " << step;
   }
 }
 

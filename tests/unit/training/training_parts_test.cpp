@@ -10,6 +10,7 @@
 #include "test_support.h"
 #include "training/loss_scaler.h"
 #include "training/lr_schedule.h"
+#include "training/train_checkpoint.h"
 #include "training/train_request.h"
 
 namespace pawtrait::training {
@@ -49,6 +50,81 @@ TEST(TrainingLoopStep, AccumulatesStepsAveragesAndStopsOnNaN) {
 
   targets = {std::nan(""), 0.0};
   EXPECT_THROW_MESSAGE(loop.step(2), "the loss became nan at step 2", "No checkpoint was written yet");
+}
+
+// w chases a target drawn from the run's generator each step, so that a resumed run matches
+// an uninterrupted one only if the generator is restored exactly. fail_at makes that step's
+// loss throw, as a CUDA out-of-memory would; preview_fails makes every preview throw.
+class RandomTargetTask : public TrainingTask {
+ public:
+  at::Tensor w = at::zeros({2}).set_requires_grad(true);
+  std::int64_t fail_at = 0, calls = 0;
+  bool preview_fails = false;
+  NamedParameters trainable() override { return {{"w", w}}; }
+  at::Tensor loss(at::Generator& gen) override {
+    if (++calls == fail_at) throw std::runtime_error("CUDA out of memory (simulated)");
+    return (w - at::randn({2}, gen)).pow(2).sum();
+  }
+  double validation_loss() override {
+    if (preview_fails) throw std::runtime_error("validation broke (simulated)");
+    return 0;
+  }
+  std::optional<TrainPreview> preview(std::int64_t, const std::atomic<bool>*) override {
+    if (preview_fails) throw std::runtime_error("preview broke (simulated)");
+    return std::nullopt;
+  }
+  void export_result(std::int64_t) override {}
+  void set_training(bool) override {}
+  std::string nan_advice() const override { return ""; }
+};
+
+class TrainingLoopRun : public testing::TempDirTest {
+ protected:
+  LoopSettings settings(const std::string& run) const {
+    LoopSettings s;
+    s.run_dir = path(run);
+    s.seed = 5;
+    s.steps = 5;
+    s.learning_rate = 0.1;
+    return s;
+  }
+};
+
+TEST_F(TrainingLoopRun, AFailedStepSavesTheStepsBeforeItAndResumeContinuesExactly) {
+  RandomTargetTask whole;
+  TrainingLoop(whole, settings("whole")).run();
+
+  RandomTargetTask broken;
+  broken.fail_at = 3;
+  EXPECT_THROW_MESSAGE(TrainingLoop(broken, settings("split")).run(), "training failed at step 3: CUDA out of memory",
+                       "The 2 steps before it are saved", "continue with --resume");
+  ASSERT_TRUE(latest_checkpoint(path("split")));
+  EXPECT_EQ(latest_checkpoint(path("split"))->filename(), "step-000002.safetensors");
+
+  RandomTargetTask resumed;
+  LoopSettings again = settings("split");
+  again.resume = true;
+  const LoopResult result = TrainingLoop(resumed, again).run();
+  EXPECT_EQ(result.steps_done, 5);
+  EXPECT_TRUE(at::equal(resumed.w, whole.w)) << resumed.w << " vs " << whole.w;
+}
+
+TEST_F(TrainingLoopRun, AFailedPreviewOrValidationIsSkippedWithAWarning) {
+  RandomTargetTask task;
+  task.preview_fails = true;
+  LoopSettings s = settings("run");
+  s.preview_every = 2;
+  s.validate_every = 2;
+  std::vector<std::string> warnings;
+  TrainCallbacks callbacks;
+  callbacks.log = [&](LogLevel level, const std::string& line) {
+    if (level == LogLevel::Warning) warnings.push_back(line);
+  };
+  const LoopResult result = TrainingLoop(task, s, callbacks).run();
+  EXPECT_EQ(result.steps_done, 5);
+  ASSERT_EQ(warnings.size(), 6u);  // steps 2, 4 and the last: a validation and a preview each
+  EXPECT_NE(warnings[0].find("validation at step 2 failed and is skipped: validation broke"), std::string::npos);
+  EXPECT_NE(warnings[1].find("preview at step 2 failed and is skipped: preview broke"), std::string::npos);
 }
 
 TEST(LossScaler, SkipsOverflowedStepsAndGrowsAfterGoodOnes) {

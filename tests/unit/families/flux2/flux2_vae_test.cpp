@@ -34,11 +34,13 @@ TEST(KleinVae, EncodesPatchifiesAndNormalisesAsThePipeline) {
   expect_close("posterior mean", posterior.mean, io().tensor("posterior_mean"), kAtol);
   expect_close("posterior logvar", posterior.logvar, io().tensor("posterior_logvar"), kAtol);
   expect_close("posterior std", posterior.std, io().tensor("posterior_std"), kAtol);
-  // The glue alone, on the reference's own inputs: exact.
+  // The glue alone, on the reference's own inputs: moving data is exact; the normalisation is
+  // arithmetic, held to the README's module bound (its sqrt and division are within an ulp on
+  // every CPU, bit-equal on some).
   EXPECT_TRUE(at::equal(latents::patchify(io().tensor("latent_mode")), io().tensor("patchified")));
   EXPECT_TRUE(at::equal(vae->bn->running_mean, io().tensor("bn_running_mean")));
   EXPECT_TRUE(at::equal(vae->bn->running_var, io().tensor("bn_running_var")));
-  EXPECT_TRUE(at::equal(latents::normalize(io().tensor("patchified"), vae), io().tensor("normalized")));
+  expect_close("normalize", latents::normalize(io().tensor("patchified"), vae), io().tensor("normalized"), kAtol);
   EXPECT_TRUE(at::equal(latents::pack(io().tensor("normalized")), io().tensor("packed")));
   expect_close("encode_image", latents::encode_image(io().tensor("image"), vae), io().tensor("normalized"), kAtol);
 }
@@ -48,10 +50,11 @@ TEST(KleinVae, DecodesPackedTokensAsThePipeline) {
   models::AutoencoderKL vae = models::load_vae(klein() / "klein-tiny" / "vae");
   const at::Tensor packed = io().tensor("decode_in_packed");
   EXPECT_TRUE(at::equal(latents::unpack(packed, 8, 12), io().tensor("decode_unpacked")));
-  EXPECT_TRUE(at::equal(latents::denormalize(io().tensor("decode_unpacked"), vae), io().tensor("decode_denormalized")));
+  expect_close("denormalize", latents::denormalize(io().tensor("decode_unpacked"), vae),
+               io().tensor("decode_denormalized"), kAtol);
   EXPECT_TRUE(at::equal(latents::unpatchify(io().tensor("decode_denormalized")), io().tensor("decode_unpatchified")));
   const at::Tensor vae_latents = latents::to_vae_latents(packed, 8, 12, vae);
-  EXPECT_TRUE(at::equal(vae_latents, io().tensor("decode_unpatchified")));
+  expect_close("to_vae_latents", vae_latents, io().tensor("decode_unpatchified"), kAtol);
   expect_close("decode", vae->decode(vae_latents), io().tensor("decode_out"), kAtol);
   expect_close("roundtrip", vae->decode(latents::unpatchify(io().tensor("patchified"))),
                io().tensor("roundtrip_decode_of_mode"), kAtol);
