@@ -57,6 +57,15 @@ nlohmann::json parse_python_json(const std::string& text, const std::string& sou
 nlohmann::json read_json_file(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) throw Error("cannot read " + file.string());
+  // Configs are kilobytes and the largest tokenizer.json files tens of megabytes; parsing takes
+  // about ten times a file's size in memory.
+  constexpr std::uintmax_t kMaxJsonFile = std::uintmax_t{64} << 20;
+  std::error_code size_error;
+  if (const auto size = std::filesystem::file_size(file, size_error); !size_error && size > kMaxJsonFile) {
+    throw Error(file.string() + " is " + std::to_string(size >> 20) +
+                " MiB; no config or tokenizer file is larger than " + std::to_string(kMaxJsonFile >> 20) +
+                " MiB, so it is not read (is it the right file?)");
+  }
   std::ostringstream text;
   text << in.rdbuf();
   return parse_python_json(text.str(), file.string());

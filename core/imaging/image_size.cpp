@@ -12,7 +12,7 @@ namespace pawtrait::imaging {
 namespace {
 
 // The first bytes of the file, as many as it has up to `n`.
-std::vector<std::uint8_t> head(std::ifstream& in, std::size_t n) {
+std::vector<std::uint8_t> head(std::istream& in, std::size_t n) {
   std::vector<std::uint8_t> bytes(n);
   in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(n));
   bytes.resize(static_cast<std::size_t>(in.gcount()));
@@ -32,7 +32,7 @@ bool starts_with(const std::vector<std::uint8_t>& bytes, const char* magic, std:
 
 // JPEG: the first start-of-frame marker's height and width, walking the marker segments
 // (EXIF and its thumbnail come first, so this reads on past them).
-std::optional<ImageSize> jpeg_size(std::ifstream& in) {
+std::optional<ImageSize> jpeg_size(std::istream& in) {
   in.seekg(2);
   std::array<std::uint8_t, 9> m{};
   for (int segments = 0; segments < 4096; ++segments) {
@@ -63,6 +63,10 @@ std::optional<ImageSize> jpeg_size(std::ifstream& in) {
 std::optional<ImageSize> read_image_size(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) return std::nullopt;
+  return read_image_size(in);
+}
+
+std::optional<ImageSize> read_image_size(std::istream& in) {
   const std::vector<std::uint8_t> b = head(in, 32);
   in.clear();
   if (starts_with(b, "\x89PNG\r\n\x1a\n") && b.size() >= 24 && starts_with(b, "IHDR", 12)) {
@@ -75,7 +79,8 @@ std::optional<ImageSize> read_image_size(const std::filesystem::path& file) {
   if (starts_with(b, "BM") && b.size() >= 26) {
     if (le32(&b[14]) == 12) return ImageSize{le16(&b[18]), le16(&b[20])};  // OS/2 1.x header
     const auto height = static_cast<std::int32_t>(le32(&b[22]));           // negative: top-down rows
-    return ImageSize{static_cast<std::int32_t>(le32(&b[18])), height < 0 ? -std::int64_t{height} : height};
+    const auto width = static_cast<std::int32_t>(le32(&b[18]));            // negative: damaged, said as 0
+    return ImageSize{width < 0 ? 0 : width, height < 0 ? -std::int64_t{height} : height};
   }
   if (starts_with(b, "RIFF") && starts_with(b, "WEBP", 8) && b.size() >= 30) {
     if (starts_with(b, "VP8X", 12)) return ImageSize{le24(&b[24]) + 1, le24(&b[27]) + 1};

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <istream>
 #include <optional>
 
 namespace pawtrait::imaging {
@@ -14,6 +15,7 @@ struct ImageSize {
 // GIF and BMP; nothing for other formats or a header that does not say (the decoder's own
 // checks then apply).
 std::optional<ImageSize> read_image_size(const std::filesystem::path& file);
+std::optional<ImageSize> read_image_size(std::istream& in);
 
 // The most pixels a photo may have: a 200-megapixel phone photo fits; a file claiming more
 // is refused before it is decoded (it could ask for gigabytes).

@@ -60,6 +60,11 @@ void TextToImage::validate(const GenerateRequest& r) const {
     throw Error("steps must be between 1 and " + std::to_string(train_steps) + "; got " + std::to_string(r.steps));
   }
   const std::int64_t multiple = model_.latent_format().size_multiple;
+  constexpr std::int64_t kMaxSide = 8192;  // 64 megapixels: past it no model draws anything useful
+  if (r.width > kMaxSide || r.height > kMaxSide) {
+    throw Error("width and height must be at most " + std::to_string(kMaxSide) + "; got " + std::to_string(r.width) +
+                "x" + std::to_string(r.height));
+  }
   if (r.width < multiple || r.height < multiple || r.width % multiple != 0 || r.height % multiple != 0) {
     throw Error("width and height must be positive multiples of " + std::to_string(multiple) + "; got " +
                 std::to_string(r.width) + "x" + std::to_string(r.height));

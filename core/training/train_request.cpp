@@ -19,10 +19,13 @@ double TrainRequest::effective_learning_rate() const {
 
 void TrainRequest::validate() const {
   require(mode == "lora" || mode == "full", "the training mode must be lora or full; got \"" + mode + "\"");
-  require(steps >= 1, "steps must be at least 1");
-  require(batch_size >= 1, "the batch size must be at least 1");
-  require(grad_accum >= 1, "gradient accumulation must be at least 1");
-  require(rank >= 1, "the LoRA rank must be at least 1; got " + std::to_string(rank));
+  // The upper bounds keep a mistyped or hostile request file (--resume reads config.json) from
+  // asking for days of work or terabytes of memory; each is far past what a pet needs.
+  require(steps >= 1 && steps <= 1'000'000, "steps must be between 1 and 1000000; got " + std::to_string(steps));
+  require(batch_size >= 1 && batch_size <= 64,
+          "the batch size must be between 1 and 64; got " + std::to_string(batch_size));
+  require(grad_accum >= 1 && grad_accum <= 1024, "gradient accumulation must be between 1 and 1024");
+  require(rank >= 1 && rank <= 1024, "the LoRA rank must be between 1 and 1024; got " + std::to_string(rank));
   require(alpha > 0, "the LoRA alpha must be positive");
   require(!lora_targets.empty(), "no LoRA target modules given");
   require(!(train_text_encoder && mode == "full"),
@@ -32,9 +35,10 @@ void TrainRequest::validate() const {
   require(lr_schedule == "constant" || lr_schedule == "cosine",
           "the learning-rate schedule must be constant or cosine; got \"" + lr_schedule + "\"");
   require(warmup_steps >= 0, "warm-up steps cannot be negative");
-  require(resolution == 0 || (resolution >= 8 && resolution % 8 == 0),
-          "the resolution must be a multiple of 8; got " + std::to_string(resolution));
+  require(resolution == 0 || (resolution >= 8 && resolution <= 4096 && resolution % 8 == 0),
+          "the resolution must be a multiple of 8 up to 4096; got " + std::to_string(resolution));
   require(prior_count >= 0 && prior_weight >= 0, "the prior count and weight cannot be negative");
+  require(prior_count <= 10000, "at most 10000 class images; got " + std::to_string(prior_count));
   require(
       mixed_precision == "auto" || mixed_precision == "no" || mixed_precision == "fp16" || mixed_precision == "bf16",
       "mixed precision must be auto, no, fp16 or bf16; got \"" + mixed_precision + "\"");
@@ -45,7 +49,7 @@ void TrainRequest::validate() const {
   require(class_name.find_first_not_of(" \t") != std::string::npos, "the class cannot be empty");
   require(validate_every >= 0 && preview_every >= 0 && checkpoint_every >= 0,
           "validate/preview/checkpoint intervals cannot be negative");
-  require(preview_steps >= 1, "preview steps must be at least 1");
+  require(preview_steps >= 1 && preview_steps <= 1000, "preview steps must be between 1 and 1000");
 }
 
 nlohmann::json TrainRequest::to_json() const {

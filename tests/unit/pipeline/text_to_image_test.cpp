@@ -114,6 +114,9 @@ TEST(TextToImage, BadRequestsFailBeforeAnyWork) {
   r.width = 60;
   EXPECT_THROW_MESSAGE(tiny().pipeline.generate(r), "multiples of 8", "60x64");
   r = reference_request();
+  r.height = 1 << 20;  // a --from file asking for a terapixel
+  EXPECT_THROW_MESSAGE(tiny().pipeline.generate(r), "at most 8192", "64x1048576");
+  r = reference_request();
   r.sampler = "plms";
   EXPECT_THROW_MESSAGE(tiny().pipeline.generate(r), "unknown sampler \"plms\"");
   r = reference_request();

@@ -83,6 +83,16 @@ TEST(SchedulerConfig, AcceptsPythonsNonStandardJson) {
   EXPECT_THROW_MESSAGE(parse_python_json("{\"a\": }", "broken.json"), "broken.json", "not valid JSON");
 }
 
+class JsonFiles : public testing::TempDirTest {};
+
+// A "config" of 100 MiB (sparse: no disk used) is refused by its size before it is read.
+TEST_F(JsonFiles, AFileLargerThanAnyConfigIsNotRead) {
+  const auto file = write_bytes("scheduler_config.json", "{}");
+  EXPECT_TRUE(read_json_file(file).empty());
+  std::filesystem::resize_file(file, std::uintmax_t{100} << 20);
+  EXPECT_THROW_MESSAGE(read_json_file(file), "scheduler_config.json is 100 MiB", "not read");
+}
+
 TEST(SchedulerConfig, RefusesMathematicsItDoesNotImplement) {
   // Flow-matching and other sigma grids would give other pictures than the model's own
   // scheduler: refused, naming the file and the key, instead of ignored.

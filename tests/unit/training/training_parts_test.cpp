@@ -201,6 +201,19 @@ TEST(TrainRequestChecks, RefuseSettingsThatCannotWork) {
   t = r;
   t.grad_accum = 0;
   EXPECT_EQ(refused(t, "accumulation"), "ok");
+  // A hostile or mistyped config.json cannot ask for days of work or terabytes.
+  t = r;
+  t.steps = 5'000'000;
+  EXPECT_EQ(refused(t, "between 1 and 1000000"), "ok");
+  t = r;
+  t.resolution = 65536;
+  EXPECT_EQ(refused(t, "up to 4096"), "ok");
+  t = r;
+  t.batch_size = 1000;
+  EXPECT_EQ(refused(t, "between 1 and 64"), "ok");
+  t = r;
+  t.rank = 100000;
+  EXPECT_EQ(refused(t, "between 1 and 1024"), "ok");
 }
 
 }  // namespace
