@@ -89,6 +89,8 @@ void EngineWorker::describeModel(const QString& path) {
                                                                                                   : tr("ε-prediction"))
                        .arg(d.image_size)
                        .arg(describe_size(d.bytes_on_disk), where);
+    // A step-distilled model generates well but trains badly: its LoRAs are trained on the base.
+    if (!d.guided && d.prediction_type == "flow") summary.text += tr("; to train your pet, choose its base model");
     summary.usable = true;
     for (const auto& [w, h] : d.sizes) summary.sizes.append(QSize(static_cast<int>(w), static_cast<int>(h)));
     summary.imageSize = static_cast<int>(d.image_size);

@@ -173,6 +173,10 @@ void MainWindow::applyModelSummary(const ModelSummary& summary) {
                              ? tr("How closely to follow the prompt (%1 is usual for this model)").arg(summary.guidance)
                              : tr("This model was distilled to follow the prompt without guidance"));
   m_sampler->setEnabled(!summary.flow);
+  // Without guidance there is no unconditional branch for a negative prompt to steer.
+  m_negative->setEnabled(summary.guided && !builtinModel());
+  m_negative->setToolTip(summary.guided ? tr("What the picture should not have")
+                                        : tr("This model draws without guidance, so a negative prompt has no effect"));
   if (m_modelSide > 0) m_resolution->setItemText(0, tr("the model's own (%1×%1)").arg(m_modelSide));
   updatePhotoResolution();
 }
@@ -348,7 +352,7 @@ pipeline::GenerateRequest MainWindow::currentGenerateRequest() const {
   }
   r.prompt = m_prompt->text().toStdString();
   // An empty box means no negative prompt (the model's own unconditional branch).
-  if (!m_negative->text().isEmpty()) r.negative_prompt = m_negative->text().toStdString();
+  if (m_negative->isEnabled() && !m_negative->text().isEmpty()) r.negative_prompt = m_negative->text().toStdString();
   r.sampler = m_sampler->currentData().toString().toStdString();
   r.steps = static_cast<std::int64_t>(m_sampleSteps->value());
   r.guidance = m_guidance->value();

@@ -21,7 +21,8 @@ std::optional<ImageSize> read_image_size(std::istream& in);
 // is refused before it is decoded (it could ask for gigabytes).
 constexpr std::int64_t kMaxPhotoPixels = std::int64_t{256} << 20;
 
-// Throws pawtrait::Error naming the file when `size` is over kMaxPhotoPixels.
+// Throws pawtrait::Error naming the file when `size` is over kMaxPhotoPixels (an empty size
+// is left to the decoder to refuse).
 void check_photo_pixels(const std::filesystem::path& file, const ImageSize& size);
 
 }  // namespace pawtrait::imaging

@@ -132,7 +132,7 @@ Error TrainingLoop::failed_step(std::int64_t step, const std::exception& e, cons
     gen_.set_state(generator_before);  // --resume draws this step's noise again
     try {
       save_checkpoint();
-      saved = "The " + std::to_string(state_.step) + " steps before it are saved (" + result_.checkpoint.string() +
+      saved = "Steps 1 to " + std::to_string(state_.step) + " are saved (" + result_.checkpoint.string() +
               "): continue with --resume. ";
     } catch (const std::exception& again) {
       saved = "Saving the steps before it failed too (" + std::string(again.what()) + "). ";

@@ -238,8 +238,12 @@ class MainWindowTest : public QObject {
         30000);
     QCOMPARE(sampler->currentData().toString(), QStringLiteral("euler"));
     QVERIFY(!sampler->isEnabled());
+    QVERIFY(child<QLabel>(window, "modelInfo")
+                ->text()
+                .contains(QStringLiteral("to train your pet, choose its base model")));
     QCOMPARE(steps->value(), 4.0);
     QVERIFY(!guidance->isEnabled());
+    QVERIFY(!child<QLineEdit>(window, "negativePrompt")->isEnabled());  // nothing for it to steer
     // klein decodes with its own VAE only and its tokenizer is not CLIP's: a VAE or a cleanup
     // left from an SD model is neither offered nor sent (the engine would refuse it).
     auto* advanced = child<GenerateAdvanced>(window, "generateAdvanced");
@@ -260,6 +264,7 @@ class MainWindowTest : public QObject {
     QTRY_VERIFY_WITH_TIMEOUT(child<QLabel>(window, "modelInfo")->text().contains(QStringLiteral("FLUX.2 [klein] base")),
                              30000);
     QVERIFY(guidance->isEnabled());
+    QVERIFY(child<QLineEdit>(window, "negativePrompt")->isEnabled());
     QCOMPARE(guidance->value(), 4.0);
     QCOMPARE(steps->value(), 50.0);
     QCOMPARE(window.currentGenerateRequest().guidance, 4.0);

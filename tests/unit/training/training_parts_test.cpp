@@ -97,7 +97,7 @@ TEST_F(TrainingLoopRun, AFailedStepSavesTheStepsBeforeItAndResumeContinuesExactl
   RandomTargetTask broken;
   broken.fail_at = 3;
   EXPECT_THROW_MESSAGE(TrainingLoop(broken, settings("split")).run(), "training failed at step 3: CUDA out of memory",
-                       "The 2 steps before it are saved", "continue with --resume");
+                       "Steps 1 to 2 are saved", "continue with --resume");
   ASSERT_TRUE(latest_checkpoint(path("split")));
   EXPECT_EQ(latest_checkpoint(path("split"))->filename(), "step-000002.safetensors");
 
