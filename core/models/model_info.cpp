@@ -178,8 +178,13 @@ ModelInfo inspect_file(const fs::path& file) {
     count_tensors(header, component);
     component.bytes = mapping.size();
     component.files.push_back(filename);
-    const bool kohya = header.tensors.front().name.starts_with("lora_");
-    info.family = kohya ? "kohya/A1111 key names" : "diffusers/PEFT key names";
+    const std::string& first = header.tensors.front().name;
+    const bool kohya = first.starts_with("lora_");
+    // FLUX's original module names behind diffusion_model. (ComfyUI, ai-toolkit), or PEFT's prefix.
+    const bool original = first.starts_with("diffusion_model.") || first.starts_with("base_model.model.");
+    info.family = kohya      ? "kohya/A1111 key names"
+                  : original ? "Black Forest Labs key names (FLUX, as ComfyUI and ai-toolkit write them)"
+                             : "diffusers/PEFT key names";
     info.components.push_back(std::move(component));
     return info;
   }

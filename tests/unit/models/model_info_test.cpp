@@ -1,5 +1,9 @@
 #include "models/model_info.h"
 
+#include <ATen/ATen.h>
+
+#include "tensors/safetensors_writer.h"
+
 #include "test_support.h"
 
 namespace pawtrait::models {
@@ -83,6 +87,16 @@ TEST(ModelInfo, RefusesWhatItCannotRead) {
 }
 
 class ModelInfoFiles : public testing::TempDirTest {};
+
+TEST_F(ModelInfoFiles, ALoraInFluxsOriginalNamesSaysSo) {
+  const auto file = path("comfy.safetensors");
+  tensors::write_safetensors(file,
+                             {{"diffusion_model.double_blocks.0.img_attn.qkv.lora_A.weight", at::zeros({4, 8})},
+                              {"diffusion_model.double_blocks.0.img_attn.qkv.lora_B.weight", at::zeros({24, 4})}});
+  const ModelInfo info = inspect_model(file);
+  EXPECT_EQ(info.format, "LoRA");
+  EXPECT_EQ(info.family, "Black Forest Labs key names (FLUX, as ComfyUI and ai-toolkit write them)");
+}
 
 TEST_F(ModelInfoFiles, PickleCheckpointsAreRefused) {
   auto ckpt = write_bytes("model.ckpt", "PK\x03\x04 pretend zip of pickles");
