@@ -1,7 +1,6 @@
 #include "models/embedding.h"
 
 #include <ATen/ATen.h>
-#include <torch/nn/init.h>
 
 #include "models/weight_init.h"
 
@@ -9,7 +8,10 @@ namespace pawtrait::models {
 
 EmbeddingImpl::EmbeddingImpl(std::int64_t count, std::int64_t dim) {
   weight = register_parameter("weight", at::empty({count, dim}));
-  if (!weight_init_skipped()) torch::nn::init::normal_(weight);
+  if (!weight_init_skipped()) {
+    at::NoGradGuard no_grad;
+    weight.normal_(0.0, 1.0, weight_init_generator());
+  }
 }
 
 at::Tensor EmbeddingImpl::forward(const at::Tensor& ids) { return at::embedding(weight, ids); }

@@ -14,6 +14,7 @@
 #include "imaging/photo.h"
 #include "imaging/png_text.h"
 #include "models/config_fields.h"
+#include "models/weight_init.h"
 #include "schedulers/noise_process.h"
 #include "schedulers/sampler_registry.h"
 #include "tensors/safetensors_reader.h"
@@ -89,9 +90,11 @@ class PixelTask : public TrainingTask {
  public:
   PixelTask(const PixelTrainRequest& request, at::Tensor images, std::int64_t margin)
       : request_(request), images_(std::move(images)), margin_(margin), unet_(nullptr) {
-    // The initial weights come from the global generator, seeded like the run.
-    at::manual_seed(request.seed);
-    unet_ = models::PixelUNet(request.model);
+    // The initial weights come from the run's own seed, not the process's generator.
+    {
+      models::SeededWeightInit seeded(request.seed);
+      unet_ = models::PixelUNet(request.model);
+    }
     // A fixed validation batch: the first photos' centre crops at fixed timesteps and noise.
     const std::int64_t r = request.model.resolution;
     const std::int64_t n_val = std::min<std::int64_t>(images_.size(0), 4);

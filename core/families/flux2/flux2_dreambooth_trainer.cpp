@@ -194,9 +194,9 @@ TrainResult train_flux2_dreambooth(const TrainRequest& request, const TrainCallb
   const std::vector<std::string> sd_default = TrainRequest{}.lora_targets;
   const std::vector<std::string>& targets =
       request.lora_targets == sd_default ? kKleinLoraTargets : request.lora_targets;
-  at::manual_seed(request.seed);
-  std::optional<at::Generator> init;
-  if (device.is_cpu()) init = at::make_generator<at::CPUGeneratorImpl>(request.seed);
+  // The adapters are drawn on the CPU from the run's own seed, whatever the device (never the
+  // process's global generator, which another job may be using).
+  std::optional<at::Generator> init = at::make_generator<at::CPUGeneratorImpl>(request.seed);
   NamedParameters trained = add_trained_lora(*model.transformer, targets, request, init, "", "transformer");
   log_trained_size(trained, log);
   model.transformer->gradient_checkpointing = request.gradient_checkpointing;

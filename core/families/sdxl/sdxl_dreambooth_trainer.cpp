@@ -232,9 +232,9 @@ TrainResult train_sdxl_dreambooth(const TrainRequest& request, const TrainCallba
   if (request.cache_latents) release_vae_encoder(model.vae);
 
   // 4. What is trained: LoRA adapters (float32) on the UNet, and on both encoders with train_te.
-  at::manual_seed(request.seed);
-  std::optional<at::Generator> init;
-  if (device.is_cpu()) init = at::make_generator<at::CPUGeneratorImpl>(request.seed);
+  // The adapters are drawn on the CPU from the run's own seed, whatever the device (never the
+  // process's global generator, which another job may be using).
+  std::optional<at::Generator> init = at::make_generator<at::CPUGeneratorImpl>(request.seed);
   NamedParameters trained = add_trained_lora(*model.unet, request.lora_targets, request, init, "", "UNet");
   if (train_te) {
     for (const auto& [encoder, prefix] :

@@ -188,13 +188,13 @@ TrainResult train_sd_dreambooth(const TrainRequest& request, const TrainCallback
 
   // 4. What is trained: LoRA adapters (float32) or every UNet weight.
   models::UNet2DConditionModel& unet = model.unet;
-  at::manual_seed(request.seed);
   NamedParameters trained;
   if (full) {
     for (const auto& item : unet->named_parameters()) trained.emplace_back(item.key(), item.value());
   } else {
-    std::optional<at::Generator> init;
-    if (device.is_cpu()) init = at::make_generator<at::CPUGeneratorImpl>(request.seed);
+    // The adapters are drawn on the CPU from the run's own seed, whatever the device (never the
+    // process's global generator, which another job may be using).
+    std::optional<at::Generator> init = at::make_generator<at::CPUGeneratorImpl>(request.seed);
     trained = add_trained_lora(*unet, request.lora_targets, request, init, "", "UNet");
     if (train_te) {
       for (auto& p : add_trained_lora(*model.text_encoder, request.text_encoder_targets, request, init, "text_encoder.",

@@ -33,6 +33,27 @@ TEST(WeightInit, LayersStartAsLibTorchsOwnWithTheSameSeed) {
   EXPECT_TRUE(at::allclose(conv->forward(x), torch_conv->forward(x)));
 }
 
+// A job's own seed gives the weights at::manual_seed would have, without touching the
+// process's generator.
+TEST(WeightInit, ASeededJobDrawsItsOwnNumbersAndLeavesTheGlobalOnesAlone) {
+  at::manual_seed(7);
+  torch::nn::Conv2d torch_conv(torch::nn::Conv2dOptions(3, 8, 3).padding(1));
+  torch::nn::Embedding torch_embedding(10, 4);
+  at::manual_seed(99);
+  const at::Tensor expected = at::randn({4});
+  at::manual_seed(99);
+  {
+    SeededWeightInit seeded(7);
+    Conv2d conv(3, 8, 3, 1, 1);
+    Embedding embedding(10, 4);
+    EXPECT_TRUE(at::equal(conv->weight, torch_conv->weight));
+    EXPECT_TRUE(at::equal(conv->bias, torch_conv->bias));
+    EXPECT_TRUE(at::equal(embedding->weight, torch_embedding->weight));
+  }
+  EXPECT_TRUE(at::equal(at::randn({4}), expected));  // the global generator was not drawn from
+  EXPECT_FALSE(weight_init_generator().has_value());
+}
+
 TEST(WeightInit, SkippedWhileAStrictLoadFollows) {
   at::manual_seed(11);
   const at::Tensor expected = at::randn({4});

@@ -76,6 +76,26 @@ TEST_F(PixelTrainer, SameSeedSameRun) {
   EXPECT_EQ(read_bytes(path("a/model.safetensors")), read_bytes(path("b/model.safetensors")));
 }
 
+// A run neither reseeds the process's generator (another job may be drawing from it) nor
+// depends on its state: the same run with the global generator elsewhere makes the same model,
+// and the global generator is where it was.
+TEST_F(PixelTrainer, ARunLeavesTheProcesssGeneratorAlone) {
+  PixelTrainRequest r = small_request(path("a"));
+  r.steps = 3;
+  at::manual_seed(7);
+  train_pixel_model(r);
+  const at::Tensor after = at::randn({4});  // what the other job draws next
+  at::manual_seed(7);
+  const at::Tensor untouched = at::randn({4});
+  EXPECT_TRUE(at::equal(after, untouched)) << after << " vs " << untouched;
+
+  at::manual_seed(12345);
+  at::randn({1000});
+  r.run_dir = path("b");
+  train_pixel_model(r);
+  EXPECT_EQ(read_bytes(path("a/model.safetensors")), read_bytes(path("b/model.safetensors")));
+}
+
 TEST_F(PixelTrainer, CancelKeepsTheModel) {
   std::atomic<bool> cancel{false};
   TrainCallbacks callbacks;
