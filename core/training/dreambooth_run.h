@@ -111,11 +111,11 @@ ValidationBatch make_validation_batch(const schedulers::NoiseProcess& noise_proc
 double validation_loss(const ValidationBatch& batch, c10::Device device,
                        const std::function<at::Tensor(const at::Tensor&, const at::Tensor&)>& predict);
 
-// The preview pictures at `resolution`, saved in run_dir/previews; nothing when stopped half way
-// or when a picture failed (logged as a warning: a broken preview does not end the run).
+// The preview pictures at `resolution`, saved in run_dir/previews; nothing when stopped half way.
+// A picture that fails throws; the training loop skips that preview with a warning.
 std::optional<TrainPreview> make_previews(pipeline::TextToImage& sampler, const TrainRequest& request,
                                           const std::vector<std::string>& prompts, std::int64_t resolution,
-                                          std::int64_t step, const std::atomic<bool>* cancel, const LogSink& log);
+                                          std::int64_t step, const std::atomic<bool>* cancel);
 
 // Writes lora/<token>_<class>.safetensors (kohya, `names`) and lora/pytorch_lora_weights.safetensors
 // (PEFT) with sd-scripts' metadata plus `metadata`, and records both in `result`.

@@ -217,7 +217,7 @@ LoopResult TrainingLoop::run() {
       std::optional<TrainPreview> preview;
       try {
         with_averaged_weights([&] { preview = task_.preview(step, callbacks_.cancel); });
-      } catch (const std::exception& e) {  // the tasks catch their own; this is the last net
+      } catch (const std::exception& e) {  // a broken preview must not end the run, nor pass silently
         log_to(log, LogLevel::Warning,
                "preview at step " + std::to_string(step) + " failed and is skipped: " + first_line(e.what()));
       }

@@ -38,8 +38,8 @@ class TrainingTask {
   // The loss on a fixed batch (fixed photos, timesteps and noise), so that it moves with the
   // model alone; under no_grad.
   virtual double validation_loss() = 0;
-  // Sample pictures; nothing when stopped half way (the cancel flag) or when it failed (a
-  // warning is logged: a broken preview does not end the run).
+  // Sample pictures; nothing when stopped half way (the cancel flag). One that throws is
+  // skipped by the loop with a warning: a broken preview does not end the run.
   virtual std::optional<TrainPreview> preview(std::int64_t step, const std::atomic<bool>* cancel) = 0;
   // Called at each checkpoint with the weights the run makes (the average when there is one).
   virtual void on_checkpoint(std::int64_t /*step*/) {}

@@ -87,7 +87,7 @@ class KleinDreamBoothTask : public TrainingTask {
   }
 
   std::optional<TrainPreview> preview(std::int64_t step, const std::atomic<bool>* cancel) override {
-    return make_previews(p_.sampler, p_.request, p_.preview_prompts, p_.resolution, step, cancel, p_.log);
+    return make_previews(p_.sampler, p_.request, p_.preview_prompts, p_.resolution, step, cancel);
   }
 
   void export_result(std::int64_t steps_done) override {

@@ -121,7 +121,7 @@ class SdxlDreamBoothTask : public TrainingTask {
 
   std::optional<TrainPreview> preview(std::int64_t step, const std::atomic<bool>* cancel) override {
     if (p_.request.train_text_encoder) p_.sampler.forget_prompts();  // made with older encoder weights
-    return make_previews(p_.sampler, p_.request, p_.preview_prompts, p_.resolution, step, cancel, p_.log);
+    return make_previews(p_.sampler, p_.request, p_.preview_prompts, p_.resolution, step, cancel);
   }
 
   void export_result(std::int64_t steps_done) override {
