@@ -101,6 +101,7 @@ void EngineWorker::describeModel(const QString& path) {
     summary.guidance = d.guidance;
     summary.flow = d.prediction_type == "flow";
     summary.vaeReplaceable = d.vae_replaceable;
+    summary.checkpointing = d.gradient_checkpointing;
     summary.clipPrompts = d.clip_prompts;
     Q_EMIT modelDescribed(path, summary);
   } catch (const std::exception& e) {

@@ -37,6 +37,7 @@ struct ModelSummary {
   double guidance = 7.5;         // its pipeline's default scale
   bool flow = false;             // a flow-matching model: it samples with Euler only
   bool vaeReplaceable = true;    // another VAE may decode its pictures
+  bool checkpointing = false;    // its training saves GPU memory by default here
   bool clipPrompts = true;       // its prompts go through CLIP's tokenizer (the cleanup choice applies)
 };
 

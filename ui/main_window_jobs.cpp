@@ -166,6 +166,7 @@ void MainWindow::applyModelSummary(const ModelSummary& summary) {
   m_modelJustChosen = false;
   m_generateAdvanced->setSizeConditioned(summary.sizeConditioned);
   m_generateAdvanced->setVaeReplaceable(summary.vaeReplaceable);
+  m_checkpointing->setChecked(summary.checkpointing);  // the model's own choice, until changed
   m_generateAdvanced->setClipPrompts(summary.clipPrompts);
   // A guidance-distilled model (FLUX.2 [klein] 4-step) is not guided; a flow model samples with Euler.
   m_guidance->setEnabled(summary.guided && !builtinModel());

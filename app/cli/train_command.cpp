@@ -231,8 +231,19 @@ void add_train_command(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "no", "fp16", "bf16"}))
       ->capture_default_str()
       ->group(sd);
-  cmd->add_flag("--gradient-checkpointing", r.gradient_checkpointing,
-                "Recompute activations in the backward pass: less memory, slower (1.4x on the CPU)")
+  cmd->add_flag_callback(
+         "--gradient-checkpointing", [o] { o->sd.gradient_checkpointing = true; },
+         "Recompute activations in the backward pass: less memory, slower (1.4x on the CPU); FLUX.2 [klein] on a "
+         "GPU does it unless told otherwise")
+      ->group(sd);
+  cmd->add_flag_callback(
+         "--no-gradient-checkpointing", [o] { o->sd.gradient_checkpointing = false; },
+         "Keep the activations (faster, more memory)")
+      ->group(sd);
+  cmd->add_option("--preview-model", r.preview_model,
+                  "FLUX.2 [klein] base: the model the previews are drawn with (auto: a distilled klein beside the "
+                  "base; none: the base; or a folder)")
+      ->capture_default_str()
       ->group(sd);
   cmd->add_flag("--ema", r.ema, "Keep an exponential moving average of the trained weights")->group(sd);
   cmd->add_option("--device", r.device, "auto, cpu or cuda")

@@ -100,6 +100,7 @@ ModelDescription Engine::describe(const fs::path& model) {
   const c10::Device device = family.cpu_only ? c10::Device(c10::kCPU) : runtime::choose_device("auto", "generating");
   d.device = device.is_cpu() ? "cpu" : "cuda";
   d.dtype = family.cpu_only ? "fp32" : runtime::dtype_name(runtime::choose_weights_dtype("auto", device));
+  d.gradient_checkpointing = what.checkpoints_on_gpu && !device.is_cpu();
   return d;
 }
 

@@ -38,11 +38,12 @@ struct ModelDescription {
   bool prompted = true;  // prompts steer it (false for the unconditional built-in model)
   std::string sampler;   // what generating uses unless told otherwise, and with how many steps
   std::int64_t steps = 0;
-  bool size_conditioned = false;  // reads SDXL's micro-conditioning sizes
-  bool guided = true;             // classifier-free guidance applies (not to a distilled model)
-  double guidance = 7.5;          // its pipeline's default scale
-  bool vae_replaceable = true;    // another VAE may decode its pictures (--vae)
-  bool clip_prompts = true;       // prompts go through CLIP's tokenizer (--prompt-cleanup applies)
+  bool size_conditioned = false;        // reads SDXL's micro-conditioning sizes
+  bool guided = true;                   // classifier-free guidance applies (not to a distilled model)
+  double guidance = 7.5;                // its pipeline's default scale
+  bool vae_replaceable = true;          // another VAE may decode its pictures (--vae)
+  bool clip_prompts = true;             // prompts go through CLIP's tokenizer (--prompt-cleanup applies)
+  bool gradient_checkpointing = false;  // its training checkpoints by default on this device
 };
 
 // A text-to-image job: the request, and where its pictures go (NNNNN-<seed>.png, never

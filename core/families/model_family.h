@@ -59,6 +59,8 @@ struct FamilyDescription {
   // through CLIP's tokenizer, so that PromptOptions::text_cleanup applies.
   bool vae_replaceable = true;
   bool clip_prompts = true;
+  // Whether its trainer checkpoints gradients on a GPU unless told otherwise.
+  bool checkpoints_on_gpu = false;
 };
 
 // One entry of the registry: everything the engine asks of a family before a model is

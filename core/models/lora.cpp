@@ -187,7 +187,8 @@ MergedLora::MergedLora(const std::vector<LoraTarget>& targets, const LoraFile& l
   }
   at::NoGradGuard no_grad;
   for (auto& [w, delta] : plan) {
-    originals_.emplace_back(w, w.clone());
+    // The saved copy waits in the CPU's memory: a GPU holds the model once, not twice.
+    originals_.emplace_back(w, w.to(at::kCPU, /*non_blocking=*/false, /*copy=*/true));
     w.add_(delta.to(w.device(), w.scalar_type()));
   }
 }

@@ -56,7 +56,7 @@ class MergedLora {
   std::size_t merged_layers() const { return originals_.size(); }
 
  private:
-  std::vector<std::pair<at::Tensor, at::Tensor>> originals_;  // (live weight, saved copy)
+  std::vector<std::pair<at::Tensor, at::Tensor>> originals_;  // (live weight, saved copy on the CPU)
 };
 
 }  // namespace pawtrait::models

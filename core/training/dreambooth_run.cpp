@@ -190,7 +190,8 @@ std::optional<TrainPreview> make_previews(pipeline::TextToImage& sampler, const 
   }
   std::string joined;
   for (const auto& p : prompts) joined += (joined.empty() ? "" : " | ") + p;
-  save_preview(request.run_dir, preview, {{"prompts", joined}, {"sampling", sampling}});
+  save_preview(request.run_dir, preview,
+               {{"prompts", joined}, {"sampling", sampling}, {"model", sampler.model().family()}});
   return preview;
 }
 

@@ -50,6 +50,7 @@ void TrainRequest::validate() const {
   require(validate_every >= 0 && preview_every >= 0 && checkpoint_every >= 0,
           "validate/preview/checkpoint intervals cannot be negative");
   require(preview_steps >= 1 && preview_steps <= 1000, "preview steps must be between 1 and 1000");
+  require(!preview_model.empty(), "the preview model must be auto, none or a model folder");
 }
 
 nlohmann::json TrainRequest::to_json() const {
@@ -87,7 +88,8 @@ nlohmann::json TrainRequest::to_json() const {
           {"prior_weight", prior_weight},
           {"class_images_dir", class_images_dir.string()},
           {"mixed_precision", mixed_precision},
-          {"gradient_checkpointing", gradient_checkpointing},
+          {"gradient_checkpointing",
+           gradient_checkpointing ? nlohmann::json(*gradient_checkpointing) : nlohmann::json(nullptr)},
           {"ema", ema},
           {"ema_decay", ema_decay},
           {"device", device},
@@ -95,6 +97,7 @@ nlohmann::json TrainRequest::to_json() const {
           {"validate_every", validate_every},
           {"preview_every", preview_every},
           {"preview_steps", preview_steps},
+          {"preview_model", preview_model},
           {"checkpoint_every", checkpoint_every}};
 }
 
@@ -140,7 +143,9 @@ TrainRequest TrainRequest::from_json(const nlohmann::json& json, const std::stri
   r.prior_weight = f.number("prior_weight", r.prior_weight);
   r.class_images_dir = f.text("class_images_dir", "");
   r.mixed_precision = f.text("mixed_precision", r.mixed_precision);
-  r.gradient_checkpointing = f.boolean("gradient_checkpointing", r.gradient_checkpointing);
+  if (const auto it = json.find("gradient_checkpointing"); it != json.end() && !it->is_null()) {
+    r.gradient_checkpointing = f.boolean("gradient_checkpointing", false);
+  }
   r.ema = f.boolean("ema", r.ema);
   r.ema_decay = f.number("ema_decay", r.ema_decay);
   r.device = f.text("device", r.device);
@@ -148,6 +153,7 @@ TrainRequest TrainRequest::from_json(const nlohmann::json& json, const std::stri
   r.validate_every = f.integer("validate_every", r.validate_every);
   r.preview_every = f.integer("preview_every", r.preview_every);
   r.preview_steps = f.integer("preview_steps", r.preview_steps);
+  r.preview_model = f.text("preview_model", r.preview_model);
   r.checkpoint_every = f.integer("checkpoint_every", r.checkpoint_every);
   return r;
 }

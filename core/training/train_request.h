@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,7 +53,9 @@ struct TrainRequest {
   std::filesystem::path class_images_dir;  // "" = the shared cache
 
   std::string mixed_precision = "auto";  // auto | no | fp16 | bf16 (CUDA only)
-  bool gradient_checkpointing = false;
+  // Unset: the family's choice (on for FLUX.2 [klein] on a GPU, where a 1024² step needs it
+  // to fit 12 GB; off elsewhere). config.json writes null for it.
+  std::optional<bool> gradient_checkpointing;
   bool ema = false;
   double ema_decay = 0.999;
   std::string device = "auto";  // auto | cpu | cuda
@@ -61,6 +64,10 @@ struct TrainRequest {
   std::int64_t validate_every = 50;  // 0 = never
   std::int64_t preview_every = 100;  // 0 = never
   std::int64_t preview_steps = 25;
+  // FLUX.2 [klein] base: the model the previews are drawn with. "auto": a distilled klein
+  // with the same transformer in a folder beside the base (as the downloader places them),
+  // else the base itself; "none": the base; or a model folder. The LoRA applies to both.
+  std::string preview_model = "auto";
   std::int64_t checkpoint_every = 100;  // 0 = only at the end and on cancel
 
   // Continue the run in run_dir from its newest checkpoint (not saved in config.json).

@@ -61,8 +61,8 @@ int main(int argc, char** argv) {
   std::sort(after_first.begin(), after_first.end());
   const double median = after_first[after_first.size() / 2];
   std::cout << "{\"model\": \"" << r.model.string() << "\", \"cached\": " << (r.cache_latents ? "true" : "false")
-            << ", \"checkpointing\": " << (r.gradient_checkpointing ? "true" : "false") << ", \"steps\": " << r.steps
-            << ", \"seconds_per_step\": " << median << ", \"total_seconds\": " << total
+            << ", \"checkpointing\": " << (r.gradient_checkpointing.value_or(false) ? "true" : "false")
+            << ", \"steps\": " << r.steps << ", \"seconds_per_step\": " << median << ", \"total_seconds\": " << total
             << ", \"peak_rss_mib\": " << peak_rss_mib() << ", \"weights_mib\": " << weights_mib(r.model) << "}"
             << std::endl;
   return 0;

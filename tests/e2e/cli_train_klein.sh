@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # pawtrait-cli train on the FLUX.2 [klein] tiny base model: a LoRA run with previews, stopped
 # and resumed exactly, whose diffusers-layout file (transformer.<module>.lora_A/B) draws a
-# different picture with the distilled model; previews drawn in the model's own way (25 guided
-# steps on the base model, 4 on the distilled one); what klein does not train is refused in one line.
+# different picture with the distilled model; previews drawn by the distilled model beside the
+# base (4 unguided steps), or by the base itself with --preview-model none (25 guided steps);
+# what klein does not train is refused in one line.
 set -euo pipefail
 cli=$1
 testdata=$2
@@ -19,7 +20,9 @@ check "diffusers file"        test -s "$work/whole/lora/pytorch_lora_weights.saf
 check "transformer. keys"     grep -aq "transformer.single_transformer_blocks.0.attn.to_qkv_mlp_proj.lora_A.weight" \
                                    "$work/whole/lora/pytorch_lora_weights.safetensors"
 check "previews"              test -s "$work/whole/previews/step-000004.png"
-check "base previews: 25 guided steps" grep -aq "euler, 25 steps, guidance 4" "$work/whole/previews/step-000004.png"
+check "previews by the distilled model beside the base" \
+  grep -aq "FLUX.2 \[klein\] distilled" "$work/whole/previews/step-000004.png"
+check "distilled previews: 4 unguided steps" grep -aq "euler, 4 steps, guidance 1" "$work/whole/previews/step-000004.png"
 check "loss.csv rows"         test "$(wc -l < "$work/whole/loss.csv")" -eq 5
 
 "$cli" train -q "${common[@]}" --steps 2 --out "$work/split" > /dev/null
@@ -32,6 +35,10 @@ gen=(generate -q --model "$distilled" --prompt "a photo of sks cat" --width 64 -
 "$cli" "${gen[@]}" --out "$work/plain" > /dev/null
 check "the LoRA changes the distilled model's picture" \
   test "$(md5sum < "$(ls "$work/lora"/*.png)")" != "$(md5sum < "$(ls "$work/plain"/*.png)")"
+
+# --preview-model none: the base model draws them, in 25 guided steps.
+"$cli" train -q "${common[@]}" --steps 2 --preview-model none --out "$work/base-previews" > /dev/null
+check "base previews: 25 guided steps" grep -aq "euler, 25 steps, guidance 4" "$work/base-previews/previews/step-000002.png"
 
 # On the distilled model (it warns) the previews take its own 4 steps without guidance.
 "$cli" train -q "${common[@]/#$base/$distilled}" --steps 2 --out "$work/distilled" > /dev/null 2>&1

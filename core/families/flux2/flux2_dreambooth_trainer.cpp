@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "families/flux2/flux2_latents.h"
 #include "families/flux2/flux2_model.h"
+#include "families/flux2/flux2_preview_model.h"
 #include "families/flux2/flux2_text_encoding.h"
 #include "models/lora_export.h"
 #include "pipeline/text_to_image.h"
@@ -53,6 +54,7 @@ struct KleinDreamBoothParts {
   at::TensorOptions frozen;
   std::int64_t resolution;
   std::vector<std::string> preview_prompts;
+  KleinPreviewModel* preview_model;  // null: the previews are the trained model's
   TrainResult& result;
   LogSink log;
 };
@@ -87,6 +89,10 @@ class KleinDreamBoothTask : public TrainingTask {
   }
 
   std::optional<TrainPreview> preview(std::int64_t step, const std::atomic<bool>* cancel) override {
+    if (p_.preview_model != nullptr) {
+      return p_.preview_model->draw(p_.diffusion, p_.trained, p_.request, p_.preview_prompts, p_.resolution, step,
+                                    cancel);
+    }
     return make_previews(p_.sampler, p_.request, p_.preview_prompts, p_.resolution, step, cancel);
   }
 
@@ -160,9 +166,9 @@ TrainResult train_flux2_dreambooth(const TrainRequest& request, const TrainCallb
            "this is the distilled klein model; LoRAs train best on the base model "
            "(black-forest-labs/FLUX.2-klein-base-4B) and apply to the distilled one");
   }
+  const std::unique_ptr<KleinPreviewModel> preview_model = KleinPreviewModel::open(request, model, load, log);
   if (cancelled()) return stopped_before_training(result, log);
   const std::int64_t resolution = request.resolution > 0 ? request.resolution : diffusion.defaults().size;
-  const at::TensorOptions frozen = model.transformer->x_embedder->weight.options();
   const at::TensorOptions vae_options = model.vae->decoder->conv_in->weight.options();
 
   // 2. Photos, checked; their latents cached in the transformer's space.
@@ -183,11 +189,16 @@ TrainResult train_flux2_dreambooth(const TrainRequest& request, const TrainCallb
     to_klein_space(*prior, model.vae);
   }
 
-  // 3. The prompt embeddings once; the text encoder is then released (8 GB in bf16).
+  // 3. The prompt embeddings once; the text encoder is then released (8 GB in bf16), and on a
+  //    GPU the transformer takes its place.
   const std::vector<std::string> preview_prompts = training::preview_prompts(request);
-  const TrainingPrompts prompts = encode_training_prompts(sampler, request, preview_prompts, log);
+  const TrainingPrompts prompts =
+      encode_training_prompts(sampler, request, preview_model ? std::vector<std::string>{} : preview_prompts, log);
   model.text_encoder = models::Qwen3TextModel(nullptr);
   release_vae_encoder(model.vae);
+  if (preview_model) preview_model->encode(preview_prompts, log);
+  diffusion.transformer_to_device();
+  const at::TensorOptions frozen = model.transformer->x_embedder->weight.options();
 
   // 4. LoRA adapters (float32) on the transformer: the reference script's targets unless the
   //    request names others.
@@ -199,7 +210,13 @@ TrainResult train_flux2_dreambooth(const TrainRequest& request, const TrainCallb
   std::optional<at::Generator> init = at::make_generator<at::CPUGeneratorImpl>(request.seed);
   NamedParameters trained = add_trained_lora(*model.transformer, targets, request, init, "", "transformer");
   log_trained_size(trained, log);
-  model.transformer->gradient_checkpointing = request.gradient_checkpointing;
+  if (preview_model) preview_model->add_adapters(targets, request);
+  model.transformer->gradient_checkpointing = request.gradient_checkpointing.value_or(!device.is_cpu());
+  if (!request.gradient_checkpointing && !device.is_cpu()) {
+    log_to(log, LogLevel::Info,
+           "gradient checkpointing: on, as for every FLUX.2 [klein] run on a GPU (a 1024-pixel step fits 12 GB "
+           "with it); --no-gradient-checkpointing turns it off");
+  }
 
   // 5. The loop.
   KleinDreamBoothTask task({.request = request,
@@ -215,6 +232,7 @@ TrainResult train_flux2_dreambooth(const TrainRequest& request, const TrainCallb
                             .frozen = frozen,
                             .resolution = resolution,
                             .preview_prompts = preview_prompts,
+                            .preview_model = preview_model.get(),
                             .result = result,
                             .log = log});
   run_training_loop(task, request, precision, callbacks, result);

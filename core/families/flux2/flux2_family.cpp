@@ -25,9 +25,10 @@ ModelFamily flux2_klein_family() {
     d.steps = c.is_distilled ? Flux2KleinModel::kDistilledSteps : Flux2KleinModel::kBaseSteps;
     d.guided = !c.is_distilled;
     d.guidance = c.is_distilled ? 1.0 : Flux2KleinModel::kBaseGuidance;
-    d.vae_replaceable = false;  // its VAE carries the latent statistics the transformer was trained on
-    d.clip_prompts = false;     // Qwen3's tokenizer.json normalises prompts itself
-    if (side == 1024) {         // about a megapixel in multiples of 16, as the klein guides use
+    d.vae_replaceable = false;    // its VAE carries the latent statistics the transformer was trained on
+    d.clip_prompts = false;       // Qwen3's tokenizer.json normalises prompts itself
+    d.checkpoints_on_gpu = true;  // as train_flux2_dreambooth does
+    if (side == 1024) {           // about a megapixel in multiples of 16, as the klein guides use
       for (const auto& [w, h] : std::vector<std::pair<std::int64_t, std::int64_t>>{
                {896, 1152}, {832, 1216}, {768, 1344}, {1152, 896}, {1216, 832}, {1344, 768}}) {
         d.sizes.emplace_back(w, h);

@@ -29,14 +29,19 @@ fs::path required(const fs::path& file, const std::string& what) {
 
 class MergedKleinLora : public AppliedLora {
  public:
-  MergedKleinLora(Flux2Klein& model, const models::LoraFile& lora, double strength)
-      : merged_({{"transformer", model.transformer.get(), {}}}, lora, strength) {
+  MergedKleinLora(Flux2Klein& model, const models::LoraFile& lora, double strength, int& live_merges)
+      : merged_({{"transformer", model.transformer.get(), {}}}, lora, strength), live_merges_(live_merges) {
     format = lora.format;
     layers = static_cast<std::int64_t>(merged_.merged_layers());
+    ++live_merges_;
   }
+  ~MergedKleinLora() override { --live_merges_; }
+  MergedKleinLora(const MergedKleinLora&) = delete;
+  MergedKleinLora& operator=(const MergedKleinLora&) = delete;
 
  private:
   models::MergedLora merged_;
+  int& live_merges_;
 };
 
 }  // namespace
@@ -95,7 +100,10 @@ Flux2Klein load_flux2_klein(const fs::path& folder, const LoadOptions& options) 
   m.tokenizer = std::make_shared<models::TokenizerJson>(models::TokenizerJson::load(folder / "tokenizer"));
   const models::ComponentLoadOptions component{options.dtype, options.device, options.variant, options.log};
   m.text_encoder_options = component;
-  m.transformer = load_flux2_transformer(folder / "transformer", component);
+  m.device = options.device;
+  models::ComponentLoadOptions on_cpu = component;
+  on_cpu.device = c10::Device(c10::kCPU);
+  m.transformer = load_flux2_transformer(folder / "transformer", on_cpu);
   m.vae = models::load_vae(folder / "vae", component);
   log_to(options.log, LogLevel::Info,
          std::string("model: diffusers folder, FLUX.2 [klein] ") + (c.is_distilled ? "distilled" : "base"));
@@ -114,6 +122,22 @@ Flux2KleinModel::Flux2KleinModel(Flux2Klein model) : model_(std::move(model)) {
     return schedulers::compute_empirical_mu(image_tokens, steps);
   };
   noise_process_ = std::make_unique<schedulers::FlowMatchingNoiseProcess>(process);
+  if (!model_.device.is_cpu()) file_weights_ = models::frozen_tensors(*model_.transformer);
+}
+
+void Flux2KleinModel::transformer_to_device() {
+  // Every step asks; the weights move together, so one of them tells where all are.
+  if (model_.transformer->x_embedder->weight.device() == model_.device) return;
+  models::move_frozen(*model_.transformer, model_.device);
+}
+
+void Flux2KleinModel::park_transformer() {
+  if (model_.device.is_cpu() || model_.transformer->x_embedder->weight.device().is_cpu()) return;
+  if (merged_loras_ == 0 && !file_weights_.empty()) {
+    models::restore_frozen(*model_.transformer, file_weights_);
+  } else {
+    models::move_frozen(*model_.transformer, c10::Device(c10::kCPU));
+  }
 }
 
 std::string Flux2KleinModel::family() const {
@@ -129,7 +153,9 @@ GenerateDefaults Flux2KleinModel::defaults() const {
           .guidance = model_.is_distilled ? 1.0 : kBaseGuidance};
 }
 
-at::TensorOptions Flux2KleinModel::options() const { return model_.transformer->x_embedder->weight.options(); }
+at::TensorOptions Flux2KleinModel::options() const {
+  return model_.transformer->x_embedder->weight.options().device(model_.device);
+}
 
 Conditioning Flux2KleinModel::encode(const std::string& prompt, const PromptOptions& options, const LogSink& log) {
   // Both are CLIP's settings; taken silently they would promise a picture they do not change.
@@ -153,6 +179,10 @@ Conditioning Flux2KleinModel::encode(const std::string& prompt, const PromptOpti
                  " tokens; the text encoder reads " + std::to_string(kMaxSequenceLength) + ", so the end is ignored");
     }
     if (model_.text_encoder.is_empty()) {
+      if (!model_.device.is_cpu() && !model_.transformer->x_embedder->weight.device().is_cpu()) {
+        log_to(log, LogLevel::Info, "the transformer waits on the CPU while the text encoder runs");
+        park_transformer();
+      }
       const std::int64_t depth =
           *std::max_element(model_.text_encoder_layers.begin(), model_.text_encoder_layers.end());
       model_.text_encoder =
@@ -178,6 +208,7 @@ void Flux2KleinModel::finished_encoding() {
 
 at::Tensor Flux2KleinModel::predict(const at::Tensor& x_t, const at::Tensor& t, const Conditioning& conditioning) {
   const std::int64_t b = x_t.size(0), h = x_t.size(2), w = x_t.size(3);
+  transformer_to_device();
   const at::TensorOptions dtype = options();
   // The pipeline passes timestep = t / 1000 in the latents' dtype; the model multiplies by 1000 again.
   const at::Tensor timestep = t.to(dtype).expand({b}) / 1000;
@@ -203,7 +234,10 @@ at::Tensor Flux2KleinModel::decode(const at::Tensor& latents) {
 }
 
 std::unique_ptr<AppliedLora> Flux2KleinModel::apply_lora(const std::string& path, double strength) {
-  return std::make_unique<MergedKleinLora>(model_, klein_lora_in_diffusers_names(models::load_lora(path)), strength);
+  // Merged where the weights compute, never into the file's views that parking goes back to.
+  transformer_to_device();
+  return std::make_unique<MergedKleinLora>(model_, klein_lora_in_diffusers_names(models::load_lora(path)), strength,
+                                           merged_loras_);
 }
 
 }  // namespace pawtrait::families

@@ -11,6 +11,7 @@
 #include "families/flux2/flux2_transformer.h"
 #include "families/model_family.h"
 #include "models/autoencoder_kl.h"
+#include "models/module_placement.h"
 #include "models/qwen3_text.h"
 #include "models/tokenizer_json.h"
 #include "schedulers/flow_match_sigmas.h"
@@ -20,6 +21,10 @@ namespace pawtrait::families {
 // The modules of one FLUX.2 [klein] model (Flux2KleinPipeline's components).
 struct Flux2Klein {
   std::filesystem::path source;
+  // Where the transformer computes. On a GPU its weights are loaded on the CPU (views of the
+  // file) and go to the GPU for the first step: the text encoder runs before, and a 12 GB
+  // card does not hold both (see Flux2KleinModel::park_transformer).
+  c10::Device device{c10::kCPU};
   Flux2Transformer2DModel transformer{nullptr};
   models::AutoencoderKL vae{nullptr};
   // Loaded when a prompt is first encoded and, on a GPU, released again before the
@@ -81,8 +86,17 @@ class Flux2KleinModel : public DiffusionModel {
 
   Flux2Klein& modules() { return model_; }
 
+  // On a GPU, the transformer's frozen weights go to it for the steps and back to the CPU
+  // while something else needs the memory (the text encoder; a trainer's second model). On
+  // the CPU both do nothing. Back to the CPU is free (the file's views again) unless a LoRA is
+  // merged into the weights; then they are copied.
+  void transformer_to_device();
+  void park_transformer();
+
  private:
   Flux2Klein model_;
+  models::FrozenTensors file_weights_;  // the transformer's weights as loaded, on the CPU
+  int merged_loras_ = 0;
   LatentFormat latent_format_;
   std::unique_ptr<schedulers::NoiseProcess> noise_process_;
   // Encoded prompts, so that a second picture of the same prompt needs no text encoder.

@@ -24,6 +24,8 @@ struct Flux2TransformerConfig {
   double eps = 1e-6;
   bool guidance_embeds = true;
 
+  bool operator==(const Flux2TransformerConfig&) const = default;
+
   std::int64_t inner_dim() const { return num_attention_heads * attention_head_dim; }
   // The feed-forward width, int(inner_dim · mlp_ratio) as the reference truncates it.
   std::int64_t mlp_hidden_dim() const;

@@ -246,7 +246,7 @@ TrainResult train_sdxl_dreambooth(const TrainRequest& request, const TrainCallba
     }
   }
   log_trained_size(trained, log);
-  if (request.gradient_checkpointing) model.unet->enable_gradient_checkpointing(true);
+  if (request.gradient_checkpointing.value_or(false)) model.unet->enable_gradient_checkpointing(true);
 
   // 5. The loop.
   SdxlDreamBoothTask task({.request = request,

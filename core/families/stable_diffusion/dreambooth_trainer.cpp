@@ -204,7 +204,7 @@ TrainResult train_sd_dreambooth(const TrainRequest& request, const TrainCallback
     }
   }
   log_trained_size(trained, log);
-  if (request.gradient_checkpointing) unet->enable_gradient_checkpointing(true);
+  if (request.gradient_checkpointing.value_or(false)) unet->enable_gradient_checkpointing(true);
 
   // 5. The loop: AdamW after the warm-up with the schedule, accumulation, clipping, the
   //    float16 loss scale, the EMA (previews and the export use it), checkpoints, resume.

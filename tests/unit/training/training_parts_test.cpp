@@ -177,6 +177,19 @@ TEST(TrainRequestJson, RoundTripsAndNamesBadKeys) {
   }
 }
 
+TEST(TrainRequestJson, UnsetCheckpointingStaysTheFamilysChoice) {
+  // Unset is written as null and read back unset; a run saved before (true/false) keeps its value.
+  const TrainRequest fresh;
+  EXPECT_TRUE(fresh.to_json().at("gradient_checkpointing").is_null());
+  EXPECT_FALSE(TrainRequest::from_json(fresh.to_json(), "config.json").gradient_checkpointing.has_value());
+  nlohmann::json older = fresh.to_json();
+  older["gradient_checkpointing"] = false;
+  EXPECT_EQ(TrainRequest::from_json(older, "config.json").gradient_checkpointing, std::optional<bool>(false));
+  older.erase("gradient_checkpointing");
+  EXPECT_FALSE(TrainRequest::from_json(older, "config.json").gradient_checkpointing.has_value());
+  EXPECT_EQ(TrainRequest::from_json(fresh.to_json(), "config.json").preview_model, "auto");
+}
+
 TEST(TrainRequestChecks, RefuseSettingsThatCannotWork) {
   TrainRequest r;
   EXPECT_NO_THROW(r.validate());
