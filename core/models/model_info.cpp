@@ -88,6 +88,21 @@ ModelInfo inspect_folder(const fs::path& folder) {
       } else {
         component.note = "scheduler_config.json is missing";
       }
+    } else if (component.name.starts_with("tokenizer") && fs::exists(dir / "tokenizer.json")) {
+      // What Pawtrait reads for a byte-level BPE other than CLIP's (Qwen3's): the one file.
+      component.files.push_back(component.name + "/tokenizer.json");
+      try {
+        const json tokenizer = read_json_file(dir / "tokenizer.json");
+        const auto vocab = tokenizer.at("model").at("vocab").size();
+        std::size_t added = 0;
+        for (const auto& token : tokenizer.value("added_tokens", json::array())) {
+          if (!tokenizer["model"]["vocab"].contains(token.value("content", ""))) ++added;
+        }
+        component.note = "vocabulary of " + with_thousands(static_cast<std::int64_t>(vocab)) + " tokens" +
+                         (added > 0 ? " and " + with_thousands(static_cast<std::int64_t>(added)) + " added" : "");
+      } catch (const std::exception& e) {
+        component.note = std::string("tokenizer.json is unreadable: ") + e.what();
+      }
     } else if (component.name.starts_with("tokenizer")) {
       for (const char* file : {"vocab.json", "merges.txt"}) {
         if (fs::exists(dir / file)) {

@@ -188,9 +188,13 @@ Conditioning Flux2KleinModel::encode(const std::string& prompt, const PromptOpti
       model_.text_encoder =
           models::load_qwen3_text_encoder(model_.source / "text_encoder", depth, model_.text_encoder_options);
     }
-    at::Tensor embeds = encode_prompts(model_.text_encoder, *model_.tokenizer, {prompt}, model_.text_encoder_layers);
-    if (prompt_cache_.size() >= 16) prompt_cache_.clear();
+    at::Tensor embeds = encode_padded_prompt(model_.text_encoder, padded, model_.text_encoder_layers);
+    if (prompt_cache_.size() >= kCachedPrompts) {  // the oldest goes
+      prompt_cache_.erase(prompt_order_.front());
+      prompt_order_.pop_front();
+    }
     cached = prompt_cache_.emplace(prompt, embeds).first;
+    prompt_order_.push_back(prompt);
   }
   Conditioning c;
   c.tensors["context"] = cached->second;

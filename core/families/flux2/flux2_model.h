@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -99,8 +100,11 @@ class Flux2KleinModel : public DiffusionModel {
   int merged_loras_ = 0;
   LatentFormat latent_format_;
   std::unique_ptr<schedulers::NoiseProcess> noise_process_;
-  // Encoded prompts, so that a second picture of the same prompt needs no text encoder.
+  // Encoded prompts, so that a second picture of the same prompt needs no text encoder (each
+  // is 512 × 7680 floats for the real model: 15 MiB).
+  static constexpr std::size_t kCachedPrompts = 16;
   std::map<std::string, at::Tensor> prompt_cache_;
+  std::deque<std::string> prompt_order_;
 };
 
 }  // namespace pawtrait::families

@@ -29,6 +29,11 @@ at::Tensor encode_prompts(models::Qwen3TextModel& encoder, const models::Tokeniz
                           const std::vector<std::int64_t>& layers = kTextEncoderLayers,
                           int max_length = kMaxSequenceLength);
 
+// One prompt's embedding (1, padded length, layers·hidden) from its tokens as
+// tokenizer.encode_padded gives them for the chat template's text: encode_prompts' row.
+at::Tensor encode_padded_prompt(models::Qwen3TextModel& encoder, const models::PaddedIds& padded,
+                                const std::vector<std::int64_t>& layers);
+
 // The text tokens' position ids (_prepare_text_ids): (1, n, 4) int64 rows (0, 0, 0, l).
 at::Tensor text_position_ids(std::int64_t n);
 

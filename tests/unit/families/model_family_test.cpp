@@ -53,6 +53,8 @@ TEST(ModelFamilies, ADescriptionsDefaultsAreTheLoadedModels) {
     EXPECT_EQ(d.sampler, loaded.sampler) << model;
     EXPECT_EQ(d.steps, loaded.steps) << model;
     EXPECT_EQ(d.size_conditioned, family.name == "Stable Diffusion XL") << model;
+    // The trainer's own rule (train_flux2_dreambooth): klein checkpoints on a GPU by default.
+    EXPECT_EQ(d.checkpoints_on_gpu, family.name == "FLUX.2 [klein]") << model;
   }
   EXPECT_EQ(family_of(data("sdxl/sdxl-tiny")).describe(data("sdxl/sdxl-tiny"), std::nullopt).sampler, "euler");
   EXPECT_EQ(family_of("builtin").describe("builtin", std::nullopt).sampler, "ddpm");

@@ -57,6 +57,10 @@ TEST(ModelInfo, NamesKindsThatAreNotSupportedYet) {
   EXPECT_EQ(component(klein, "transformer").parameters, 280544);
   EXPECT_EQ(component(klein, "text_encoder").parameters, 546208);
   EXPECT_EQ(component(klein, "vae").parameters, 197331);
+  // Qwen3's tokenizer is its tokenizer.json: the 3072 tokens of its BPE vocabulary and the 26
+  // added ones after them (<|endoftext|>, <|im_start|>, ...), as klein/README.md counts them.
+  EXPECT_EQ(component(klein, "tokenizer").note, "vocabulary of 3,072 tokens and 26 added");
+  EXPECT_EQ(component(klein, "tokenizer").files, std::vector<std::string>{"tokenizer/tokenizer.json"});
 }
 
 TEST(ModelInfo, RecognisesALoraFile) {
