@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "models/lora_linear.h"
 #include "pipeline/text_to_image.h"
+#include "runtime/device_choice.h"
 #include "schedulers/noise_process.h"
 #include "training/class_images.h"
 #include "training/photo_dataset.h"
@@ -42,6 +43,18 @@ std::vector<fs::path> class_image_files(pipeline::TextToImage& sampler, const Tr
   const fs::path folder =
       class_images_folder(request.class_images_dir, request.model, request.class_prompt(), resolution);
   return ensure_class_images(sampler, folder, request.class_prompt(), request.prior_count, resolution, log, cancel);
+}
+
+TrainingPlacement choose_training_placement(const TrainRequest& request, const LogSink& log) {
+  TrainingPlacement p;
+  p.device = runtime::choose_device(request.device, "training", log);
+  p.precision = runtime::choose_mixed_precision(request.mixed_precision, p.device, log);
+  p.load.device = p.device;
+  p.load.dtype = p.precision;
+  if (!request.model_config.empty()) p.load.model_config = request.model_config;
+  p.load.log = log;
+  log_to(log, LogLevel::Info, "loading " + request.model.string());
+  return p;
 }
 
 TrainingPrompts encode_training_prompts(pipeline::TextToImage& sampler, const TrainRequest& request,

@@ -15,6 +15,7 @@
 
 #include "common/log.h"
 #include "families/diffusion_model.h"
+#include "families/model_family.h"
 #include "models/autoencoder_kl.h"
 #include "models/lora.h"
 #include "models/lora_export.h"
@@ -39,6 +40,16 @@ namespace pawtrait::training {
 std::vector<std::filesystem::path> select_training_photos(const TrainRequest& request, std::int64_t resolution,
                                                           c10::Device device, c10::ScalarType precision,
                                                           const LogSink& log, TrainResult& result);
+
+// Where a run computes and in which precision (logged), and the options its model loads with:
+// frozen weights in the compute precision, the request's config folder for a single file.
+// Logs "loading <model>".
+struct TrainingPlacement {
+  c10::Device device{c10::kCPU};
+  c10::ScalarType precision = c10::ScalarType::Float;
+  families::LoadOptions load;
+};
+TrainingPlacement choose_training_placement(const TrainRequest& request, const LogSink& log);
 
 // A Stop before the first step is a result too: nothing was trained, nothing is lost. Logs it
 // and returns `result`, marked stopped.

@@ -152,13 +152,7 @@ TrainResult train_flux2_dreambooth(const TrainRequest& request, const TrainCallb
   const auto cancelled = [&] { return callbacks.cancel != nullptr && callbacks.cancel->load(); };
 
   // 1. Device, precision and the model: frozen weights in the compute precision, adapters in float32.
-  const c10::Device device = runtime::choose_device(request.device, "training", log);
-  const c10::ScalarType precision = runtime::choose_mixed_precision(request.mixed_precision, device, log);
-  families::LoadOptions load;
-  load.device = device;
-  load.dtype = precision;
-  load.log = log;
-  log_to(log, LogLevel::Info, "loading " + request.model.string());
+  const auto [device, precision, load] = choose_training_placement(request, log);
   families::Flux2KleinModel diffusion(families::load_flux2_klein(request.model, load));
   families::Flux2Klein& model = diffusion.modules();
   if (model.is_distilled) {

@@ -184,14 +184,7 @@ TrainResult train_sdxl_dreambooth(const TrainRequest& request, const TrainCallba
 
   // 1. Device, precision and the base model: frozen weights in the compute precision (the VAE
   //    stays float32 in float16 runs, as its config asks), the adapters in float32.
-  const c10::Device device = runtime::choose_device(request.device, "training", log);
-  const c10::ScalarType precision = runtime::choose_mixed_precision(request.mixed_precision, device, log);
-  families::LoadOptions load;
-  load.device = device;
-  load.dtype = precision;
-  if (!request.model_config.empty()) load.model_config = request.model_config;
-  load.log = log;
-  log_to(log, LogLevel::Info, "loading " + request.model.string());
+  const auto [device, precision, load] = choose_training_placement(request, log);
   families::StableDiffusionXLModel diffusion(families::load_sdxl(request.model, load));
   families::StableDiffusionXL& model = diffusion.modules();
   if (cancelled()) return stopped_before_training(result, log);
