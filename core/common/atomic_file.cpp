@@ -111,4 +111,51 @@ void write_file_atomically(const std::filesystem::path& target, const std::strin
   file.commit();
 }
 
+void copy_file_atomically(const std::filesystem::path& from, const std::filesystem::path& to) {
+  const int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) throw Error("could not read " + from.string() + ": " + std::strerror(errno));
+  AtomicFile out(to);
+  std::string buffer(4 << 20, '\0');
+  for (;;) {
+    const ssize_t n = ::read(in, buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int error_number = errno;
+      ::close(in);
+      throw Error("could not read " + from.string() + ": " + std::strerror(error_number));
+    }
+    if (n == 0) break;
+    try {
+      out.write(buffer.data(), static_cast<std::size_t>(n));
+    } catch (...) {
+      ::close(in);
+      throw;
+    }
+  }
+  ::close(in);
+  out.commit();
+}
+
+void replace_folder(const std::filesystem::path& staging, const std::filesystem::path& target) {
+  namespace fs = std::filesystem;
+  if (!fs::exists(staging / kFolderCompleteMarker)) {
+    throw Error("internal: " + staging.string() + " is not marked complete; it does not replace " + target.string());
+  }
+  const fs::path old = target.string() + ".pawtrait-old";
+  std::error_code ec;
+  fs::remove_all(old, ec);
+  if (fs::exists(target)) {
+    if (::rename(target.c_str(), old.c_str()) != 0) {
+      throw Error("could not replace " + target.string() + ": " + std::strerror(errno) + errno_advice(errno));
+    }
+  }
+  if (::rename(staging.c_str(), target.c_str()) != 0) {
+    const int error_number = errno;
+    ::rename(old.c_str(), target.c_str());  // the old folder back
+    throw Error("could not put " + target.string() + " in place: " + std::strerror(error_number) +
+                errno_advice(error_number));
+  }
+  fs::remove_all(old, ec);
+}
+
 }  // namespace pawtrait

@@ -37,4 +37,16 @@ class AtomicFile {
 // Convenience for small files (configs, JSON, text).
 void write_file_atomically(const std::filesystem::path& target, const std::string& content);
 
+// Copies `from` as AtomicFile writes: a full disk says so, a kill leaves no torn copy.
+void copy_file_atomically(const std::filesystem::path& from, const std::filesystem::path& to);
+
+// The file in a finished folder that says it is whole (also what the model downloader writes).
+inline constexpr const char* kFolderCompleteMarker = ".pawtrait-complete";
+
+// Puts the folder `staging`, finished and holding its kFolderCompleteMarker, in place of
+// `target` (the same parent folder; an older `target` is replaced): a reader sees the old
+// folder or the new one, never a half-written one. A kill between the two renames leaves the
+// old one as `target` + ".pawtrait-old".
+void replace_folder(const std::filesystem::path& staging, const std::filesystem::path& target);
+
 }  // namespace pawtrait

@@ -5,12 +5,14 @@
 #include <string>
 #include <vector>
 
+#include "common/atomic_file.h"
+
 namespace pawtrait::hub {
 
 // The file that makes a model folder a complete cache entry. It is written (atomically)
 // only after every file of the revision has been downloaded and verified, and removed
 // before a folder is changed, so a folder without it is never used as a finished model.
-inline constexpr const char* kCompleteMarker = ".pawtrait-complete";
+inline constexpr const char* kCompleteMarker = kFolderCompleteMarker;
 
 // A complete model in the cache, as its marker describes it.
 struct CachedModel {

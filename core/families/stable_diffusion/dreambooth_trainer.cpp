@@ -5,6 +5,7 @@
 
 #include <optional>
 
+#include "common/atomic_file.h"
 #include "common/error.h"
 #include "families/stable_diffusion/stable_diffusion.h"
 #include "families/stable_diffusion/stable_diffusion_model.h"
@@ -88,12 +89,7 @@ class DreamBoothTask : public TrainingTask {
     const TrainRequest& request = p_.request;
     TrainResult& result = p_.result;
     if (request.mode == "full") {
-      const fs::path out = request.run_dir / "model" / "unet";
-      fs::create_directories(out);
-      tensors::NamedTensors weights;
-      for (const auto& [name, p] : p_.trained) weights.emplace_back(name, p.detach().cpu());
-      tensors::write_safetensors(out / "diffusion_pytorch_model.safetensors", weights);
-      result.model_dir = request.run_dir / "model";
+      export_full_model(steps_done);
       return;
     }
     auto layers = models::collect_lora_layers(*p_.model.unet, "unet");
@@ -110,6 +106,41 @@ class DreamBoothTask : public TrainingTask {
   }
 
   void set_training(bool training) override { p_.model.unet->train(training); }
+
+  // run_dir/model, a diffusers folder: the fine-tuned UNet and everything else from the base
+  // (configs, tokenizer, scheduler and, from a base folder, the VAE and text encoder weights).
+  // Assembled in model.partial, marked complete and put in place whole, so that a kill or a
+  // full disk never leaves a folder that looks like a model and is not one.
+  void export_full_model(std::int64_t steps_done) {
+    const TrainRequest& request = p_.request;
+    const fs::path target = request.run_dir / "model";
+    const fs::path staging = request.run_dir / "model.partial";
+    fs::remove_all(staging);
+    fs::create_directories(staging / "unet");
+    tensors::NamedTensors weights;
+    for (const auto& [name, p] : p_.trained) weights.emplace_back(name, p.detach().cpu());
+    tensors::write_safetensors(staging / "unet" / "diffusion_pytorch_model.safetensors", weights);
+    const bool base_is_folder = fs::is_directory(request.model);
+    const fs::path base = base_is_folder ? request.model : request.model_config;
+    if (!base.empty()) {
+      for (const auto& entry : fs::recursive_directory_iterator(base)) {
+        if (entry.is_directory()) continue;
+        const fs::path relative = fs::relative(entry.path(), base);
+        const bool weights_file = relative.extension() == ".safetensors";
+        if (weights_file && (!base_is_folder || relative.begin()->string() == "unet")) continue;
+        if (relative.filename() == kFolderCompleteMarker) continue;  // the base's own download marker
+        fs::create_directories((staging / relative).parent_path());
+        copy_file_atomically(entry.path(), staging / relative);
+      }
+    }
+    write_file_atomically(staging / kFolderCompleteMarker, nlohmann::json{{"kind", "Pawtrait full fine-tune"},
+                                                                          {"base", request.model.filename().string()},
+                                                                          {"steps", steps_done}}
+                                                                   .dump(2) +
+                                                               "\n");
+    replace_folder(staging, target);
+    p_.result.model_dir = target;
+  }
 
   std::string nan_advice() const override { return training::nan_advice(p_.request, p_.precision); }
 
@@ -228,21 +259,7 @@ TrainResult train_sd_dreambooth(const TrainRequest& request, const TrainCallback
                        .log = log});
   run_training_loop(task, request, precision, callbacks, result);
   if (full) {
-    // The rest of the diffusers folder comes from the base: configs, tokenizer, scheduler,
-    // and (from a base folder) the VAE and text encoder weights.
-    const bool base_is_folder = fs::is_directory(request.model);
-    const fs::path base = base_is_folder ? request.model : request.model_config;
-    if (!base.empty()) {
-      for (const auto& entry : fs::recursive_directory_iterator(base)) {
-        if (entry.is_directory()) continue;
-        const fs::path relative = fs::relative(entry.path(), base);
-        const bool weights = relative.extension() == ".safetensors";
-        if (weights && (!base_is_folder || relative.begin()->string() == "unet")) continue;
-        fs::create_directories((result.model_dir / relative).parent_path());
-        fs::copy_file(entry.path(), result.model_dir / relative, fs::copy_options::overwrite_existing);
-      }
-    }
-    if (!base_is_folder) {
+    if (!fs::is_directory(request.model)) {
       log_to(log, LogLevel::Warning,
              "the base model is a single file, so " + result.model_dir.string() +
                  " holds the fine-tuned UNet alone; the VAE and text encoder stay those of " + request.model.string());

@@ -57,5 +57,36 @@ TEST_F(AtomicFileTest, FailedWriteKeepsTheOldFile) {
   EXPECT_EQ(count_entries(dir_), 1u);
 }
 
+TEST_F(AtomicFileTest, ACopyIsWholeAndAFailedOneLeavesNothing) {
+  const std::string content(5 << 20, 'p');  // over one 4 MiB read
+  write_bytes("from.bin", content);
+  copy_file_atomically(path("from.bin"), path("to.bin"));
+  EXPECT_EQ(read_bytes(path("to.bin")), content);
+  EXPECT_THROW_MESSAGE(copy_file_atomically(path("missing.bin"), path("other.bin")), "could not read", "missing.bin");
+  EXPECT_FALSE(std::filesystem::exists(path("other.bin")));
+  EXPECT_EQ(count_entries(dir_), 2u);
+}
+
+TEST_F(AtomicFileTest, AFinishedFolderReplacesTheOldOneWhole) {
+  namespace fs = std::filesystem;
+  fs::create_directories(path("model"));
+  write_bytes("model/weights", "old");
+  fs::create_directories(path("model.partial"));
+  write_bytes("model.partial/weights", "new");
+  // Not marked complete: refused, nothing changed.
+  EXPECT_THROW_MESSAGE(replace_folder(path("model.partial"), path("model")), "not marked complete");
+  EXPECT_EQ(read_bytes(path("model/weights")), "old");
+  write_bytes(std::string("model.partial/") + kFolderCompleteMarker, "{}");
+  replace_folder(path("model.partial"), path("model"));
+  EXPECT_EQ(read_bytes(path("model/weights")), "new");
+  EXPECT_TRUE(fs::exists(path("model") / kFolderCompleteMarker));
+  EXPECT_EQ(count_entries(dir_), 1u);  // no staging folder, no old one left
+  // Into a place where nothing was yet.
+  fs::create_directories(path("fresh.partial"));
+  write_bytes(std::string("fresh.partial/") + kFolderCompleteMarker, "{}");
+  replace_folder(path("fresh.partial"), path("fresh"));
+  EXPECT_TRUE(fs::exists(path("fresh") / kFolderCompleteMarker));
+}
+
 }  // namespace
 }  // namespace pawtrait

@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "common/error.h"
 #include "imaging/png_text.h"
@@ -321,6 +322,16 @@ TEST_F(DreamBoothTrainer, FullFineTuningWritesADiffusersFolder) {
   const auto tuned = tensors::SafetensorsFile::open(result.model_dir / "unet" / "diffusion_pytorch_model.safetensors");
   EXPECT_EQ(base.entries().size(), tuned.entries().size());
   EXPECT_FALSE(at::equal(base.tensor("conv_in.weight"), tuned.tensor("conv_in.weight")));
+  // Put in place whole and marked so; a resumed run replaces it with the longer one.
+  const auto marker = [&] { return nlohmann::json::parse(read_text(result.model_dir / ".pawtrait-complete")); };
+  EXPECT_EQ(marker().at("steps"), 2);
+  EXPECT_FALSE(fs::exists(path("run") / "model.partial"));
+  r.resume = true;
+  r.steps = 3;
+  train_dreambooth(r);
+  EXPECT_EQ(marker().at("steps"), 3);
+  EXPECT_FALSE(fs::exists(path("run") / "model.pawtrait-old"));
+  EXPECT_TRUE(fs::exists(result.model_dir / "unet" / "config.json"));
 }
 
 }  // namespace
