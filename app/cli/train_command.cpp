@@ -240,6 +240,10 @@ void add_train_command(CLI::App& app) {
          "--no-gradient-checkpointing", [o] { o->sd.gradient_checkpointing = false; },
          "Keep the activations (faster, more memory)")
       ->group(sd);
+  cmd->add_option("--preview-steps", r.preview_steps,
+                  "Sampling steps of each preview picture (a step-distilled model draws in its own)")
+      ->capture_default_str()
+      ->group(sd);
   cmd->add_option("--preview-model", r.preview_model,
                   "FLUX.2 [klein] base: the model the previews are drawn with (auto: a distilled klein beside the "
                   "base; none: the base; or a folder)")

@@ -3,7 +3,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 
@@ -30,6 +33,8 @@ std::string errno_advice(int error_number) {
   }
 }
 
+constexpr const char* kTemporarySuffix = ".pawtrait-tmp";
+
 std::string random_suffix() {
   std::random_device device;
   std::uniform_int_distribution<unsigned> digit(0, 35);
@@ -41,9 +46,20 @@ std::string random_suffix() {
   return suffix;
 }
 
+// PAWTRAIT_FAULT_KILL_IN_WRITE, read once; 0 when unset.
+int kill_in_write() {
+  static const int n = [] {
+    const char* value = std::getenv("PAWTRAIT_FAULT_KILL_IN_WRITE");
+    return value != nullptr ? std::atoi(value) : 0;
+  }();
+  return n;
+}
+
+std::atomic<int> files_begun{0};
+
 }  // namespace
 
-AtomicFile::AtomicFile(std::filesystem::path target) : target_(std::move(target)) {
+AtomicFile::AtomicFile(std::filesystem::path target) : target_(std::move(target)), ordinal_(++files_begun) {
   std::filesystem::path folder = target_.parent_path();
   if (folder.empty()) folder = ".";
   for (int attempt = 0; attempt < 16 && fd_ < 0; ++attempt) {
@@ -51,7 +67,7 @@ AtomicFile::AtomicFile(std::filesystem::path target) : target_(std::move(target)
     name += target_.filename().string();
     name += '.';
     name += random_suffix();
-    name += ".pawtrait-tmp";
+    name += kTemporarySuffix;
     temp_ = folder / name;
     fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd_ < 0 && errno != EEXIST) fail("could not create a temporary file next to it", errno);
@@ -70,6 +86,10 @@ AtomicFile::~AtomicFile() {
 void AtomicFile::write(const void* data, std::size_t size) {
   if (committed_ || fd_ < 0) throw Error("internal: write after commit to " + target_.string());
   const char* bytes = static_cast<const char*>(data);
+  if (ordinal_ == kill_in_write()) {  // a kill in the middle of this file: half of it on disk
+    [[maybe_unused]] const ssize_t half = ::write(fd_, bytes, size / 2);
+    ::raise(SIGKILL);
+  }
   while (size > 0) {
     ssize_t n = ::write(fd_, bytes, size);
     if (n < 0) {
@@ -109,6 +129,22 @@ void write_file_atomically(const std::filesystem::path& target, const std::strin
   AtomicFile file(target);
   file.write(content);
   file.commit();
+}
+
+int remove_abandoned_temporaries(const std::filesystem::path& folder) {
+  namespace fs = std::filesystem;
+  int removed = 0;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(folder, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (it.depth() >= 1) it.disable_recursion_pending();
+    const std::string name = it->path().filename().string();
+    if (name.size() > std::strlen(kTemporarySuffix) && name.ends_with(kTemporarySuffix) && it->is_regular_file(ec)) {
+      std::error_code ignored;
+      if (fs::remove(it->path(), ignored)) ++removed;
+    }
+  }
+  return removed;
 }
 
 void copy_file_atomically(const std::filesystem::path& from, const std::filesystem::path& to) {

@@ -11,6 +11,9 @@ namespace pawtrait {
 // and only then renamed over the target. If commit() is never reached (an exception, a
 // kill), the target is untouched and the temporary file is removed (or, after a kill,
 // left with a ".pawtrait-tmp" suffix that no reader looks at).
+//
+// Fault injection for tests/e2e/cli_kill.sh: with PAWTRAIT_FAULT_KILL_IN_WRITE=N in the
+// environment, the process SIGKILLs itself half-way through the first write of its N-th file.
 class AtomicFile {
  public:
   explicit AtomicFile(std::filesystem::path target);
@@ -30,12 +33,18 @@ class AtomicFile {
 
   std::filesystem::path target_;
   std::filesystem::path temp_;
+  int ordinal_ = 0;  // this process's n-th AtomicFile, for PAWTRAIT_FAULT_KILL_IN_WRITE
   int fd_ = -1;
   bool committed_ = false;
 };
 
 // Convenience for small files (configs, JSON, text).
 void write_file_atomically(const std::filesystem::path& target, const std::string& content);
+
+// Removes the temporary files a killed writer left in `folder` and its subfolders (two levels
+// down: a run's checkpoints/, lora/, previews/), so that they do not pile up; returns how many.
+// Only for a folder no other process is writing to.
+int remove_abandoned_temporaries(const std::filesystem::path& folder);
 
 // Copies `from` as AtomicFile writes: a full disk says so, a kill leaves no torn copy.
 void copy_file_atomically(const std::filesystem::path& from, const std::filesystem::path& to);

@@ -134,6 +134,7 @@ void run_training_loop(TrainingTask& task, const TrainRequest& request, c10::Sca
 
 void start_run_folder(const TrainRequest& request) {
   fs::create_directories(request.run_dir / "previews");
+  remove_abandoned_temporaries(request.run_dir);  // a killed run's half-written files
   if (request.resume) return;
   if (fs::exists(request.run_dir / "checkpoints") && latest_checkpoint(request.run_dir)) {
     throw Error(request.run_dir.string() +

@@ -166,7 +166,9 @@ LoopResult TrainingLoop::run() {
     rewind_loss_csv(settings_.run_dir / "loss.csv", state_.step);
   }
   result_.steps_done = state_.step;
-  std::ofstream loss_csv(settings_.run_dir / "loss.csv", std::ios::app);
+  // A fresh start begins the file again: rows of an attempt killed before its first
+  // checkpoint would otherwise stay in front of this run's.
+  std::ofstream loss_csv(settings_.run_dir / "loss.csv", settings_.resume ? std::ios::app : std::ios::trunc);
   if (!settings_.resume) loss_csv << "step,loss,smoothed_loss,validation_loss,lr\n";
 
   task_.set_training(true);

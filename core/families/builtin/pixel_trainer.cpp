@@ -187,6 +187,7 @@ PixelTrainResult train_pixel_model(const PixelTrainRequest& request, const Train
   const at::Tensor images = photos_to_tensor(usable, r + margin);
 
   fs::create_directories(request.run_dir / "previews");
+  remove_abandoned_temporaries(request.run_dir);  // a killed run's half-written files
   if (!request.resume) {
     if (latest_checkpoint(request.run_dir)) {
       throw Error(request.run_dir.string() +

@@ -57,6 +57,22 @@ TEST_F(AtomicFileTest, FailedWriteKeepsTheOldFile) {
   EXPECT_EQ(count_entries(dir_), 1u);
 }
 
+TEST_F(AtomicFileTest, AKilledWritersTemporariesAreRemovedAndNothingElse) {
+  namespace fs = std::filesystem;
+  fs::create_directories(path("checkpoints"));
+  fs::create_directories(path("deep/er"));
+  write_bytes(".config.json.x1y2z3.pawtrait-tmp", "half");
+  write_bytes("checkpoints/.step-000003.safetensors.abcdefgh.pawtrait-tmp", "half");
+  write_bytes("checkpoints/step-000002.safetensors", "whole");
+  write_bytes("deep/er/.far.pawtrait-tmp", "three levels down: not a run's");
+  write_bytes("notes.pawtrait-tmp.txt", "not a temporary");
+  EXPECT_EQ(remove_abandoned_temporaries(dir_), 2);
+  EXPECT_TRUE(fs::exists(path("checkpoints/step-000002.safetensors")));
+  EXPECT_TRUE(fs::exists(path("deep/er/.far.pawtrait-tmp")));
+  EXPECT_TRUE(fs::exists(path("notes.pawtrait-tmp.txt")));
+  EXPECT_EQ(remove_abandoned_temporaries(path("no-such-folder")), 0);
+}
+
 TEST_F(AtomicFileTest, ACopyIsWholeAndAFailedOneLeavesNothing) {
   const std::string content(5 << 20, 'p');  // over one 4 MiB read
   write_bytes("from.bin", content);
