@@ -138,8 +138,9 @@ void report(const TrainOptions& o, const engine::TrainJob& job, const engine::Tr
               << "; generate with:\n  pawtrait-cli generate --model " << outcome.made.string() << " --prompt \""
               << r.instance_prompt() << "\"\n";
   } else if (outcome.made == outcome.lora_peft) {  // one file for every tool (FLUX.2)
+    const std::filesystem::path model = outcome.generate_with.empty() ? r.model : outcome.generate_with;
     std::cerr << "The LoRA: " << outcome.made.string() << " (diffusers layout: diffusers, ComfyUI); generate with:\n"
-              << "  pawtrait-cli generate --model " << r.model.string() << " --lora " << outcome.made.string()
+              << "  pawtrait-cli generate --model " << model.string() << " --lora " << outcome.made.string()
               << " --prompt \"" << r.instance_prompt() << "\"\n";
   } else {
     std::cerr << "The LoRA: " << outcome.made.string() << " (Automatic1111, ComfyUI) and " << outcome.lora_peft.string()

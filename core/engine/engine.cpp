@@ -246,6 +246,7 @@ TrainOutcome Engine::train(const TrainJob& job, const TrainEvents& events, const
                  : result.lora_kohya.empty()         ? result.lora_peft
                                                      : result.lora_kohya;
   outcome.lora_peft = result.lora_peft;
+  outcome.generate_with = result.generate_with;
   outcome.steps_done = result.steps_done;
   outcome.skipped_photos = result.skipped_photos;
   outcome.stopped = result.stopped;

@@ -94,6 +94,7 @@ struct TrainEvents {
 struct TrainOutcome {
   std::filesystem::path made;  // the LoRA file, the fine-tuned model folder, or the built-in weights
   std::filesystem::path lora_peft;
+  std::filesystem::path generate_with;  // the model to draw with, when not the trained one
   std::int64_t steps_done = 0;
   bool stopped = false;
   std::vector<std::string> skipped_photos;

@@ -19,6 +19,9 @@ struct TrainResult {
   std::filesystem::path lora_kohya;         // LoRA mode: the A1111/ComfyUI file
   std::filesystem::path lora_peft;          // LoRA mode: the diffusers/PEFT file
   std::filesystem::path model_dir;          // full mode: the fine-tuned diffusers folder
+  // The model to draw with when it is not the trained one: a klein base run's distilled model
+  // (its previews were drawn with it). Empty: the trained model.
+  std::filesystem::path generate_with;
 };
 
 // DreamBooth (Ruiz et al. 2023) on the base model's family (Stable Diffusion 1.x/2.x or SDXL):

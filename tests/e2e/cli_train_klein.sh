@@ -37,8 +37,12 @@ check "the LoRA changes the distilled model's picture" \
   test "$(md5sum < "$(ls "$work/lora"/*.png)")" != "$(md5sum < "$(ls "$work/plain"/*.png)")"
 
 # --preview-model none: the base model draws them, in 25 guided steps.
-"$cli" train -q "${common[@]}" --steps 2 --preview-model none --out "$work/base-previews" > /dev/null
+"$cli" train "${common[@]}" --steps 2 --preview-model none --out "$work/base-previews" > /dev/null 2> "$work/base.txt"
 check "base previews: 25 guided steps" grep -aq "euler, 25 steps, guidance 4" "$work/base-previews/previews/step-000002.png"
+check "then it says to generate with the base" grep -q -- "generate --model $base --lora" "$work/base.txt"
+"$cli" train "${common[@]}" --steps 1 --out "$work/hint" > /dev/null 2> "$work/hint.txt"
+check "after distilled previews it says to generate with the distilled model" \
+  grep -q -- "generate --model .*/klein-tiny --lora" "$work/hint.txt"
 
 # On the distilled model (it warns) the previews take its own 4 steps without guidance.
 "$cli" train -q "${common[@]/#$base/$distilled}" --steps 2 --out "$work/distilled" > /dev/null 2>&1

@@ -161,6 +161,7 @@ TrainResult train_flux2_dreambooth(const TrainRequest& request, const TrainCallb
            "(black-forest-labs/FLUX.2-klein-base-4B) and apply to the distilled one");
   }
   const std::unique_ptr<KleinPreviewModel> preview_model = KleinPreviewModel::open(request, model, load, log);
+  if (preview_model) result.generate_with = preview_model->folder();
   if (cancelled()) return stopped_before_training(result, log);
   const std::int64_t resolution = request.resolution > 0 ? request.resolution : diffusion.defaults().size;
   const at::TensorOptions vae_options = model.vae->decoder->conv_in->weight.options();

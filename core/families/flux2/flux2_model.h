@@ -86,6 +86,7 @@ class Flux2KleinModel : public DiffusionModel {
   std::unique_ptr<AppliedLora> apply_lora(const std::string& path, double strength) override;
 
   Flux2Klein& modules() { return model_; }
+  const Flux2Klein& modules() const { return model_; }
 
   // On a GPU, the transformer's frozen weights go to it for the steps and back to the CPU
   // while something else needs the memory (the text encoder; a trainer's second model). On

@@ -38,6 +38,9 @@ class KleinPreviewModel {
   // Frozen adapters shaped as the run's (the same targets, rank and alpha).
   void add_adapters(const std::vector<std::string>& targets, const TrainRequest& request);
 
+  // Its folder: the model the run's LoRA is best drawn with.
+  const std::filesystem::path& folder() const { return model_.modules().source; }
+
   // The previews with `adapters`' values now (the run's trained parameters, by name).
   std::optional<TrainPreview> draw(families::Flux2KleinModel& trained, const NamedParameters& adapters,
                                    const TrainRequest& request, const std::vector<std::string>& prompts,
