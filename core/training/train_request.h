@@ -53,8 +53,9 @@ struct TrainRequest {
   std::filesystem::path class_images_dir;  // "" = the shared cache
 
   std::string mixed_precision = "auto";  // auto | no | fp16 | bf16 (CUDA only)
-  // Unset: the family's choice (on for FLUX.2 [klein] on a GPU, where a 1024² step needs it
-  // to fit 12 GB; off elsewhere). config.json writes null for it.
+  // Unset: the family's choice (on for FLUX.2 [klein] on a GPU: by estimate a 1024² step's
+  // activations do not fit 12 GB without it, until the GPU check measures it; off elsewhere).
+  // config.json writes null for it.
   std::optional<bool> gradient_checkpointing;
   bool ema = false;
   double ema_decay = 0.999;

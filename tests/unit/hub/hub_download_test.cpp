@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <iostream>
 
 #include "common/error.h"
 #include "hub/hub_client.h"
@@ -236,24 +237,27 @@ TEST_F(HubDownloadTest, RetriesTransientServerErrors) {
 TEST_F(HubDownloadTest, CancelStopsPromptlyAndKeepsPartialFiles) {
   hub_.throttle(64 * 1024, 10);
   std::atomic<bool> cancel{false};
-  std::chrono::steady_clock::time_point cancelled_at;
+  std::uint64_t done_at_cancel = 0;
   DownloadCallbacks callbacks;
   callbacks.cancel = &cancel;
   callbacks.on_progress = [&](const DownloadProgress& p) {
     if (p.file == kUnet && p.file_done > 500'000 && !cancel) {
-      cancelled_at = std::chrono::steady_clock::now();
+      done_at_cancel = p.file_done;
       cancel = true;
     }
   };
   const DownloadResult result = HubClient(settings()).download(request(), callbacks);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - cancelled_at).count();
   EXPECT_TRUE(result.cancelled);
-  EXPECT_LT(seconds, 1.0);
   EXPECT_FALSE(has_marker());
   EXPECT_FALSE(fs::exists(folder() / kUnet));
   const fs::path part = folder() / (std::string(kUnet) + ".part");
   ASSERT_TRUE(fs::exists(part));
   EXPECT_GT(fs::file_size(part), 500'000u);
+  // Promptly, in bytes rather than seconds (a loaded CI machine has no wall-clock bound): the
+  // write callback refuses the next chunk once the flag is up, so no more than what was in
+  // flight reaches the disk.
+  std::cout << "[ measured ] bytes written after the cancel: " << fs::file_size(part) - done_at_cancel << "\n";
+  EXPECT_LE(fs::file_size(part) - done_at_cancel, 64u * 1024);
 
   // The same request later continues from the .part file.
   hub_.throttle(1 << 20, 0);
