@@ -52,6 +52,10 @@ class MainWindow : public QMainWindow {
   bool isGenerating() const { return m_generating; }
   // Puts every generation setting of `request` into the controls.
   void useSettings(const pawtrait::pipeline::GenerateRequest& request);
+  // A Pawtrait picture's settings, with its model and LoRA found again by name and hash (near
+  // the picture, in the project, in the models folder) and chosen; says so when one is not
+  // there, and restores the rest.
+  void usePictureSettings(const QString& picture);
   pawtrait::pipeline::GenerateRequest currentGenerateRequest() const;
 
  Q_SIGNALS:

@@ -46,12 +46,15 @@
 #include "download_dialog.h"
 #include "gallery_view.h"
 #include "generate_advanced.h"
+#include "hub/model_cache.h"
 #include "imaging/photo.h"
 #include "labeled_slider.h"
 #include "loss_plot.h"
+#include "models/model_fingerprint.h"
 #include "photo_list_view.h"
 #include "photo_model.h"
 #include "pipeline/image_metadata.h"
+#include "pipeline/model_search.h"
 #include "preview_strip.h"
 #include "training_presets.h"
 
@@ -389,6 +392,50 @@ void MainWindow::useSettings(const pipeline::GenerateRequest& r) {
   statusBar()->showMessage(tr("Settings restored from the picture"), 5000);
 }
 
+void MainWindow::usePictureSettings(const QString& picture) {
+  pipeline::GenerateRequest request = pipeline::request_from_png(picture.toStdString());
+  const std::filesystem::path file(QFile::encodeName(picture).toStdString());
+  std::vector<std::filesystem::path> folders = pipeline::folders_near(file);
+  if (!m_project.isEmpty()) folders.insert(folders.begin(), QFile::encodeName(m_project).toStdString());
+  // The folder of the model in use, where its owner keeps the others.
+  if (!m_modelPath.isEmpty()) folders.push_back(QFile::encodeName(QFileInfo(m_modelPath).absolutePath()).toStdString());
+  try {
+    folders.push_back(pawtrait::hub::default_models_dir());
+  } catch (const std::exception&) {
+    // No home folder: the folders near the picture are all there is.
+  }
+  QStringList warnings;
+  const pawtrait::LogSink log = [&warnings](pawtrait::LogLevel level, const std::string& line) {
+    if (level >= pawtrait::LogLevel::Warning) warnings.append(QString::fromStdString(line));
+  };
+  try {
+    request = pipeline::locate_models(request, folders, log, pawtrait::models::default_hash_cache());
+  } catch (const std::exception& e) {
+    // The rest still helps: the prompt, the seed and the sliders, with the model chosen now.
+    request.vae.clear();
+    request.model_config.clear();
+    useSettings(request);
+    QMessageBox::information(this, tr("The picture's model is not here"),
+                             QString::fromUtf8(e.what()) + QStringLiteral("\n\n") +
+                                 tr("Its other settings are restored. Download or choose that model, then drop "
+                                    "the picture here again."));
+    return;
+  }
+  if (request.model.starts_with("builtin:")) {
+    if (!builtinModel()) setBaseModel(QString());
+    m_trainedModel = QString::fromStdString(request.model);
+  } else {
+    const QString model = QString::fromStdString(request.model);
+    if (QFileInfo(model) != QFileInfo(m_modelPath)) setBaseModel(model);
+    if (!request.loras.empty()) m_trainedModel = QString::fromStdString(request.loras.front().path);
+  }
+  useSettings(request);
+  updateActions();
+  if (!warnings.isEmpty()) {
+    QMessageBox::information(this, tr("Not quite the picture's model"), warnings.join(QStringLiteral("\n")));
+  }
+}
+
 void MainWindow::onImageGenerated(const QImage& image, const QString& path) { m_gallery->addPicture(image, path); }
 
 void MainWindow::onGenerateFinished(bool stopped) {
@@ -459,8 +506,12 @@ void MainWindow::showPicture(int row) {
   buttons->addButton(QDialogButtonBox::Close);
   connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
   connect(use, &QPushButton::clicked, &dialog, [&] {
-    useSettings(request);
     dialog.accept();
+    try {
+      usePictureSettings(path);
+    } catch (const std::exception& e) {
+      QMessageBox::warning(this, tr("Can't read the picture's settings"), QString::fromUtf8(e.what()));
+    }
   });
   connect(copy, &QPushButton::clicked, &dialog, [&] { QApplication::clipboard()->setImage(image); });
   connect(save, &QPushButton::clicked, &dialog, [&] {

@@ -77,7 +77,7 @@ void MainWindow::addFiles(const QStringList& paths) {
   for (const QString& path : paths) {
     if (isPawtraitPicture(path)) {
       try {
-        useSettings(pipeline::request_from_png(path.toStdString()));
+        usePictureSettings(path);
       } catch (const std::exception& e) {
         QMessageBox::warning(this, tr("Can't read the picture's settings"), QString::fromUtf8(e.what()));
       }

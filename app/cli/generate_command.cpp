@@ -3,6 +3,7 @@
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -14,7 +15,10 @@
 
 #include "common/error.h"
 #include "engine/engine.h"
+#include "hub/model_cache.h"
+#include "models/model_fingerprint.h"
 #include "pipeline/image_metadata.h"
+#include "pipeline/model_search.h"
 
 namespace pawtrait::cli {
 namespace {
@@ -36,6 +40,7 @@ struct GenerateOptions {
   std::string save_latents;
   std::string lora;
   double lora_scale = 1.0;
+  bool lora_scale_given = false;
   bool seed_given = false;
   bool quiet = false;
 };
@@ -76,20 +81,52 @@ class Progress {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
+// The picture's request, its models found by name and hash (pipeline/model_search.h), or
+// where --model, --vae and --lora say they are; --lora stands in for the picture's LoRA of
+// the same hash, else for its only one, else is added.
+pipeline::GenerateRequest request_from_picture(const GenerateOptions& o, const LogSink& log, bool& lora_used) {
+  pipeline::GenerateRequest saved = pipeline::request_from_png(o.from);
+  // Everything from the picture, except where its output goes and what runs it.
+  saved.device = o.request.device;
+  saved.batch_size = o.request.batch_size;
+  if (!o.request.model.empty()) {
+    saved.model = o.request.model.starts_with("builtin:") ? o.request.model : fs::absolute(o.request.model).string();
+  }
+  if (!o.request.vae.empty()) saved.vae = fs::absolute(o.request.vae).string();
+  const fs::path cache = models::default_hash_cache();
+  if (!o.lora.empty()) {
+    const std::string given = fs::absolute(o.lora).string();
+    const std::string hash = models::short_hash(given, cache);
+    auto same = std::find_if(saved.loras.begin(), saved.loras.end(), [&](const auto& l) { return l.hash == hash; });
+    if (same == saved.loras.end() && saved.loras.size() == 1) same = saved.loras.begin();
+    if (same != saved.loras.end()) {
+      same->path = given;
+      if (o.lora_scale_given) same->strength = o.lora_scale;
+      lora_used = true;
+    }
+  }
+  std::vector<fs::path> folders = pipeline::folders_near(o.from);
+  try {
+    folders.push_back(hub::default_models_dir());
+  } catch (const Error&) {
+    // No home folder: the folders near the picture are all there is.
+  }
+  return pipeline::locate_models(saved, folders, log, cache);
+}
+
 int run_generate(const GenerateOptions& o) {
+  const LogSink log = [&](LogLevel level, const std::string& line) {
+    if (level >= LogLevel::Info && !o.quiet)
+      std::cerr << (level == LogLevel::Warning ? "warning: " : "") << line << '\n';
+  };
   engine::GenerateJob job;
   job.request = o.request;
-  if (!o.from.empty()) {
-    // Everything from the picture, except where its output goes and what runs it.
-    pipeline::GenerateRequest saved = pipeline::request_from_png(o.from);
-    saved.device = job.request.device;
-    saved.batch_size = job.request.batch_size;
-    job.request = saved;
-  }
+  bool lora_used = false;
+  if (!o.from.empty()) job.request = request_from_picture(o, log, lora_used);
   if (job.request.model.empty()) {
     throw Error("no model given: pass --model PATH (a diffusers folder, a .safetensors file or builtin:RUN_DIR)");
   }
-  if (!o.lora.empty()) job.request.loras.push_back({o.lora, o.lora_scale});
+  if (!o.lora.empty() && !lora_used) job.request.loras.push_back({o.lora, o.lora_scale});
   if (o.from.empty() && !o.seed_given) job.request.seed = std::random_device{}() % 4294967296ULL;
   job.out_dir = o.out;
   job.init_latents = o.init_latents;
@@ -97,10 +134,7 @@ int run_generate(const GenerateOptions& o) {
 
   Progress progress(o.quiet);
   engine::GenerateEvents events;
-  events.log = [&](LogLevel level, const std::string& line) {
-    if (level >= LogLevel::Info && !o.quiet)
-      std::cerr << (level == LogLevel::Warning ? "warning: " : "") << line << '\n';
-  };
+  events.log = log;
   events.on_step = [&](const engine::GenerateStep& p) { progress.step(p); };
   events.on_picture = [&](const engine::Picture& picture) {
     progress.done(picture.file.string());
@@ -204,8 +238,18 @@ void add_generate_command(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "fp32", "fp16", "bf16"}))
       ->capture_default_str();
   cmd->add_option("--lora", o->lora, "A LoRA file to apply");
-  cmd->add_option("--lora-scale", o->lora_scale, "The LoRA's strength, 0-2");
-  cmd->add_option("--from", o->from, "Re-run the settings stored in a Pawtrait PNG")->check(CLI::ExistingFile);
+  cmd->add_option_function<double>(
+      "--lora-scale",
+      [o](double scale) {
+        o->lora_scale = scale;
+        o->lora_scale_given = true;
+      },
+      "The LoRA's strength, 0-2 (default 1; with --from, the picture's)");
+  cmd->add_option("--from", o->from,
+                  "Re-run the settings stored in a Pawtrait PNG; its model, VAE and LoRA are found by name and hash "
+                  "near the picture, in the current folder and in the models folder, or where --model, --vae and "
+                  "--lora say")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--init-latents", o->init_latents,
                   "Start from this noise: a .safetensors file with a tensor \"latents\" [n, C, H/f, W/f] (FLUX.2: the "
                   "patchified, normalised [n, 128, H/16, W/16] the reference pipeline takes as latents=)")

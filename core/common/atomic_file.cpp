@@ -33,8 +33,6 @@ std::string errno_advice(int error_number) {
   }
 }
 
-constexpr const char* kTemporarySuffix = ".pawtrait-tmp";
-
 std::string random_suffix() {
   std::random_device device;
   std::uniform_int_distribution<unsigned> digit(0, 35);

@@ -38,6 +38,9 @@ class AtomicFile {
   bool committed_ = false;
 };
 
+// What a temporary file's name ends with, until it is renamed into place.
+inline constexpr const char* kTemporarySuffix = ".pawtrait-tmp";
+
 // Convenience for small files (configs, JSON, text).
 void write_file_atomically(const std::filesystem::path& target, const std::string& content);
 

@@ -5,6 +5,7 @@
 #include "common/error.h"
 #include "families/diffusion_model.h"
 #include "families/model_family.h"
+#include "models/model_fingerprint.h"
 #include "pipeline/picture_files.h"
 #include "pipeline/text_to_image.h"
 #include "runtime/device_choice.h"
@@ -66,6 +67,15 @@ std::string stamp_of(const fs::path& path) {
     }
   }
   return std::to_string(newest.time_since_epoch().count());
+}
+
+// The short hashes the pictures carry instead of the model's, the VAE's and the LoRAs' paths.
+void fill_short_hashes(pipeline::GenerateRequest& r, const families::ModelFamily& family, const LogSink& log) {
+  const fs::path cache = models::default_hash_cache();
+  const auto on_slow = [&log](const std::string& line) { log_to(log, LogLevel::Info, line); };
+  r.model_hash = models::short_hash(family.location(r.model), cache, on_slow);
+  if (!r.vae.empty()) r.vae_hash = models::short_hash(r.vae, cache, on_slow);
+  for (auto& lora : r.loras) lora.hash = models::short_hash(lora.path, cache, on_slow);
 }
 
 }  // namespace
@@ -156,6 +166,7 @@ GenerateResult Engine::generate(const GenerateJob& job, const GenerateEvents& ev
   if (request.width == 0 || defaults.size_fixed) request.width = defaults.size;
   if (request.height == 0 || defaults.size_fixed) request.height = defaults.size;
   loaded_->sampler->validate(request);
+  fill_short_hashes(request, family, events.log);
   const at::Tensor init = job.init_latents.empty() ? at::Tensor() : read_latents(job.init_latents);
   make_out_dir(job.out_dir);
   if (events.on_start) events.on_start(request);

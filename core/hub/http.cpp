@@ -119,6 +119,27 @@ int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   return 0;
 }
 
+}  // namespace
+
+const char* redirect_protocols(const std::string& url) {
+  return url.rfind("https://", 0) == 0 ? "https" : "http,https";
+}
+
+bool is_loopback_url(const std::string& url) {
+  const std::size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return false;
+  std::string host = url.substr(scheme + 3);
+  host = host.substr(0, host.find_first_of("/?#"));
+  if (const std::size_t at = host.rfind('@'); at != std::string::npos) host = host.substr(at + 1);
+  if (host.starts_with("[")) return host.starts_with("[::1]");
+  host = host.substr(0, host.find(':'));
+  const bool dotted_ipv4 =
+      std::count(host.begin(), host.end(), '.') == 3 && host.find_first_not_of("0123456789.") == std::string::npos;
+  return host == "localhost" || (dotted_ipv4 && host.starts_with("127."));
+}
+
+namespace {
+
 HttpResponse perform(CURL* curl, const HttpConfig& config, const std::string& url, Transfer& transfer,
                      const std::string& range) {
   HttpResponse& response = *transfer.response;
@@ -137,7 +158,7 @@ HttpResponse perform(CURL* curl, const HttpConfig& config, const std::string& ur
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
   curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, redirect_protocols(url));
   curl_easy_setopt(curl, CURLOPT_UNRESTRICTED_AUTH, 0L);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, config.connect_timeout_s);
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);

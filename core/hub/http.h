@@ -36,6 +36,14 @@ struct HttpResponse {
   std::string header(const std::string& lowercase_name) const;
 };
 
+// The schemes a redirect from `url` may go to: an https address never falls back to http
+// (where the file, or a token, would travel in clear).
+const char* redirect_protocols(const std::string& url);
+
+// True for an address on this machine (localhost, 127.x.y.z, [::1]), where http carries a
+// token no further than the machine itself.
+bool is_loopback_url(const std::string& url);
+
 // Transport failures worth another try: a dropped or stalled connection, a refused one.
 bool is_transient_curl_error(int curl_code);
 // DNS failures: the machine is offline, or HF_ENDPOINT names a host that does not exist.

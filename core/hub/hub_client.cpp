@@ -1,6 +1,7 @@
 #include "hub/hub_client.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,9 +14,11 @@
 #include <thread>
 
 #include "common/error.h"
+#include "common/git_blob_id.h"
+#include "common/sha256.h"
 #include "hub/http.h"
+#include "hub/hub_files.h"
 #include "hub/model_cache.h"
-#include "hub/sha256.h"
 
 namespace pawtrait::hub {
 namespace {
@@ -26,11 +29,6 @@ using Clock = std::chrono::steady_clock;
 std::string env_or(const char* name, const std::string& fallback) {
   const char* value = std::getenv(name);
   return value != nullptr && value[0] != '\0' ? std::string(value) : fallback;
-}
-
-bool is_sha256_hex(std::string text) {
-  return text.size() == 64 &&
-         std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 // ETag values come quoted and sometimes weak: W/"abc…".
@@ -211,6 +209,34 @@ class FileDescriptor {
   int fd_;
 };
 
+// One download into a folder at a time, across processes: a second one (another window, a
+// CLI run beside the app) would write the same .part files. flock() is let go when the
+// process ends however it ends, so a killed download never leaves the folder locked. The
+// file stays (removing it would let two processes lock two different files).
+class FolderLock {
+ public:
+  FolderLock(const fs::path& folder, const std::string& repo_id) {
+    const fs::path file = folder / ".pawtrait-download.lock";
+    fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw Error("can't create " + file.string() + ": " + std::strerror(errno));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      const int error = errno;
+      ::close(fd_);
+      if (error == EWOULDBLOCK) {
+        throw Error("another download of " + repo_id + " into " + folder.string() +
+                    " is running (in this or another Pawtrait): let it finish, or stop it, then run this again");
+      }
+      throw Error("can't lock " + file.string() + ": " + std::strerror(error));
+    }
+  }
+  ~FolderLock() { ::close(fd_); }
+  FolderLock(const FolderLock&) = delete;
+  FolderLock& operator=(const FolderLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 // Downloads one file of a model into place; returns false when cancelled.
 class FileDownloader {
  public:
@@ -227,6 +253,7 @@ class FileDownloader {
                             HttpClient::escape(commit_, false) + "/" + HttpClient::escape(file.path, true);
     std::optional<std::uint64_t> size = file.size;
     std::optional<std::string> sha256 = file.sha256;
+    std::optional<std::string> blob_id = file.blob_id;
     bool fresh_start_done = false;  // a checksum failure after a resume earns one clean retry
     int failures = 0;
     int attempts = 0;
@@ -255,7 +282,7 @@ class FileDownloader {
         if (response.write_errno != 0) {
           throw_write_error(part, response.write_errno, size ? *size - std::min(*size, offset) : 0);
         }
-        learn_from_headers(response, size, sha256);
+        learn_from_headers(response, size, sha256, blob_id);
         if (response.curl_code == 0 && (response.status == 200 || response.status == 206)) {
           if (::fsync(fd.get()) != 0) throw_write_error(part, errno, 0);
           transferred = true;
@@ -282,7 +309,7 @@ class FileDownloader {
           continue;
         }
       }
-      const std::optional<std::string> problem = verify(part, size, sha256, callbacks_.cancel);
+      const std::optional<std::string> problem = verify(part, size, sha256, blob_id, callbacks_.cancel);
       if (!problem) return false;  // stopped while checking; the part file stays for a resume
       if (problem->empty()) break;
       fs::remove(part);
@@ -303,13 +330,18 @@ class FileDownloader {
 
  private:
   void learn_from_headers(const HttpResponse& response, std::optional<std::uint64_t>& size,
-                          std::optional<std::string>& sha256) const {
+                          std::optional<std::string>& sha256, std::optional<std::string>& blob_id) const {
     // The hub sends an LFS file's SHA-256 as X-Linked-Etag on the redirecting response
-    // (and as the ETag when it serves the file itself); other files' ETags are git hashes.
+    // (and as the ETag when it serves the file itself); other files' ETags are their git
+    // blob ids. A CDN's own ETag is neither, and is not used.
     if (!sha256) {
       std::string etag = strip_etag(response.header("x-linked-etag"));
-      if (!is_sha256_hex(etag)) etag = strip_etag(response.header("etag"));
-      if (is_sha256_hex(etag)) sha256 = etag;
+      if (!is_hex_digest(etag, 64)) etag = strip_etag(response.header("etag"));
+      if (is_hex_digest(etag, 64)) sha256 = etag;
+    }
+    if (!sha256 && !blob_id && response.header("x-linked-etag").empty()) {
+      const std::string etag = strip_etag(response.header("etag"));
+      if (is_hex_digest(etag, 40)) blob_id = etag;
     }
     if (!size) size = parse_size(response.header("x-linked-size"));
     if (!size && response.status == 200 && response.header("content-encoding").empty()) {
@@ -324,7 +356,8 @@ class FileDownloader {
 
   // What is wrong with a downloaded file ("" when nothing), or nothing when cancelled.
   static std::optional<std::string> verify(const fs::path& part, const std::optional<std::uint64_t>& size,
-                                           const std::optional<std::string>& sha256, const std::atomic<bool>* cancel) {
+                                           const std::optional<std::string>& sha256,
+                                           const std::optional<std::string>& blob_id, const std::atomic<bool>* cancel) {
     const std::uint64_t actual = file_size_or_zero(part);
     if (size && actual != *size) {
       return "it has " + std::to_string(actual) + " bytes, the hub says " + std::to_string(*size);
@@ -333,6 +366,10 @@ class FileDownloader {
       const std::optional<std::string> digest = sha256_file(part, cancel);
       if (!digest) return std::nullopt;
       if (*digest != *sha256) return "its SHA-256 is " + *digest + ", the hub says " + *sha256;
+    } else if (blob_id) {
+      const std::optional<std::string> id = git_blob_id_of_file(part, cancel);
+      if (!id) return std::nullopt;
+      if (*id != *blob_id) return "its git blob id is " + *id + ", the hub says " + *blob_id;
     }
     return std::string();
   }
@@ -372,6 +409,11 @@ HubClient::HubClient(HubSettings settings) : settings_(std::move(settings)) {
   while (!settings_.endpoint.empty() && settings_.endpoint.back() == '/') settings_.endpoint.pop_back();
   if (settings_.endpoint.rfind("https://", 0) != 0 && settings_.endpoint.rfind("http://", 0) != 0) {
     throw Error("HF_ENDPOINT must be an http:// or https:// address, not \"" + settings_.endpoint + "\"");
+  }
+  if (!settings_.token.empty() && settings_.endpoint.rfind("http://", 0) == 0 && !is_loopback_url(settings_.endpoint)) {
+    throw Error("HF_TOKEN is set, and HF_ENDPOINT " + settings_.endpoint +
+                " is plain http, where the token would travel in clear: use the mirror's https:// address, or "
+                "unset HF_TOKEN for a mirror that needs none");
   }
 }
 
@@ -441,6 +483,7 @@ DownloadResult HubClient::download(const DownloadRequest& request, const Downloa
   std::error_code error;
   fs::create_directories(result.folder, error);
   if (error) throw Error("can't create " + result.folder.string() + ": " + error.message());
+  const FolderLock lock(result.folder, request.repo_id);
   remove_complete_marker(result.folder);
 
   // Bytes already in place or in .part files count as done; what is left must fit.

@@ -15,11 +15,6 @@ bool ends_with(const std::string& text, const std::string& suffix) {
   return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-bool is_hex_sha256(const std::string& text) {
-  return text.size() == 64 &&
-         std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
-
 // The variant of a weights file name: "" for "model.safetensors" or a shard
 // "model-00001-of-00002.safetensors", "fp16" for "model.fp16.safetensors" or
 // "model.fp16-00001-of-00002.safetensors". Diffusers weight names have no other dots.
@@ -78,6 +73,11 @@ void validate_repo_id(const std::string& repo_id) {
   }
 }
 
+bool is_hex_digest(const std::string& text, std::size_t digits) {
+  return text.size() == digits &&
+         std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
 RepoListing parse_repo_listing(const std::string& json_text, const std::string& repo_id) {
   RepoListing listing;
   listing.repo_id = repo_id;
@@ -98,10 +98,14 @@ RepoListing parse_repo_listing(const std::string& json_text, const std::string& 
       }
       if (sibling.contains("lfs") && sibling["lfs"].is_object()) {
         const auto& lfs = sibling["lfs"];
-        if (lfs.contains("sha256") && lfs["sha256"].is_string() && is_hex_sha256(lfs["sha256"].get<std::string>())) {
+        if (lfs.contains("sha256") && lfs["sha256"].is_string() &&
+            is_hex_digest(lfs["sha256"].get<std::string>(), 64)) {
           file.sha256 = lfs["sha256"].get<std::string>();
         }
         if (lfs.contains("size") && lfs["size"].is_number_unsigned()) file.size = lfs["size"].get<std::uint64_t>();
+      } else if (sibling.contains("blobId") && sibling["blobId"].is_string() &&
+                 is_hex_digest(sibling["blobId"].get<std::string>(), 40)) {
+        file.blob_id = sibling["blobId"].get<std::string>();
       }
       listing.files.push_back(std::move(file));
     }

@@ -9,9 +9,10 @@ namespace pawtrait::hub {
 
 // One file of a repository at a revision, as the hub's API lists it.
 struct RepoFile {
-  std::string path;                   // "unet/diffusion_pytorch_model.safetensors"
-  std::optional<std::uint64_t> size;  // bytes, when the listing has it (?blobs=true)
-  std::optional<std::string> sha256;  // LFS files only: the content's SHA-256, lowercase hex
+  std::string path;                    // "unet/diffusion_pytorch_model.safetensors"
+  std::optional<std::uint64_t> size;   // bytes, when the listing has it (?blobs=true)
+  std::optional<std::string> sha256;   // LFS files only: the content's SHA-256, lowercase hex
+  std::optional<std::string> blob_id;  // other files: their git blob id (common/git_blob_id.h)
 };
 
 struct RepoListing {
@@ -21,7 +22,8 @@ struct RepoListing {
 };
 
 // Parses the answer of GET /api/models/{repo}/revision/{revision}?blobs=true:
-// {"id": ..., "sha": ..., "siblings": [{"rfilename", "size", "lfs": {"sha256", "size"}}]}.
+// {"id": ..., "sha": ..., "siblings": [{"rfilename", "size", "blobId", "lfs": {"sha256", "size"}}]}
+// (an LFS file's blobId is its pointer's, so only a file without "lfs" keeps it).
 // Paths that could escape the model folder ("..", absolute) are refused. Throws
 // pawtrait::Error on a malformed answer.
 RepoListing parse_repo_listing(const std::string& json_text, const std::string& repo_id);
@@ -39,6 +41,9 @@ std::vector<RepoFile> select_model_files(const RepoListing& listing, const std::
 
 // "org/name" with the hub's characters ([A-Za-z0-9._-]); throws pawtrait::Error otherwise.
 void validate_repo_id(const std::string& repo_id);
+
+// True for `digits` lowercase hex digits: 64 for a SHA-256, 40 for a git blob id.
+bool is_hex_digest(const std::string& text, std::size_t digits);
 
 // True for a relative path without "..", "." or empty segments.
 bool is_safe_relative_path(const std::string& path);

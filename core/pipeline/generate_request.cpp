@@ -23,7 +23,11 @@ constexpr std::array<std::pair<const char*, SizeField>, 6> kSizeFields = {{
 
 nlohmann::json GenerateRequest::to_json() const {
   nlohmann::json loras_json = nlohmann::json::array();
-  for (const auto& l : loras) loras_json.push_back({{"path", l.path}, {"strength", l.strength}});
+  for (const auto& l : loras) {
+    nlohmann::json lora = {{"path", l.path}, {"strength", l.strength}};
+    if (!l.hash.empty()) lora["hash"] = l.hash;
+    loras_json.push_back(lora);
+  }
   nlohmann::json json = {
       {"model", model},
       {"model_config", model_config},
@@ -43,7 +47,9 @@ nlohmann::json GenerateRequest::to_json() const {
       {"device", device},
       {"dtype", dtype}};
   // Written only when set, so requests without them read as before.
+  if (!model_hash.empty()) json["model_hash"] = model_hash;
   if (!vae.empty()) json["vae"] = vae;
+  if (!vae_hash.empty()) json["vae_hash"] = vae_hash;
   if (!text_encoder_layers.empty()) json["text_encoder_layers"] = text_encoder_layers;
   if (prompt_cleanup != "nfc") json["prompt_cleanup"] = prompt_cleanup;
   for (const auto& [key, field] : kSizeFields) {
@@ -57,7 +63,9 @@ GenerateRequest GenerateRequest::from_json(const nlohmann::json& json, const std
   GenerateRequest r;
   r.model = f.text("model", r.model);
   r.model_config = f.text("model_config", r.model_config);
+  r.model_hash = f.text("model_hash", r.model_hash);
   r.vae = f.text("vae", r.vae);
+  r.vae_hash = f.text("vae_hash", r.vae_hash);
   r.text_encoder_layers = f.text("text_encoder_layers", r.text_encoder_layers);
   r.prompt_cleanup = f.text("prompt_cleanup", r.prompt_cleanup);
   r.prompt = f.text("prompt", r.prompt);
@@ -91,7 +99,7 @@ GenerateRequest GenerateRequest::from_json(const nlohmann::json& json, const std
     if (!json["loras"].is_array()) f.fail("loras", "must be a list of {path, strength}");
     for (const auto& item : json["loras"]) {
       const models::ConfigFields lf(item, source + " loras[]");
-      r.loras.push_back({lf.text("path", ""), lf.number("strength", 1.0)});
+      r.loras.push_back({lf.text("path", ""), lf.number("strength", 1.0), lf.text("hash", "")});
     }
   }
   return r;

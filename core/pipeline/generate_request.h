@@ -10,16 +10,21 @@
 namespace pawtrait::pipeline {
 
 struct LoraSpec {
-  std::string path;
+  std::string path;  // in a shared picture, only the file's name (models/model_fingerprint.h)
   double strength = 1.0;
+  std::string hash;  // its short hash; "" = not known (a request typed by hand, an older picture)
 };
 
 // Everything that decides a text-to-image run. Saved as JSON next to its images (and inside
 // each PNG, with that image's own seed), so any run can be replayed exactly.
 struct GenerateRequest {
-  std::string model;         // a diffusers folder or a .safetensors file
+  // A diffusers folder or a .safetensors file. A shared picture carries only the names of its
+  // model, configs, VAE and LoRAs, and their short hashes (pipeline/model_search.h finds them).
+  std::string model;
+  std::string model_hash;    // "" = not known
   std::string model_config;  // a folder of configs for a single file ("" = detect)
   std::string vae;           // a VAE folder or .safetensors file instead of the model's own ("" = its own)
+  std::string vae_hash;
   // FLUX.2 [klein]: the text-encoder layers of the prompt embedding, "9,18,27" ("" = those).
   std::string text_encoder_layers;
   std::vector<LoraSpec> loras;

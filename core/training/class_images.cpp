@@ -1,9 +1,9 @@
 #include "training/class_images.h"
 
 #include <cstdio>
-#include <cstdlib>
 
 #include "common/atomic_file.h"
+#include "common/cache_folder.h"
 #include "common/error.h"
 #include "imaging/png_text.h"
 #include "pipeline/text_to_image.h"
@@ -23,15 +23,6 @@ std::uint64_t fnv1a(const std::string& text) {
   return h;
 }
 
-fs::path cache_root() {
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg != '\0')
-    return fs::path(xdg) / "pawtrait";
-  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
-    return fs::path(home) / ".cache" / "pawtrait";
-  }
-  return fs::temp_directory_path() / "pawtrait-cache";
-}
-
 }  // namespace
 
 fs::path class_images_folder(const fs::path& override_dir, const fs::path& model, const std::string& prompt,
@@ -42,7 +33,7 @@ fs::path class_images_folder(const fs::path& override_dir, const fs::path& model
   const std::string key = (ec ? model : canonical).string() + "\n" + prompt + "\n" + std::to_string(resolution);
   char name[32];
   std::snprintf(name, sizeof name, "%016llx", static_cast<unsigned long long>(fnv1a(key)));
-  return cache_root() / "class-images" / name;
+  return cache_folder() / "class-images" / name;
 }
 
 std::vector<fs::path> ensure_class_images(pipeline::TextToImage& generator, const fs::path& folder,

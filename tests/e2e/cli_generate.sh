@@ -9,6 +9,8 @@ tool="python3 $(dirname "$0")/safetensors_tool.py"
 source "$(dirname "$0")/lib.sh"
 tiny="$data/sd-tiny"
 ref="$data/reference/pipeline_run.safetensors"
+# The short hashes' cache and the models folder, this run's own.
+export XDG_CACHE_HOME="$work/cache" XDG_DATA_HOME="$work/data"
 
 # 1. The reference run: DDIM (the model's own scheduler), 5 steps, guidance 7.5, given noise.
 $tool extract "$ref" initial_latents "$work/init.safetensors" latents
@@ -34,19 +36,38 @@ check "next seed differs"    differ "$work/a/00000-5.png" "$work/a/00001-6.png"
 # 3. Metadata: A1111 "parameters" and Pawtrait's JSON.
 $tool pngtext "$work/a/00001-6.png" parameters > "$work/params.txt"
 check "parameters prompt line" grep -qx "a photo of sks dog" "$work/params.txt"
-check "parameters settings"    grep -q "^Steps: 6, Sampler: Euler a, CFG scale: 7.5, Seed: 6, Size: 64x64, Model: sd-tiny" "$work/params.txt"
+check "parameters settings"    grep -Eq "^Steps: 6, Sampler: Euler a, CFG scale: 7.5, Seed: 6, Size: 64x64, Model hash: [0-9a-f]{10}, Model: sd-tiny$" "$work/params.txt"
 $tool pngtext "$work/a/00001-6.png" pawtrait > "$work/pawtrait.json"
 check "pawtrait json" python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert r['seed']==6 and r['count']==1 and r['sampler']=='euler_a'" "$work/pawtrait.json"
+# A shared picture names its model and hash, never a folder of this disk.
+check "model by name and hash" python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert r['model']=='sd-tiny' and len(r['model_hash'])==10, r" "$work/pawtrait.json"
+no_paths() { ! cat "$work/params.txt" "$work/pawtrait.json" | grep -qF -e "$data" -e "$work"; }
+check "no path in the picture's text" no_paths
 
-# 4. --from re-runs image 2 alone: the same file, byte for byte.
-"$cli" generate -q --from "$work/a/00001-6.png" --out "$work/from" > "$work/from.txt"
-check "--from reproduces the image" cmp -s "$work/a/00001-6.png" "$(cat "$work/from.txt")"
+# 4. --from re-runs image 2 alone: the same file, byte for byte, its model found by name and
+#    hash in the models folder; or where --model says; or a clear reason when it is nowhere.
+mkdir -p "$XDG_DATA_HOME/pawtrait/models" "$work/elsewhere"
+cp "$work/a/00001-6.png" "$work/elsewhere/shared.png"
+set +e; "$cli" generate -q --from "$work/elsewhere/shared.png" --out "$work/from" 2> "$work/err.txt"; rc=$?; set -e
+check "--from without the model fails" test "$rc" -eq 1
+check "--from names the missing model and hash" grep -Eq "made with the model sd-tiny \(hash [0-9a-f]{10}\), which is not in .*--model PATH" "$work/err.txt"
+"$cli" generate -q --from "$work/elsewhere/shared.png" --model "$tiny" --out "$work/from" > "$work/from-given.txt"
+check "--from with --model reproduces the image" cmp -s "$work/a/00001-6.png" "$(cat "$work/from-given.txt")"
+ln -s "$tiny" "$XDG_DATA_HOME/pawtrait/models/sd-tiny"
+"$cli" generate -q --from "$work/elsewhere/shared.png" --out "$work/from" > "$work/from.txt"
+check "--from finds the model in the models folder" cmp -s "$work/a/00001-6.png" "$(cat "$work/from.txt")"
 
 # 5. A LoRA at a strength: applied, and named in the metadata.
 "$cli" generate -q --model "$tiny" --prompt "a photo of sks dog" --steps 4 --seed 5 --sampler euler_a \
   --lora "$data/reference/lora/pytorch_lora_weights.safetensors" --lora-scale 0.8 --out "$work/lora" > "$work/lora.txt"
 $tool pngtext "$(cat "$work/lora.txt")" parameters > "$work/lora-params.txt"
-check "lora in parameters" grep -q "Lora: pytorch_lora_weights:0.8" "$work/lora-params.txt"
+check "lora in parameters" grep -Eq "Lora: pytorch_lora_weights:0.8, Lora hashes: \"pytorch_lora_weights: [0-9a-f]{10}\"" "$work/lora-params.txt"
+# The LoRA beside the picture's folder is found by its name and hash.
+mkdir -p "$work/shared/lora"
+cp "$data/reference/lora/pytorch_lora_weights.safetensors" "$work/shared/lora/"
+mkdir -p "$work/shared/pictures" && cp "$(cat "$work/lora.txt")" "$work/shared/pictures/with-lora.png"
+"$cli" generate -q --from "$work/shared/pictures/with-lora.png" --out "$work/lora-from" > "$work/lora-from.txt"
+check "--from finds the LoRA near the picture" cmp -s "$(cat "$work/lora.txt")" "$(cat "$work/lora-from.txt")"
 
 # 6. Bad requests fail before any work, with a reason.
 expect_fail() {  # expect_fail <what> <message> <args...>

@@ -343,6 +343,16 @@ class MainWindowTest : public QObject {
     QVERIFY(again.crops_coords_top_left == saved.crops_coords_top_left);
     QCOMPARE(QString::fromStdString(again.prompt_cleanup), QStringLiteral("ftfy"));
     QCOMPARE(again.steps, 2);
+
+    // With another base chosen, the picture brings its own model back: found by its name and
+    // hash beside the model in use (the picture names no folder).
+    QVERIFY(text.at("pawtrait").find(PAWTRAIT_TESTDATA) == std::string::npos);
+    window.setBaseModel(QStringLiteral(PAWTRAIT_TESTDATA "/sd-tiny"));
+    QTRY_VERIFY_WITH_TIMEOUT(!advanced->sizeConditioned(), 30000);
+    window.addFiles({picture});
+    QTRY_VERIFY_WITH_TIMEOUT(advanced->sizeConditioned(), 30000);
+    QCOMPARE(QFileInfo(QString::fromStdString(window.currentGenerateRequest().model)),
+             QFileInfo(QStringLiteral(PAWTRAIT_TESTDATA "/sdxl/sdxl-tiny")));
   }
 
  private:

@@ -35,7 +35,12 @@ ModelFamily builtin_family() {
   f.load = [](const std::string& model, const LoadOptions&) -> std::unique_ptr<DiffusionModel> {
     return std::make_unique<BuiltinModel>(training::load_pixel_model(run_dir(model)));
   };
-  f.location = [](const std::string& model) { return model == "builtin" ? std::filesystem::path() : run_dir(model); };
+  // The weights, not the run folder: its previews and samples change, the model does not.
+  f.location = [](const std::string& model) {
+    if (model == "builtin") return std::filesystem::path();
+    const std::filesystem::path run = run_dir(model);
+    return std::filesystem::is_directory(run) ? run / "model.safetensors" : run;
+  };
   return f;
 }
 

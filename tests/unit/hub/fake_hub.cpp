@@ -14,7 +14,8 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "hub/sha256.h"
+#include "common/git_blob_id.h"
+#include "common/sha256.h"
 
 namespace pawtrait::testing {
 namespace {
@@ -265,7 +266,7 @@ void FakeHub::send_file(int fd, const std::string& repo_id, const std::string& p
   const bool lfs = path.size() > 12 && path.compare(path.size() - 12, 12, ".safetensors") == 0;
   std::string headers = "X-Repo-Commit: " + repo->second.commit + "\r\n";
   if (lfs && from_hub) {
-    const std::string sha = hub::sha256_hex(bytes);
+    const std::string sha = sha256_hex(bytes);
     headers += "X-Linked-Etag: \"" + sha + "\"\r\nX-Linked-Size: " + std::to_string(bytes.size()) + "\r\n";
     if (redirect_lfs_) {
       // Another host name for the same server, as the hub's CDN is another host.
@@ -276,7 +277,7 @@ void FakeHub::send_file(int fd, const std::string& repo_id, const std::string& p
     }
     headers += "ETag: \"" + sha + "\"\r\n";
   } else if (!lfs) {
-    headers += "ETag: \"0123456789abcdef0123456789abcdef01234567\"\r\n";  // a git blob id, not a SHA-256
+    headers += "ETag: \"" + git_blob_id(bytes) + "\"\r\n";  // the true content's, as the hub sends
   } else {
     headers += "ETag: \"cdn-object-1\"\r\n";
   }
@@ -324,9 +325,13 @@ std::string FakeHub::listing(const std::string& repo_id, const Repo& repo, bool 
     nlohmann::json sibling = {{"rfilename", path}};
     if (blobs && list_metadata_) {
       sibling["size"] = bytes.size();
-      sibling["blobId"] = "0123456789abcdef0123456789abcdef01234567";
+      sibling["blobId"] = git_blob_id(bytes);
       if (path.size() > 12 && path.compare(path.size() - 12, 12, ".safetensors") == 0) {
-        sibling["lfs"] = {{"sha256", hub::sha256_hex(bytes)}, {"size", bytes.size()}, {"pointerSize", 134}};
+        // An LFS file's blob is its pointer, not its content.
+        const std::string pointer = "version https://git-lfs.github.com/spec/v1\noid sha256:" + sha256_hex(bytes) +
+                                    "\nsize " + std::to_string(bytes.size()) + "\n";
+        sibling["blobId"] = git_blob_id(pointer);
+        sibling["lfs"] = {{"sha256", sha256_hex(bytes)}, {"size", bytes.size()}, {"pointerSize", pointer.size()}};
       }
     }
     siblings.push_back(sibling);

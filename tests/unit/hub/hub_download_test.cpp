@@ -1,7 +1,10 @@
 // The hub client against FakeHub on 127.0.0.1, serving the tiny model from the shared test
 // data in the hub's layout. Nothing here reaches the internet: HF_ENDPOINT points at the
 // local server for the whole test.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -171,6 +174,31 @@ TEST_F(HubDownloadTest, ChecksumFromTheHubHeadersWhenTheListingHasNoMetadata) {
   EXPECT_THROW_MESSAGE(HubClient(settings()).download(request()), kUnet, "SHA-256");
   EXPECT_FALSE(fs::exists(folder() / kUnet));
   EXPECT_FALSE(has_marker());
+}
+
+TEST_F(HubDownloadTest, AFileNotInLfsIsCheckedAgainstItsGitBlobId) {
+  // From the listing's blobId, and, where an older listing has none, from the ETag.
+  for (const bool metadata : {true, false}) {
+    hub_.list_metadata(metadata);
+    hub_.corrupt("model_index.json");
+    EXPECT_THROW_MESSAGE(HubClient(settings()).download(request()), "model_index.json", "corrupt", "git blob id");
+    EXPECT_FALSE(fs::exists(folder() / "model_index.json"));
+    EXPECT_FALSE(has_marker());
+  }
+}
+
+TEST_F(HubDownloadTest, ASecondDownloadIntoTheSameFolderIsRefusedWhileOneRuns) {
+  fs::create_directories(folder());
+  // What a running download holds (another process's open file description, here this one's).
+  const int held = ::open((folder() / ".pawtrait-download.lock").c_str(), O_RDWR | O_CREAT, 0644);
+  ASSERT_GE(held, 0);
+  ASSERT_EQ(::flock(held, LOCK_EX | LOCK_NB), 0);
+  EXPECT_THROW_MESSAGE(HubClient(settings()).download(request()), "another download of", kRepo, "is running");
+  EXPECT_TRUE(hub_.requests_for("/resolve/").empty());  // nothing fetched, nothing written
+  ::close(held);                                        // it ended: the next one goes ahead
+  HubClient(settings()).download(request());
+  EXPECT_TRUE(has_marker());
+  for (const auto& file : kTinyFiles) expect_same_as_source(file);
 }
 
 TEST_F(HubDownloadTest, TokenGoesToTheHubButNotToTheCdn) {

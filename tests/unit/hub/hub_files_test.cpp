@@ -7,10 +7,12 @@
 #include <fstream>
 
 #include "common/error.h"
+#include "common/git_blob_id.h"
+#include "common/sha256.h"
+#include "hub/http.h"
 #include "hub/hub_client.h"
 #include "hub/hub_files.h"
 #include "hub/model_cache.h"
-#include "hub/sha256.h"
 #include "test_support.h"
 
 namespace pawtrait::hub {
@@ -24,7 +26,7 @@ std::vector<std::string> paths(const std::vector<RepoFile>& files) {
 
 RepoListing listing_of(std::vector<std::string> names) {
   RepoListing listing;
-  for (auto& n : names) listing.files.push_back({n, std::nullopt, std::nullopt});
+  for (auto& n : names) listing.files.push_back({n, std::nullopt, std::nullopt, std::nullopt});
   return listing;
 }
 
@@ -43,16 +45,61 @@ TEST(HubFiles, Sha256OfAFileStopsWhenCancelled) {
 
 TEST(HubFiles, ParsesTheApiListingWithLfsMetadata) {
   const auto listing = parse_repo_listing(R"({"id":"a/b","sha":"c0ffee","siblings":[
-      {"rfilename":"model_index.json","size":541,"blobId":"x"},
-      {"rfilename":"unet/diffusion_pytorch_model.safetensors","size":3438167536,"blobId":"y",
+      {"rfilename":"model_index.json","size":541,"blobId":"ce013625030ba8dba906f756967f9e9ca394464a"},
+      {"rfilename":"vae/config.json","size":541,"blobId":"not an id"},
+      {"rfilename":"unet/diffusion_pytorch_model.safetensors","size":3438167536,"blobId":"e69de29bb2d1d6434b8b29ae775ad8c2e48c5391",
        "lfs":{"sha256":"19da7aaa4b880e59d56843f1fcb4dd9b599c28a1d9d9af7c1143057c8ffae9f1","size":3438167536,"pointerSize":135}}]})",
                                           "a/b");
   EXPECT_EQ(listing.commit, "c0ffee");
-  ASSERT_EQ(listing.files.size(), 2u);
+  ASSERT_EQ(listing.files.size(), 3u);
   EXPECT_EQ(listing.files[0].size.value(), 541u);
   EXPECT_FALSE(listing.files[0].sha256);
-  EXPECT_EQ(listing.files[1].size.value(), 3438167536u);
-  EXPECT_EQ(listing.files[1].sha256.value(), "19da7aaa4b880e59d56843f1fcb4dd9b599c28a1d9d9af7c1143057c8ffae9f1");
+  EXPECT_EQ(listing.files[0].blob_id.value(), "ce013625030ba8dba906f756967f9e9ca394464a");
+  EXPECT_FALSE(listing.files[1].blob_id);  // not 40 hex digits: not trusted as one
+  EXPECT_EQ(listing.files[2].size.value(), 3438167536u);
+  EXPECT_EQ(listing.files[2].sha256.value(), "19da7aaa4b880e59d56843f1fcb4dd9b599c28a1d9d9af7c1143057c8ffae9f1");
+  EXPECT_FALSE(listing.files[2].blob_id);  // an LFS file's blob is its pointer
+}
+
+TEST(HubFiles, GitBlobIdsAreGitsOwn) {
+  // `printf 'hello\n' | git hash-object --stdin` and the same for nothing.
+  EXPECT_EQ(git_blob_id("hello\n"), "ce013625030ba8dba906f756967f9e9ca394464a");
+  EXPECT_EQ(git_blob_id(""), "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
+  const auto file = std::filesystem::temp_directory_path() / ("pawtrait-blob-" + std::to_string(::getpid()));
+  { std::ofstream(file) << "hello\n"; }
+  EXPECT_EQ(git_blob_id_of_file(file).value(), "ce013625030ba8dba906f756967f9e9ca394464a");
+  std::filesystem::remove(file);
+}
+
+TEST(HubHttp, HttpsNeverRedirectsToHttpAndOnlyThisMachineIsLoopback) {
+  EXPECT_STREQ(redirect_protocols("https://huggingface.co/a/b/resolve/main/x"), "https");
+  EXPECT_STREQ(redirect_protocols("http://127.0.0.1:8080/a"), "http,https");
+  EXPECT_TRUE(is_loopback_url("http://127.0.0.1:8080/api"));
+  EXPECT_TRUE(is_loopback_url("http://localhost/api"));
+  EXPECT_TRUE(is_loopback_url("http://[::1]:9000"));
+  EXPECT_FALSE(is_loopback_url("http://127.0.0.1.evil.example/"));
+  EXPECT_FALSE(is_loopback_url("http://localhost.example.com"));
+  EXPECT_FALSE(is_loopback_url("http://mirror.example.com:8080/"));
+  EXPECT_FALSE(is_loopback_url("http://127.0.0.1@mirror.example.com/"));
+}
+
+TEST(HubHttp, ATokenIsNeverSentOverPlainHttpBeyondThisMachine) {
+  HubSettings s;
+  s.token = "hf_secret";
+  s.endpoint = "http://mirror.example.com";
+  EXPECT_THROW_MESSAGE(HubClient{s}, "HF_TOKEN is set", "plain http", "https://");
+  try {
+    HubClient{s};
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).find("hf_secret"), std::string::npos) << "the token leaked: " << e.what();
+  }
+  s.endpoint = "https://mirror.example.com";
+  EXPECT_NO_THROW(HubClient{s});
+  s.endpoint = "http://127.0.0.1:8080";  // a mirror on this machine
+  EXPECT_NO_THROW(HubClient{s});
+  s.token.clear();
+  s.endpoint = "http://mirror.example.com";  // no token, nothing to leak
+  EXPECT_NO_THROW(HubClient{s});
 }
 
 TEST(HubFiles, RefusesPathsThatLeaveTheFolder) {

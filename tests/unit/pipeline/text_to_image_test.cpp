@@ -169,6 +169,42 @@ TEST(ImageMetadata, A1111ParametersAndPawtraitJson) {
       "a photo of sks dog\nNegative prompt: blurry\nSteps: 5, Sampler: DPM++ 2M Karras, CFG scale: 7.5, Seed: 42, "
       "Size: 64x64, Model: sd-tiny, VAE: sdxl-vae-fp16-fix, Lora: my-pet:0.8, Prompt cleanup: ftfy");
   EXPECT_EQ(GenerateRequest::from_json(r.to_json()).to_json(), r.to_json());
+
+  // With the short hashes the engine fills in, as A1111 writes them.
+  r.model_hash = "0123456789";
+  r.vae_hash = "fedcba9876";
+  r.loras[0].hash = "abcdef0123";
+  EXPECT_EQ(a1111_parameters(r),
+            "a photo of sks dog\nNegative prompt: blurry\nSteps: 5, Sampler: DPM++ 2M Karras, CFG scale: 7.5, Seed: "
+            "42, Size: 64x64, Model hash: 0123456789, Model: sd-tiny, VAE hash: fedcba9876, VAE: sdxl-vae-fp16-fix, "
+            "Lora: my-pet:0.8, Lora hashes: \"my-pet: abcdef0123\", Prompt cleanup: ftfy");
+  EXPECT_EQ(GenerateRequest::from_json(r.to_json()).to_json(), r.to_json());
+}
+
+TEST(ImageMetadata, ASharedPictureNamesItsModelsAndNoFolder) {
+  GenerateRequest r = reference_request();
+  r.model = "/home/someone/models/black-forest-labs--FLUX.2-klein-4B";
+  r.model_hash = "0123456789";
+  r.model_config = "/home/someone/configs/klein/";
+  r.vae = "/home/someone/vaes/flux2-vae.safetensors";
+  r.loras = {{"/home/someone/pets/runs/rex/lora/pytorch_lora_weights.safetensors", 0.8, "abcdef0123"}};
+  const auto text = png_metadata(r);
+  for (const auto& [key, value] : text) EXPECT_EQ(value.find("/home/someone"), std::string::npos) << value;
+  const GenerateRequest shared = GenerateRequest::from_json(nlohmann::json::parse(text.at("pawtrait")));
+  EXPECT_EQ(shared.model, "black-forest-labs--FLUX.2-klein-4B");
+  EXPECT_EQ(shared.model_hash, "0123456789");
+  EXPECT_EQ(shared.model_config, "klein");
+  EXPECT_EQ(shared.vae, "flux2-vae.safetensors");
+  EXPECT_EQ(shared.loras.at(0).path, "pytorch_lora_weights.safetensors");
+  EXPECT_EQ(shared.loras.at(0).hash, "abcdef0123");
+  // A folder's name keeps its dots; a file's drops its extension, as A1111 names checkpoints.
+  EXPECT_NE(text.at("parameters")
+                .find("Model hash: 0123456789, Model: black-forest-labs--FLUX.2-klein-4B, VAE: "
+                      "flux2-vae, Lora: pytorch_lora_weights:0.8"),
+            std::string::npos)
+      << text.at("parameters");
+  EXPECT_EQ(without_paths(GenerateRequest{.model = "builtin:/home/someone/pets/runs/2026-rex"}).model,
+            "builtin:2026-rex");
 }
 
 class PngText : public testing::TempDirTest {};

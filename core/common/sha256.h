@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-namespace pawtrait::hub {
+namespace pawtrait {
 
 // Incremental SHA-256 (OpenSSL's libcrypto); digests are lowercase hex, as the hub writes
 // them in its LFS metadata and X-Linked-Etag headers.
@@ -31,4 +31,4 @@ std::string sha256_hex(const std::string& bytes);
 // raised part way (a multi-gigabyte file takes a while).
 std::optional<std::string> sha256_file(const std::filesystem::path& file, const std::atomic<bool>* cancel = nullptr);
 
-}  // namespace pawtrait::hub
+}  // namespace pawtrait

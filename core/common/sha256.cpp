@@ -1,4 +1,4 @@
-#include "hub/sha256.h"
+#include "common/sha256.h"
 
 #include <openssl/evp.h>
 
@@ -9,7 +9,7 @@
 
 #include "common/error.h"
 
-namespace pawtrait::hub {
+namespace pawtrait {
 
 struct Sha256::State {
   EVP_MD_CTX* context = nullptr;
@@ -64,4 +64,4 @@ std::optional<std::string> sha256_file(const std::filesystem::path& file, const 
   return sha.hex_digest();
 }
 
-}  // namespace pawtrait::hub
+}  // namespace pawtrait
