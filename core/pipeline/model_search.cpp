@@ -144,9 +144,9 @@ std::vector<fs::path> folders_near(const fs::path& picture) {
   std::error_code error;
   fs::path folder = fs::absolute(picture, error).parent_path();
   std::vector<fs::path> folders;
-  for (int up = 0; up < 3 && !folder.empty(); ++up) {
+  // Never the root: a picture in /tmp would have the whole disk searched.
+  for (int up = 0; up < 3 && !folder.empty() && folder != folder.root_path(); ++up) {
     folders.push_back(folder);
-    if (folder == folder.root_path()) break;
     folder = folder.parent_path();
   }
   const fs::path here = fs::current_path(error);

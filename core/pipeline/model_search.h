@@ -23,7 +23,8 @@ GenerateRequest locate_models(GenerateRequest request, const std::vector<std::fi
                               const LogSink& log, const std::filesystem::path& cache);
 
 // Where a picture's models are first looked for: its own folder and the two above it (a
-// project's gallery/, the project, the folder of projects), then the current folder. The
+// project's gallery/, the project, the folder of projects; never the root), then the current
+// folder. The
 // caller adds the models folder.
 std::vector<std::filesystem::path> folders_near(const std::filesystem::path& picture);
 
