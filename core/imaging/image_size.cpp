@@ -97,8 +97,11 @@ void check_photo_pixels(const std::filesystem::path& file, const ImageSize& size
   if (size.width <= 0 || size.height <= 0) return;  // an empty or damaged header: the decoder says which
   if (size.width > kMaxPhotoPixels / size.height) {
     throw Error(file.string() + " is " + std::to_string(size.width) + "x" + std::to_string(size.height) + " (" +
-                std::to_string(size.width * size.height / 1'000'000) + " megapixels); Pawtrait reads photos of up to " +
-                std::to_string(kMaxPhotoPixels / 1'000'000) + " megapixels: scale it down and add it again");
+                // In floating point: a damaged header's sides multiply past 64 bits.
+                std::to_string(
+                    static_cast<long long>(static_cast<double>(size.width) * static_cast<double>(size.height) / 1e6)) +
+                " megapixels); Pawtrait reads photos of up to " + std::to_string(kMaxPhotoPixels / 1'000'000) +
+                " megapixels: scale it down and add it again");
   }
 }
 

@@ -77,102 +77,14 @@ class MainWindowTest : public QObject {
     QCOMPARE(child<QLineEdit>(window, "prompt")->text(), QStringLiteral("a photo of zwx cat"));
   }
 
+  // Each test function stands alone: this one trains, generates, restores and reopens its
+  // own project; the others open theirs.
   void trainGenerateSaveRestoreReopen() {
-    const QString project = m_home.filePath(QStringLiteral("project"));
-    const QString bad = m_home.filePath(QStringLiteral("broken.jpg"));
-    {
-      QFile f(bad);
-      QVERIFY(f.open(QIODevice::WriteOnly));
-      f.write("not a photo at all");
-    }
-    MainWindow window;
-    window.openProject(project);
-    window.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&window));
-
-    // 1. Photos dropped onto the window: thumbnails, and a verdict on the broken one.
-    drop(window, {kDemoPhoto, bad});
-    auto* model = qobject_cast<PhotoModel*>(child<PhotoListView>(window, "photoArea")->model());
-    QVERIFY(model != nullptr);
-    QCOMPARE(model->rowCount(), 2);
-    // Copied into the project, so it keeps working when the originals move.
-    QCOMPARE(QFileInfo(model->paths().front()).absolutePath(), QDir(project).filePath(QStringLiteral("photos")));
-    QVERIFY(QFileInfo::exists(QDir(project).filePath(QStringLiteral("photos/chelsea.png"))));
-    QTRY_VERIFY_WITH_TIMEOUT(!model->checking(), 20000);
-    QCOMPARE(model->usableCount(), 1);
-    QVERIFY(child<QLabel>(window, "photoCount")->text().contains(QStringLiteral("1 of 2")));
-    auto* train = child<QPushButton>(window, "trainButton");
-    QVERIFY(train->isEnabled());
-
-    // 2. Train a few steps at 32×32: loss points and a preview arrive live.
-    child<QSpinBox>(window, "steps")->setValue(12);
-    auto* resolution = child<QComboBox>(window, "resolution");
-    resolution->setCurrentIndex(resolution->findData(32));
-    QTest::mouseClick(train, Qt::LeftButton);
-    QVERIFY(window.isTraining());
-    QVERIFY(child<QPushButton>(window, "stopButton")->isEnabled());
-    auto* plot = child<LossPlot>(window, "lossPlot");
-    auto* previews = child<PreviewStrip>(window, "previews");
-    QTRY_VERIFY_WITH_TIMEOUT(!window.isTraining(), 120000);
-    QCOMPARE(plot->pointCount(), 12);
-    QVERIFY(plot->validationCount() >= 1);
-    QVERIFY(previews->count() >= 1);
-    QVERIFY(child<QLabel>(window, "trainStatus")->text().contains(QStringLiteral("Done")));
-
-    // 3. Stop: a long run stops between steps and keeps what it learned.
-    child<QSpinBox>(window, "steps")->setValue(5000);
-    QTest::mouseClick(train, Qt::LeftButton);
-    QTRY_VERIFY_WITH_TIMEOUT(plot->pointCount() >= 3, 60000);
-    QTest::mouseClick(child<QPushButton>(window, "stopButton"), Qt::LeftButton);
-    QTRY_VERIFY_WITH_TIMEOUT(!window.isTraining(), 60000);
-    QVERIFY(plot->pointCount() < 5000);
-    QVERIFY(child<QLabel>(window, "trainStatus")->text().contains(QStringLiteral("Stopped")));
-
-    // 4. Generate two pictures with chosen settings: they fill the gallery.
-    auto* generate = child<QPushButton>(window, "generateButton");
-    QVERIFY(generate->isEnabled());
-    child<LabeledSlider>(window, "sampleSteps")->setValue(7);
-    child<QComboBox>(window, "sampler")->setCurrentIndex(child<QComboBox>(window, "sampler")->findData("ddim"));
-    child<QSpinBox>(window, "count")->setValue(2);
-    QTest::mouseClick(generate, Qt::LeftButton);
-    auto* gallery = child<GalleryView>(window, "gallery");
-    QTRY_VERIFY_WITH_TIMEOUT(!window.isGenerating(), 60000);
-    QCOMPARE(gallery->count(), 2);
-
-    // 5. The saved PNG carries the settings of the sliders.
-    const QString picture = gallery->pathAt(0);
-    QVERIFY(QFileInfo::exists(picture));
-    const auto saved = pawtrait::pipeline::request_from_png(picture.toStdString());
-    QCOMPARE(saved.steps, 7);
-    QCOMPARE(QString::fromStdString(saved.sampler), QStringLiteral("ddim"));
-    QCOMPARE(static_cast<int>(saved.seed), child<QSpinBox>(window, "seed")->value() + 1);  // newest first
-
-    // 6. "Use these settings" — also by dropping the picture on the window — restores them.
-    child<LabeledSlider>(window, "sampleSteps")->setValue(42);
-    child<QComboBox>(window, "sampler")->setCurrentIndex(0);
-    drop(window, {picture});
-    QCOMPARE(child<LabeledSlider>(window, "sampleSteps")->value(), 7.0);
-    QCOMPARE(child<QComboBox>(window, "sampler")->currentData().toString(), QStringLiteral("ddim"));
-    QCOMPARE(child<QSpinBox>(window, "seed")->value(), static_cast<int>(saved.seed));
-    QCOMPARE(model->rowCount(), 2);  // a Pawtrait picture is settings, not a photo of the pet
-    QVERIFY(window.saveProject());
+    trainGenerateSaveRestore();
+    if (QTest::currentTestFailed()) return;
+    projectReopens();
   }
 
-  void projectReopens() {
-    const QString project = m_home.filePath(QStringLiteral("project"));
-    MainWindow window;
-    window.openLastProject();  // the one the previous window had open
-    QCOMPARE(window.projectFolder(), project);
-    auto* model = qobject_cast<PhotoModel*>(child<PhotoListView>(window, "photoArea")->model());
-    QCOMPARE(model->rowCount(), 2);
-    QCOMPARE(child<GalleryView>(window, "gallery")->count(), 2);
-    // The last run's loss curve is shown again (it was stopped after a few steps, before any preview).
-    QVERIFY(child<LossPlot>(window, "lossPlot")->pointCount() >= 3);
-    QCOMPARE(child<LabeledSlider>(window, "sampleSteps")->value(), 7.0);
-    QVERIFY(child<QPushButton>(window, "generateButton")->isEnabled());  // the trained model is remembered
-  }
-
-  // After projectReopens, which reopens the last project: this one opens another.
   void stableDiffusionLoraFromTheWindow() {
     // The tiny Stable Diffusion model as the base: a LoRA trains, then pictures use it.
     MainWindow window;
@@ -356,6 +268,103 @@ class MainWindowTest : public QObject {
   }
 
  private:
+  // Steps 1-6 of trainGenerateSaveRestoreReopen, in a window that closes before the project
+  // reopens.
+  void trainGenerateSaveRestore() {
+    const QString project = m_home.filePath(QStringLiteral("project"));
+    const QString bad = m_home.filePath(QStringLiteral("broken.jpg"));
+    {
+      QFile f(bad);
+      QVERIFY(f.open(QIODevice::WriteOnly));
+      f.write("not a photo at all");
+    }
+    MainWindow window;
+    window.openProject(project);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+
+    // 1. Photos dropped onto the window: thumbnails, and a verdict on the broken one.
+    drop(window, {kDemoPhoto, bad});
+    auto* model = qobject_cast<PhotoModel*>(child<PhotoListView>(window, "photoArea")->model());
+    QVERIFY(model != nullptr);
+    QCOMPARE(model->rowCount(), 2);
+    // Copied into the project, so it keeps working when the originals move.
+    QCOMPARE(QFileInfo(model->paths().front()).absolutePath(), QDir(project).filePath(QStringLiteral("photos")));
+    QVERIFY(QFileInfo::exists(QDir(project).filePath(QStringLiteral("photos/chelsea.png"))));
+    QTRY_VERIFY_WITH_TIMEOUT(!model->checking(), 20000);
+    QCOMPARE(model->usableCount(), 1);
+    QVERIFY(child<QLabel>(window, "photoCount")->text().contains(QStringLiteral("1 of 2")));
+    auto* train = child<QPushButton>(window, "trainButton");
+    QVERIFY(train->isEnabled());
+
+    // 2. Train a few steps at 32×32: loss points and a preview arrive live.
+    child<QSpinBox>(window, "steps")->setValue(12);
+    auto* resolution = child<QComboBox>(window, "resolution");
+    resolution->setCurrentIndex(resolution->findData(32));
+    QTest::mouseClick(train, Qt::LeftButton);
+    QVERIFY(window.isTraining());
+    QVERIFY(child<QPushButton>(window, "stopButton")->isEnabled());
+    auto* plot = child<LossPlot>(window, "lossPlot");
+    auto* previews = child<PreviewStrip>(window, "previews");
+    QTRY_VERIFY_WITH_TIMEOUT(!window.isTraining(), 120000);
+    QCOMPARE(plot->pointCount(), 12);
+    QVERIFY(plot->validationCount() >= 1);
+    QVERIFY(previews->count() >= 1);
+    QVERIFY(child<QLabel>(window, "trainStatus")->text().contains(QStringLiteral("Done")));
+
+    // 3. Stop: a long run stops between steps and keeps what it learned.
+    child<QSpinBox>(window, "steps")->setValue(5000);
+    QTest::mouseClick(train, Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(plot->pointCount() >= 3, 60000);
+    QTest::mouseClick(child<QPushButton>(window, "stopButton"), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(!window.isTraining(), 60000);
+    QVERIFY(plot->pointCount() < 5000);
+    QVERIFY(child<QLabel>(window, "trainStatus")->text().contains(QStringLiteral("Stopped")));
+
+    // 4. Generate two pictures with chosen settings: they fill the gallery.
+    auto* generate = child<QPushButton>(window, "generateButton");
+    QVERIFY(generate->isEnabled());
+    child<LabeledSlider>(window, "sampleSteps")->setValue(7);
+    child<QComboBox>(window, "sampler")->setCurrentIndex(child<QComboBox>(window, "sampler")->findData("ddim"));
+    child<QSpinBox>(window, "count")->setValue(2);
+    QTest::mouseClick(generate, Qt::LeftButton);
+    auto* gallery = child<GalleryView>(window, "gallery");
+    QTRY_VERIFY_WITH_TIMEOUT(!window.isGenerating(), 60000);
+    QCOMPARE(gallery->count(), 2);
+
+    // 5. The saved PNG carries the settings of the sliders.
+    const QString picture = gallery->pathAt(0);
+    QVERIFY(QFileInfo::exists(picture));
+    const auto saved = pawtrait::pipeline::request_from_png(picture.toStdString());
+    QCOMPARE(saved.steps, 7);
+    QCOMPARE(QString::fromStdString(saved.sampler), QStringLiteral("ddim"));
+    QCOMPARE(static_cast<int>(saved.seed), child<QSpinBox>(window, "seed")->value() + 1);  // newest first
+
+    // 6. "Use these settings" — also by dropping the picture on the window — restores them.
+    child<LabeledSlider>(window, "sampleSteps")->setValue(42);
+    child<QComboBox>(window, "sampler")->setCurrentIndex(0);
+    drop(window, {picture});
+    QCOMPARE(child<LabeledSlider>(window, "sampleSteps")->value(), 7.0);
+    QCOMPARE(child<QComboBox>(window, "sampler")->currentData().toString(), QStringLiteral("ddim"));
+    QCOMPARE(child<QSpinBox>(window, "seed")->value(), static_cast<int>(saved.seed));
+    QCOMPARE(model->rowCount(), 2);  // a Pawtrait picture is settings, not a photo of the pet
+    QVERIFY(window.saveProject());
+  }
+
+  void projectReopens() {
+    const QString project = m_home.filePath(QStringLiteral("project"));
+    MainWindow window;
+    window.openLastProject();  // the one the closed window had open
+    QCOMPARE(window.projectFolder(), project);
+    auto* model = qobject_cast<PhotoModel*>(child<PhotoListView>(window, "photoArea")->model());
+    QCOMPARE(model->rowCount(), 2);
+    QCOMPARE(child<GalleryView>(window, "gallery")->count(), 2);
+    // The last run's loss curve is shown again (it was stopped after a few steps, before any preview).
+    QVERIFY(child<LossPlot>(window, "lossPlot")->pointCount() >= 3);
+    QCOMPARE(child<LabeledSlider>(window, "sampleSteps")->value(), 7.0);
+    QVERIFY(child<QPushButton>(window, "generateButton")->isEnabled());  // the trained model is remembered
+  }
+
   QTemporaryDir m_home;
 };
 
