@@ -1,6 +1,7 @@
 // pawtrait-cli: the headless twin of the Pawtrait desktop app.
 #include <CLI/CLI.hpp>
 
+#include <cstdlib>
 #include <exception>
 #include <iostream>
 
@@ -27,7 +28,12 @@ int main(int argc, char** argv) {
     std::cerr << "pawtrait-cli: error: " << e.what() << '\n';
     return 1;
   } catch (const std::exception& e) {
-    std::cerr << "pawtrait-cli: unexpected error: " << e.what() << '\n';
+    // LibTorch's messages run on with a stack trace: its first line says what went wrong; the
+    // whole text only where a developer asks for it.
+    const std::string what = e.what();
+    if (std::getenv("PAWTRAIT_DEBUG") != nullptr) std::cerr << what << '\n';
+    std::cerr << "pawtrait-cli: unexpected error: " << what.substr(0, what.find('\n'))
+              << " (a bug in Pawtrait: please report it with the command that did this)\n";
     return 2;
   }
   return 0;

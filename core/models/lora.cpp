@@ -4,6 +4,7 @@
 
 #include <ATen/ATen.h>
 
+#include <cmath>
 #include <map>
 
 #include "common/error.h"
@@ -84,12 +85,22 @@ LoraFile load_lora(const std::filesystem::path& file) {
     if (lora.format.empty()) lora.format = format;
     Pending& p = pending[layer];
     const at::Tensor t = st.tensor(entry).to(at::kFloat).clone();
-    if (part == "down")
-      p.down = t;
-    else if (part == "up")
-      p.up = t;
-    else
-      p.alpha = t.item<double>();
+    if (part == "alpha") {
+      const double alpha = t.numel() == 1 ? t.item<double>() : -1.0;
+      if (!(alpha >= 0) || !std::isfinite(alpha)) {  // 0 is kept: diffusers scales by it
+        throw Error(file.string() + ": LoRA alpha '" + entry.name + "' must be one number of 0 or more, not " +
+                    (t.numel() == 1 ? std::to_string(alpha) : "a tensor of shape " + c10::str(t.sizes())) +
+                    "; the file is damaged");
+      }
+      p.alpha = alpha;
+      continue;
+    }
+    // Linear layers' matrices are [rank, in] and [out, rank]; convolutions' add the kernel.
+    if ((t.dim() != 2 && t.dim() != 4) || t.numel() == 0) {
+      throw Error(file.string() + ": LoRA matrix '" + entry.name + "' has shape " + c10::str(t.sizes()) +
+                  "; a LoRA's matrices are 2-D (or 4-D for a convolution) and not empty: the file is damaged");
+    }
+    (part == "down" ? p.down : p.up) = t;
   }
   if (pending.empty()) throw Error(file.string() + " holds no tensors; it is not a LoRA");
   for (auto& [layer, p] : pending) {

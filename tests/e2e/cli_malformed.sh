@@ -43,6 +43,28 @@ head -c 200 $data/sd-tiny/tokenizer/merges.txt > $work/l2.safetensors  # text na
 refused "text as a LoRA" generate --model $data/sd-tiny --lora $work/l2.safetensors -p x --steps 1 --out $work/o
 refused "sd lora on klein" generate --model $data/klein/klein-tiny --lora $lora -p x --steps 1 --out $work/o
 refused "unet file as lora" generate --model $data/sd-tiny --lora $data/sd-tiny/unet/diffusion_pytorch_model.safetensors -p x --steps 1 --out $work/o
+# LoRAs whose tensors are damaged: a 0-D matrix, rank 0, an alpha of three numbers.
+python3 - "$work" <<'PY'
+import json, struct, sys
+def save(path, tensors):  # {name: (shape, [floats])} as float32 safetensors
+    header, data = {}, b""
+    for name, (shape, values) in tensors.items():
+        raw = struct.pack("<%df" % len(values), *values)
+        header[name] = {"dtype": "F32", "shape": shape, "data_offsets": [len(data), len(data) + len(raw)]}
+        data += raw
+    text = json.dumps(header).encode()
+    open(path, "wb").write(struct.pack("<Q", len(text)) + text + data)
+q = "unet.down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q"
+k = "lora_unet_down_blocks_1_attentions_0_transformer_blocks_0_attn1_to_q"
+w = sys.argv[1]
+save(w + "/scalar.safetensors", {q + ".lora_A.weight": ([], [1.0]), q + ".lora_B.weight": ([32, 4], [0.0] * 128)})
+save(w + "/rank0.safetensors", {q + ".lora_A.weight": ([0, 32], []), q + ".lora_B.weight": ([32, 0], [])})
+save(w + "/alpha3.safetensors", {k + ".lora_down.weight": ([4, 32], [0.0] * 128),
+                                 k + ".lora_up.weight": ([32, 4], [0.0] * 128), k + ".alpha": ([3], [1.0] * 3)})
+PY
+for lora in scalar rank0 alpha3; do
+  refused "damaged LoRA $lora" generate --model $data/sd-tiny --lora $work/$lora.safetensors -p x --steps 1 --out $work/o
+done
 # PNGs for --from
 printf 'not a png' > $work/p1.png
 refused "--from not a png" generate --from $work/p1.png --out $work/o

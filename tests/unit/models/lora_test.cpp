@@ -108,5 +108,40 @@ TEST_F(LoraFiles, ForeignArchitectureIsRefusedWithoutChangingTheModel) {
   EXPECT_THROW_MESSAGE(load_lora(path("model.safetensors")), "not part of a LoRA");
 }
 
+// Damaged matrices and alphas are refused with the tensor's name, not by a LibTorch error
+// (which the CLI would report as a bug).
+TEST_F(LoraFiles, DamagedMatricesAndAlphasAreRefusedByName) {
+  const std::string q = "unet.down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q";
+  const std::string kohya = "lora_unet_down_blocks_1_attentions_0_transformer_blocks_0_attn1_to_q";
+  const auto refused = [&](const std::string& name, const std::vector<std::pair<std::string, at::Tensor>>& tensors,
+                           const char* part, const char* says) {
+    tensors::write_safetensors(path(name), tensors);
+    SCOPED_TRACE(name);
+    EXPECT_THROW_MESSAGE(load_lora(path(name)), name.c_str(), part, says);
+  };
+  refused("scalar.safetensors",
+          {{q + ".lora_A.weight", at::scalar_tensor(1.0)}, {q + ".lora_B.weight", at::zeros({32, 4})}},
+          "lora_A.weight' has shape []", "2-D");
+  refused("flat.safetensors", {{q + ".lora_A.weight", at::zeros({4})}, {q + ".lora_B.weight", at::zeros({32})}},
+          "has shape [4]", "2-D");
+  refused("rank0.safetensors", {{q + ".lora_A.weight", at::zeros({0, 32})}, {q + ".lora_B.weight", at::zeros({32, 0})}},
+          "has shape [0, 32]", "not empty");
+  refused("alphas.safetensors",
+          {{kohya + ".lora_down.weight", at::zeros({4, 32})},
+           {kohya + ".lora_up.weight", at::zeros({32, 4})},
+           {kohya + ".alpha", at::ones({3})}},
+          ".alpha' must be one number", "shape [3]");
+  refused("negative.safetensors",
+          {{kohya + ".lora_down.weight", at::zeros({4, 32})},
+           {kohya + ".lora_up.weight", at::zeros({32, 4})},
+           {kohya + ".alpha", at::tensor(-2.0)}},
+          ".alpha' must be one number", "0 or more");
+  // An alpha of 0 is a file's own choice (diffusers scales the update by it): read as it is.
+  tensors::write_safetensors(path("zero.safetensors"), {{kohya + ".lora_down.weight", at::zeros({4, 32})},
+                                                        {kohya + ".lora_up.weight", at::zeros({32, 4})},
+                                                        {kohya + ".alpha", at::tensor(0.0)}});
+  EXPECT_EQ(load_lora(path("zero.safetensors")).layers.at(0).alpha, 0.0);
+}
+
 }  // namespace
 }  // namespace pawtrait::models
