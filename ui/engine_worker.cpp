@@ -1,5 +1,7 @@
 #include "engine_worker.h"
 
+#include "common/error.h"
+
 namespace engine = pawtrait::engine;
 namespace training = pawtrait::training;
 
@@ -14,6 +16,15 @@ QImage to_qimage(const std::vector<std::uint8_t>& rgb, std::int64_t width, std::
 QString describe_size(std::uintmax_t bytes) {
   return bytes >= (1u << 30) ? QString::number(static_cast<double>(bytes) / (1u << 30), 'f', 1) + QStringLiteral(" GB")
                              : QString::number(static_cast<double>(bytes) / (1u << 20), 'f', 0) + QStringLiteral(" MB");
+}
+
+// What the person reads: Pawtrait's own messages whole; anything else (LibTorch's run on with
+// a stack trace) by its first line, marked as the bug it is.
+QString message_of(const std::exception& e) {
+  const std::string what = e.what();
+  if (dynamic_cast<const pawtrait::Error*>(&e) != nullptr) return QString::fromStdString(what);
+  return QString::fromStdString(what.substr(0, what.find('\n'))) +
+         QStringLiteral(" (a bug in Pawtrait: please report it, saying what you did)");
 }
 
 }  // namespace
@@ -51,7 +62,7 @@ void EngineWorker::train(const TrainJob& job) {
     const engine::TrainOutcome outcome = engine().train(job.job, events, *job.token);
     Q_EMIT trainFinished(QString::fromStdString(outcome.made.string()), outcome.stopped);
   } catch (const std::exception& e) {
-    Q_EMIT failed(QString::fromStdString(e.what()));
+    Q_EMIT failed(message_of(e));
   }
 }
 
@@ -73,7 +84,7 @@ void EngineWorker::generate(const GenerateJob& job) {
     const engine::GenerateResult result = engine().generate(job.job, events, *job.token);
     Q_EMIT generateFinished(result.stopped);
   } catch (const std::exception& e) {
-    Q_EMIT failed(QString::fromStdString(e.what()));
+    Q_EMIT failed(message_of(e));
   }
 }
 
@@ -106,7 +117,7 @@ void EngineWorker::describeModel(const QString& path) {
     Q_EMIT modelDescribed(path, summary);
   } catch (const std::exception& e) {
     ModelSummary summary;
-    summary.text = QString::fromStdString(e.what());
+    summary.text = message_of(e);
     Q_EMIT modelDescribed(path, summary);
   }
 }
