@@ -16,6 +16,7 @@ struct HttpConfig {
   std::string token;
   long connect_timeout_s = 20;
   long stall_timeout_s = 60;  // a transfer slower than 1 byte/s for this long counts as dropped
+  std::string ca_bundle;      // a PEM file of certificates to trust ("" = the system's)
 };
 
 // What one request came back with. Transport failures are in curl_code/curl_message

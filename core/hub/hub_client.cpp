@@ -109,6 +109,11 @@ bool is_transient_status(long status) { return status == 429 || (status >= 500 &
 
 [[noreturn]] void throw_transport_error(const HubSettings& settings, const HttpResponse& response,
                                         const std::string& what, int tries) {
+  if (response.curl_code == 1 /* CURLE_UNSUPPORTED_PROTOCOL: a redirect to a scheme not allowed */) {
+    throw Error("the hub sent " + what + " from https on to a plain http address (" + response.curl_message +
+                "), which Pawtrait does not follow: the file would travel in clear. Check HF_ENDPOINT, or the proxy "
+                "between you and the hub");
+  }
   if (is_offline_curl_error(response.curl_code) || response.curl_code == 7 /* CURLE_COULDNT_CONNECT */) {
     throw Error("can't reach the hub at " + settings.endpoint + " (" + response.curl_message +
                 "): check your internet connection, or set HF_ENDPOINT to a hub mirror you can reach");
@@ -290,6 +295,8 @@ class FileDownloader {
           transferred = true;  // asked past the end: the .part holds the whole file; verify decides
         } else if (response.curl_code == 0 && !is_transient_status(response.status)) {
           throw_http_error(settings_, response, repo_id_, commit_, file.path);
+        } else if (response.curl_code == 1 /* CURLE_UNSUPPORTED_PROTOCOL */) {
+          throw_transport_error(settings_, response, file.path, 1);
         } else {
           // Dropped, stalled, refused, 5xx or 429: wait and go on from what is on disk.
           // Retries count afresh while data keeps arriving, within a bound for a server that
@@ -402,6 +409,7 @@ HubSettings settings_from_environment() {
   HubSettings settings;
   settings.endpoint = env_or("HF_ENDPOINT", settings.endpoint);
   settings.token = env_or("HF_TOKEN", "");
+  settings.ca_bundle = env_or("CURL_CA_BUNDLE", env_or("REQUESTS_CA_BUNDLE", ""));
   return settings;
 }
 
@@ -420,7 +428,7 @@ HubClient::HubClient(HubSettings settings) : settings_(std::move(settings)) {
 RepoListing HubClient::list_files(const std::string& repo_id, const std::string& revision,
                                   const std::atomic<bool>* cancel) const {
   validate_repo_id(repo_id);
-  HttpClient http({settings_.token, settings_.connect_timeout_s, settings_.stall_timeout_s});
+  HttpClient http({settings_.token, settings_.connect_timeout_s, settings_.stall_timeout_s, settings_.ca_bundle});
   const std::string url = settings_.endpoint + "/api/models/" + HttpClient::escape(repo_id, true) + "/revision/" +
                           HttpClient::escape(revision, false) + "?blobs=true";
   for (int attempt = 1;; ++attempt) {
@@ -497,7 +505,7 @@ DownloadResult HubClient::download(const DownloadRequest& request, const Downloa
   }
   check_disk_space(result.folder, needed);
 
-  HttpClient http({settings_.token, settings_.connect_timeout_s, settings_.stall_timeout_s});
+  HttpClient http({settings_.token, settings_.connect_timeout_s, settings_.stall_timeout_s, settings_.ca_bundle});
   ProgressMeter meter(callbacks, files.size(), total);
   FileDownloader downloader(settings_, http, callbacks, meter, request.repo_id, listing.commit);
   std::uint64_t done = 0;

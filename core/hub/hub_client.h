@@ -22,9 +22,12 @@ struct HubSettings {
   std::chrono::milliseconds retry_delay{1000};  // doubles per retry, at most 30 s
   long connect_timeout_s = 20;
   long stall_timeout_s = 60;
+  std::string ca_bundle;  // certificates to trust instead of the system's ("" = the system's)
 };
 
-// HF_ENDPOINT (default https://huggingface.co) and HF_TOKEN, as the hub's own tools read them.
+// HF_ENDPOINT (default https://huggingface.co) and HF_TOKEN, as the hub's own tools read them;
+// CURL_CA_BUNDLE or REQUESTS_CA_BUNDLE, which Python's hub client honours, for a mirror or a
+// proxy signed by a company's own certificate authority.
 HubSettings settings_from_environment();
 
 struct DownloadRequest {

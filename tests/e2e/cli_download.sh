@@ -38,11 +38,40 @@ check "missing repo says so in one line" test "$(wc -l < "$work/err3.txt")" -eq 
 check "missing repo names it" grep -q "no model pawtrait-test/no-such-model" "$work/err3.txt"
 check "download help" "$cli" download --help
 
+# Over https, trusting a mirror's own certificate (CURL_CA_BUNDLE): the download works; a
+# redirect of the weights from https to plain http is refused and nothing is left half done.
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+  -keyout "$work/key.pem" -out "$work/cert.pem" 2> /dev/null
+start_hub() {  # start_hub <port file> [env...]: a fake hub over https
+  env FAKE_HUB_TLS="$work/cert.pem:$work/key.pem" "${@:2}" python3 "$(dirname "$0")/fake_hub.py" "$data/sd-tiny" \
+    pawtrait-test/sd-tiny 0123456789abcdef0123456789abcdef01234567 "$1" &
+  servers="$servers $!"
+  for _ in $(seq 100); do [ -s "$1" ] && break; sleep 0.05; done
+}
+servers=""
+trap 'kill $server $servers 2>/dev/null || true; rm -rf "$work"' EXIT
+start_hub "$work/tls-port"
+start_hub "$work/tls-redirect-port" FAKE_HUB_REDIRECT_LFS="$HF_ENDPOINT"
+export CURL_CA_BUNDLE="$work/cert.pem"
+HF_ENDPOINT="https://127.0.0.1:$(cat "$work/tls-port")" "$cli" download pawtrait-test/sd-tiny --dest "$work/tls" \
+  > /dev/null 2> "$work/err4.txt"
+check "https with the mirror's certificate" cmp "$work/tls/unet/diffusion_pytorch_model.safetensors" \
+  "$data/sd-tiny/unet/diffusion_pytorch_model.safetensors"
+set +e
+HF_ENDPOINT="https://127.0.0.1:$(cat "$work/tls-redirect-port")" "$cli" download pawtrait-test/sd-tiny \
+  --dest "$work/downgraded" > /dev/null 2> "$work/err5.txt"
+rc=$?
+set -e
+check "a redirect from https to http exits 1" test "$rc" -eq 1
+check "a redirect from https to http says why" grep -q "from https on to a plain http address" "$work/err5.txt"
+check "nothing downgraded is kept" test -z "$(find "$work/downgraded" -name '*.safetensors' 2>/dev/null)"
+check "no completion marker after it" test ! -e "$work/downgraded/.pawtrait-complete"
+
 # A FLUX.2 [klein] folder: its transformer/ and tokenizer.json come too, and it generates.
 python3 "$(dirname "$0")/fake_hub.py" "$data/klein/klein-tiny" pawtrait-test/klein-tiny \
   89abcdef0123456789abcdef0123456789abcdef "$work/port-klein" &
 klein_server=$!
-trap 'kill $server $klein_server 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill $server $servers $klein_server 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 100); do [ -s "$work/port-klein" ] && break; sleep 0.05; done
 HF_ENDPOINT="http://127.0.0.1:$(cat "$work/port-klein")" "$cli" download pawtrait-test/klein-tiny > "$work/klein.txt" \
   2> /dev/null

@@ -4,11 +4,15 @@
 Serves FOLDER as repository REPO at commit COMMIT in the hub's URL layout (the API file
 list and resolve URLs with Range and the X-Linked-Etag/X-Linked-Size headers), and writes
 the port it listens on to PORT_FILE. Standard library only.
+
+FAKE_HUB_TLS=CERT:KEY serves https; FAKE_HUB_REDIRECT_LFS=URL answers a .safetensors resolve
+request with a redirect to URL + the same path, as the hub sends its CDN's address.
 """
 import hashlib
 import http.server
 import json
 import os
+import ssl
 import sys
 import urllib.parse
 
@@ -47,6 +51,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.reply(200, body, [("Content-Type", "application/json")])
         if path.startswith(resolve):
             name = path[len(resolve):].split("/", 1)[1]
+            redirect = os.environ.get("FAKE_HUB_REDIRECT_LFS")
+            if name in files and redirect and name.endswith(".safetensors"):
+                return self.reply(302, b"", [("Location", redirect + path), ("X-Linked-Etag", '"%s"' % sha256(files[name]))])
             if name in files:
                 data = open(files[name], "rb").read()
                 headers = [("X-Repo-Commit", commit)]
@@ -68,6 +75,11 @@ def sha256(path):
 
 
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+if os.environ.get("FAKE_HUB_TLS"):
+    cert, key = os.environ["FAKE_HUB_TLS"].split(":")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
 with open(port_file + ".tmp", "w") as f:
     f.write(str(server.server_address[1]))
 os.rename(port_file + ".tmp", port_file)
