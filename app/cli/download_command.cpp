@@ -102,11 +102,10 @@ void add_download_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "download", "Download a diffusers Stable Diffusion model from the Hugging Face hub (resumable, verified)");
   cmd->footer(
-      "Reads HF_TOKEN (for gated or private models; sent over https only, or to this\n"
-      "machine), HF_ENDPOINT (a hub mirror) and\n"
-      "CURL_CA_BUNDLE (certificates to trust, for a mirror or proxy with its own). Ctrl-C stops and keeps\n"
-      "what was fetched; the same command continues. Two downloads into one folder never run at once.\n"
-      "Prints the model folder at the end.");
+      "Reads HF_TOKEN (for gated or private models; sent only over https or to this machine),\n"
+      "HF_ENDPOINT (a hub mirror) and CURL_CA_BUNDLE (certificates to trust, for a mirror or proxy with\n"
+      "its own). Ctrl-C stops and keeps what was fetched; the same command continues. Two downloads into\n"
+      "one folder never run at once. Prints the model folder at the end.");
   cmd->add_option("repo-id", o->request.repo_id,
                   "The model's id on the hub, e.g. stable-diffusion-v1-5/stable-diffusion-v1-5")
       ->required();
