@@ -409,7 +409,11 @@ void MainWindow::usePictureSettings(const QString& picture) {
     if (level >= pawtrait::LogLevel::Warning) warnings.append(QString::fromStdString(line));
   };
   try {
-    request = pipeline::locate_models(request, folders, log, pawtrait::models::default_hash_cache());
+    pipeline::HowToName how;
+    how.model = tr("choose it in the Model box (on this computer, or download it)").toStdString();
+    how.vae = tr("choose it as the VAE under More").toStdString();
+    how.lora = tr("put it in this project").toStdString();
+    request = pipeline::locate_models(request, folders, log, pawtrait::models::default_hash_cache(), how);
   } catch (const std::exception& e) {
     // The rest still helps: the prompt, the seed and the sliders, with the model chosen now.
     request.vae.clear();
@@ -417,8 +421,8 @@ void MainWindow::usePictureSettings(const QString& picture) {
     useSettings(request);
     QMessageBox::information(this, tr("The picture's model is not here"),
                              QString::fromUtf8(e.what()) + QStringLiteral("\n\n") +
-                                 tr("Its other settings are restored. Download or choose that model, then drop "
-                                    "the picture here again."));
+                                 tr("Its other settings are restored; with that model chosen, drop the picture "
+                                    "here again to make it exactly."));
     return;
   }
   if (request.model.starts_with("builtin:")) {

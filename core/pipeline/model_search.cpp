@@ -19,7 +19,7 @@ constexpr int kMostEntries = 20000;
 // One model the picture names.
 struct Wanted {
   const char* what;  // "model", "VAE", ...
-  const char* flag;  // how the person names it instead
+  std::string how;   // how the person names it instead
   std::string name;
   std::string hash;
   bool builtin = false;
@@ -115,13 +115,13 @@ std::string locate(const std::string& value, Wanted wanted, bool required, const
                                    ? ""
                                    : "download it (pawtrait-cli download " + wanted.name.substr(0, dashes) + "/" +
                                          wanted.name.substr(dashes + 2) + "), ";
-  throw Error(missing + ": " + download + "put it in one of them, or give its path with " + wanted.flag);
+  throw Error(missing + ": " + download + "put it in one of them, or " + wanted.how);
 }
 
 }  // namespace
 
 GenerateRequest locate_models(GenerateRequest request, const std::vector<fs::path>& folders, const LogSink& log,
-                              const fs::path& cache) {
+                              const fs::path& cache, const HowToName& how) {
   std::vector<fs::path> unique;
   std::set<fs::path> seen;
   for (const fs::path& folder : folders) {
@@ -130,12 +130,11 @@ GenerateRequest locate_models(GenerateRequest request, const std::vector<fs::pat
     // Missing folders stay: the message names them (the models folder before any download).
     if (seen.insert(error ? folder : canonical).second) unique.push_back(error ? folder : canonical);
   }
-  request.model = locate(request.model, {"model", "--model PATH", "", request.model_hash}, true, unique, log, cache);
-  request.model_config =
-      locate(request.model_config, {"model configs", "--model-config DIR", "", ""}, false, unique, log, cache);
-  request.vae = locate(request.vae, {"VAE", "--vae PATH", "", request.vae_hash}, true, unique, log, cache);
+  request.model = locate(request.model, {"model", how.model, "", request.model_hash}, true, unique, log, cache);
+  request.model_config = locate(request.model_config, {"model configs", "", "", ""}, false, unique, log, cache);
+  request.vae = locate(request.vae, {"VAE", how.vae, "", request.vae_hash}, true, unique, log, cache);
   for (LoraSpec& lora : request.loras) {
-    lora.path = locate(lora.path, {"LoRA", "--lora PATH", "", lora.hash}, true, unique, log, cache);
+    lora.path = locate(lora.path, {"LoRA", how.lora, "", lora.hash}, true, unique, log, cache);
   }
   return request;
 }

@@ -19,8 +19,15 @@ namespace pawtrait::pipeline {
 // and its pictures will differ; configs not found are detected again, with a warning. A
 // model, VAE or LoRA not found throws pawtrait::Error with its name and hash and the folders
 // looked in. `cache` is models::short_hash's (empty: hashes are not remembered).
+// How the person names a model that is elsewhere, ending the message for a missing one.
+struct HowToName {
+  std::string model = "give its path with --model PATH";
+  std::string vae = "give its path with --vae PATH";
+  std::string lora = "give its path with --lora PATH";
+};
+
 GenerateRequest locate_models(GenerateRequest request, const std::vector<std::filesystem::path>& folders,
-                              const LogSink& log, const std::filesystem::path& cache);
+                              const LogSink& log, const std::filesystem::path& cache, const HowToName& how = {});
 
 // Where a picture's models are first looked for: its own folder and the two above it (a
 // project's gallery/, the project, the folder of projects; never the root), then the current
