@@ -2,13 +2,10 @@
 
 #include <openssl/evp.h>
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <memory>
-#include <vector>
 
 #include "common/error.h"
+#include "common/file_chunks.h"
 
 namespace pawtrait {
 namespace {
@@ -57,18 +54,11 @@ std::string git_blob_id(const std::string& bytes) {
 std::optional<std::string> git_blob_id_of_file(const std::filesystem::path& file, const std::atomic<bool>* cancel) {
   std::error_code error;
   const std::uintmax_t size = std::filesystem::file_size(file, error);
-  std::ifstream in(file, std::ios::binary);
-  if (error || !in) throw Error("can't read " + file.string() + ": " + std::strerror(errno));
+  if (error) throw Error("can't read " + file.string() + ": " + error.message());
   Sha1 sha;
   const std::string header = object_header(size);
   sha.update(header.data(), header.size());
-  std::vector<char> buffer(1 << 20);
-  while (in) {
-    if (cancel != nullptr && cancel->load()) return std::nullopt;
-    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    if (in.gcount() > 0) sha.update(buffer.data(), static_cast<std::size_t>(in.gcount()));
-  }
-  if (in.bad()) throw Error("can't read " + file.string() + ": " + std::strerror(errno));
+  if (!read_in_chunks(file, cancel, [&](const char* data, std::size_t n) { sha.update(data, n); })) return std::nullopt;
   return sha.hex_digest();
 }
 

@@ -2,12 +2,8 @@
 
 #include <openssl/evp.h>
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <vector>
-
 #include "common/error.h"
+#include "common/file_chunks.h"
 
 namespace pawtrait {
 
@@ -51,16 +47,10 @@ std::string sha256_hex(const std::string& bytes) {
 }
 
 std::optional<std::string> sha256_file(const std::filesystem::path& file, const std::atomic<bool>* cancel) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error("can't read " + file.string() + ": " + std::strerror(errno));
   Sha256 sha;
-  std::vector<char> buffer(1 << 20);
-  while (in) {
-    if (cancel != nullptr && cancel->load()) return std::nullopt;
-    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    if (in.gcount() > 0) sha.update(buffer.data(), static_cast<std::size_t>(in.gcount()));
+  if (!read_in_chunks(file, cancel, [&](const char* data, std::size_t size) { sha.update(data, size); })) {
+    return std::nullopt;
   }
-  if (in.bad()) throw Error("can't read " + file.string() + ": " + std::strerror(errno));
   return sha.hex_digest();
 }
 
