@@ -44,6 +44,7 @@
 
 #include "app_settings.h"
 #include "download_dialog.h"
+#include "families/model_kinds.h"
 #include "gallery_view.h"
 #include "generate_advanced.h"
 #include "hub/model_cache.h"
@@ -425,7 +426,7 @@ void MainWindow::usePictureSettings(const QString& picture) {
                                     "here again to make it exactly."));
     return;
   }
-  if (request.model.starts_with("builtin:")) {
+  if (request.model.starts_with(pawtrait::families::kBuiltinPrefix)) {
     if (!builtinModel()) setBaseModel(QString());
     m_trainedModel = QString::fromStdString(request.model);
   } else {

@@ -15,6 +15,7 @@
 
 #include "common/error.h"
 #include "engine/engine.h"
+#include "families/model_kinds.h"
 #include "hub/model_cache.h"
 #include "models/model_fingerprint.h"
 #include "pipeline/image_metadata.h"
@@ -90,7 +91,8 @@ pipeline::GenerateRequest request_from_picture(const GenerateOptions& o, const L
   saved.device = o.request.device;
   saved.batch_size = o.request.batch_size;
   if (!o.request.model.empty()) {
-    saved.model = o.request.model.starts_with("builtin:") ? o.request.model : fs::absolute(o.request.model).string();
+    saved.model = o.request.model.starts_with(families::kBuiltinPrefix) ? o.request.model
+                                                                        : fs::absolute(o.request.model).string();
   }
   if (!o.request.vae.empty()) saved.vae = fs::absolute(o.request.vae).string();
   const fs::path cache = models::default_hash_cache();

@@ -7,28 +7,30 @@
 
 namespace pawtrait {
 
-struct Sha256::State {
+struct Digest::State {
   EVP_MD_CTX* context = nullptr;
 };
 
-Sha256::Sha256() : state_(std::make_unique<State>()) {
+Digest::Digest(Algorithm algorithm) : state_(std::make_unique<State>()) {
   state_->context = EVP_MD_CTX_new();
-  if (state_->context == nullptr || EVP_DigestInit_ex(state_->context, EVP_sha256(), nullptr) != 1) {
-    throw Error("internal: OpenSSL could not start a SHA-256 digest");
+  const EVP_MD* md = algorithm == Algorithm::sha256 ? EVP_sha256() : EVP_sha1();
+  if (state_->context == nullptr || EVP_DigestInit_ex(state_->context, md, nullptr) != 1) {
+    EVP_MD_CTX_free(state_->context);  // the destructor does not run for a constructor that throws
+    throw Error("internal: OpenSSL could not start a digest");
   }
 }
 
-Sha256::~Sha256() { EVP_MD_CTX_free(state_->context); }
+Digest::~Digest() { EVP_MD_CTX_free(state_->context); }
 
-void Sha256::update(const void* data, std::size_t size) {
-  if (EVP_DigestUpdate(state_->context, data, size) != 1) throw Error("internal: OpenSSL SHA-256 update failed");
+void Digest::update(const void* data, std::size_t size) {
+  if (EVP_DigestUpdate(state_->context, data, size) != 1) throw Error("internal: OpenSSL digest update failed");
 }
 
-std::string Sha256::hex_digest() {
+std::string Digest::hex_digest() {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   if (EVP_DigestFinal_ex(state_->context, digest, &length) != 1) {
-    throw Error("internal: OpenSSL SHA-256 final failed");
+    throw Error("internal: OpenSSL digest final failed");
   }
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;

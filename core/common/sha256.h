@@ -9,14 +9,14 @@
 
 namespace pawtrait {
 
-// Incremental SHA-256 (OpenSSL's libcrypto); digests are lowercase hex, as the hub writes
-// them in its LFS metadata and X-Linked-Etag headers.
-class Sha256 {
+// An incremental digest (OpenSSL's libcrypto); lowercase hex.
+class Digest {
  public:
-  Sha256();
-  ~Sha256();
-  Sha256(const Sha256&) = delete;
-  Sha256& operator=(const Sha256&) = delete;
+  enum class Algorithm { sha256, sha1 };  // SHA-1 only names git objects (common/git_blob_id.h)
+  explicit Digest(Algorithm algorithm);
+  ~Digest();
+  Digest(const Digest&) = delete;
+  Digest& operator=(const Digest&) = delete;
 
   void update(const void* data, std::size_t size);
   std::string hex_digest();
@@ -24,6 +24,12 @@ class Sha256 {
  private:
   struct State;
   std::unique_ptr<State> state_;
+};
+
+// SHA-256, as the hub writes it in its LFS metadata and X-Linked-Etag headers.
+class Sha256 : public Digest {
+ public:
+  Sha256() : Digest(Algorithm::sha256) {}
 };
 
 std::string sha256_hex(const std::string& bytes);

@@ -3,9 +3,13 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace pawtrait::families {
+
+// How a trained built-in model is named: builtin:RUN_DIR (the folder its training wrote).
+inline constexpr std::string_view kBuiltinPrefix = "builtin:";
 
 // What kind of model a folder or a file is, told from the names it carries alone: a
 // diffusers folder's model_index.json "_class_name", a single file's tensor-name prefixes.

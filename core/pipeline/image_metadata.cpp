@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "common/json_file.h"
+#include "families/model_kinds.h"
 #include "imaging/png_text.h"
 #include "models/model_fingerprint.h"
 #include "schedulers/sampler_registry.h"
@@ -17,8 +18,6 @@ std::string number(double value) {
   out << value;
   return out.str();
 }
-
-constexpr std::string_view kBuiltinPrefix = "builtin:";
 
 // A1111 names a checkpoint without its extension; a folder's name keeps its dots
 // ("FLUX.2-klein-4B").
@@ -33,9 +32,9 @@ std::string stem(const std::string& path) {
 
 std::string name_of(const std::string& model) {
   if (model.empty()) return model;
-  if (model.starts_with(kBuiltinPrefix)) {
-    const std::string run = model.substr(kBuiltinPrefix.size());
-    return run.empty() ? model : std::string(kBuiltinPrefix) + models::shared_name(run);
+  if (model.starts_with(families::kBuiltinPrefix)) {
+    const std::string run = model.substr(families::kBuiltinPrefix.size());
+    return run.empty() ? model : std::string(families::kBuiltinPrefix) + models::shared_name(run);
   }
   return models::shared_name(model);
 }

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "common/error.h"
+#include "families/model_kinds.h"
 #include "models/model_fingerprint.h"
 
 namespace pawtrait::pipeline {
@@ -10,7 +11,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::string_view kBuiltinPrefix = "builtin:";
 constexpr int kDeepestFolder = 2;  // the deepest folder entered: project/runs/<run>/lora/ (depth 0, 1, 2)
 // A folder is searched so far and no further, so that a picture in a home folder does not
 // walk the whole disk.
@@ -53,7 +53,7 @@ std::string joined(const std::vector<fs::path>& folders) {
 }
 
 std::string as_given(const fs::path& path, bool builtin) {
-  return (builtin ? std::string(kBuiltinPrefix) : std::string()) + path.string();
+  return (builtin ? std::string(families::kBuiltinPrefix) : std::string()) + path.string();
 }
 
 std::string described(const Wanted& wanted) {
@@ -64,18 +64,18 @@ std::string described(const Wanted& wanted) {
 std::string locate(const std::string& value, Wanted wanted, bool required, const std::vector<fs::path>& folders,
                    const LogSink& log, const fs::path& cache) {
   if (value.empty()) return value;
-  wanted.builtin = value.starts_with(kBuiltinPrefix);
-  const fs::path given(wanted.builtin ? value.substr(kBuiltinPrefix.size()) : value);
+  wanted.builtin = value.starts_with(families::kBuiltinPrefix);
+  const fs::path given(wanted.builtin ? value.substr(families::kBuiltinPrefix.size()) : value);
   wanted.name = models::shared_name(given);
   const auto hash_of = [&](const fs::path& candidate) {
     return models::short_hash(hashed(candidate, wanted.builtin), cache);
   };
   std::error_code error;
   if (given.is_absolute() && fs::exists(hashed(given, wanted.builtin), error)) {
-    if (!wanted.hash.empty() && hash_of(given) != wanted.hash) {
+    if (const std::string hash = wanted.hash.empty() ? "" : hash_of(given); hash != wanted.hash) {
       log_to(log, LogLevel::Warning,
              given.string() + " is not the " + wanted.what + " the picture was made with, " + described(wanted) +
-                 " (its hash is " + hash_of(given) + "): the pictures will differ");
+                 " (its hash is " + hash + "): the pictures will differ");
     }
     return value;
   }

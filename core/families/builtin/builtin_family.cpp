@@ -3,18 +3,17 @@
 #include "common/error.h"
 #include "families/builtin/builtin_model.h"
 #include "families/builtin/pixel_unet_config.h"
+#include "families/model_kinds.h"
 
 namespace pawtrait::families {
 namespace {
 
-constexpr std::string_view kPrefix = "builtin:";
-
 // "builtin:RUN_DIR" → RUN_DIR; plain "builtin" names the untrained model, which has no weights.
 std::filesystem::path run_dir(const std::string& model) {
-  if (!model.starts_with(kPrefix)) {
+  if (!model.starts_with(kBuiltinPrefix)) {
     throw Error("say which trained built-in model: builtin:RUN_DIR (the folder training wrote)");
   }
-  return model.substr(kPrefix.size());
+  return model.substr(kBuiltinPrefix.size());
 }
 
 }  // namespace
@@ -23,7 +22,7 @@ ModelFamily builtin_family() {
   ModelFamily f;
   f.name = "built-in";
   f.cpu_only = true;
-  f.claims = [](const std::string& model) { return model == "builtin" || model.starts_with(kPrefix); };
+  f.claims = [](const std::string& model) { return model == "builtin" || model.starts_with(kBuiltinPrefix); };
   f.describe = [](const std::string& model, const std::optional<std::filesystem::path>&) {
     const std::int64_t size = model == "builtin" ? models::PixelUNetConfig{}.resolution
                                                  : training::load_pixel_model(run_dir(model)).config.resolution;
