@@ -3,13 +3,19 @@
 #include <gtest/gtest.h>
 
 #include <unistd.h>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
 namespace pawtrait::testing {
 
-inline std::filesystem::path testdata() { return PAWTRAIT_TESTDATA; }
+// The shared test data; PAWTRAIT_TESTDATA in the environment moves it (the device check
+// carries its own copy to a machine where the build's path does not exist).
+inline std::filesystem::path testdata() {
+  const char* moved = std::getenv("PAWTRAIT_TESTDATA");
+  return moved != nullptr && *moved != '\0' ? std::filesystem::path(moved) : std::filesystem::path(PAWTRAIT_TESTDATA);
+}
 
 // A fresh folder per test, removed afterwards.
 class TempDirTest : public ::testing::Test {

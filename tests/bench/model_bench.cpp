@@ -6,8 +6,9 @@
 //                              with a tokenizer folder, a whole SD 1.5-shaped model
 //   model_bench create-sdxl DIR TOKENIZER_DIR TOKENIZER_2_DIR  a whole SDXL 1.0 base-shaped
 //                              model (random weights, float32, 14 GB) for tests/bench/run --sdxl
-//   model_bench create-klein DIR  a FLUX.2 [klein] 4B-shaped transformer/ folder (random
-//                              weights, bfloat16 as the real file is, 7.8 GB)
+//   model_bench create-klein DIR [KLEIN_TINY_DIR]  a FLUX.2 [klein] 4B-shaped transformer/
+//                              folder (random weights, bfloat16 as the real file is, 7.8 GB);
+//                              with a tiny klein folder, the whole model (16 GB)
 //   model_bench load DIR       load it; print seconds, peak RSS and the weights' size
 //   model_bench read DIR       read the weight file's bytes once (the I/O floor for load)
 //   model_bench forward DIR [slice]  UNet forward, batch 2, 64×64 latents, CPU float32
@@ -26,6 +27,8 @@
 #include "models/autoencoder_kl.h"
 #include "models/clip_text.h"
 #include "models/component_loader.h"
+#include "models/qwen3_config.h"
+#include "models/qwen3_text.h"
 #include "models/weight_init.h"
 #include "peak_rss.h"
 #include "runtime/runtime_info.h"
@@ -194,32 +197,113 @@ nlohmann::json klein_transformer_config() {
           {"guidance_embeds", false}};
 }
 
-// The weights are drawn straight into bfloat16, one tensor at a time, so that the float32
-// model (15.5 GB) is never in memory: built without initialisation (its pages never touched),
-// each matrix then replaced by a bf16 one drawn like PyTorch's default (uniform in ±1/√fan_in),
-// each norm weight by ones.
-int create_klein(const fs::path& dir) {
-  namespace families = pawtrait::families;
-  const nlohmann::json config = klein_transformer_config();
-  families::Flux2Transformer2DModel transformer{nullptr};
-  {
-    pawtrait::models::SkipWeightInit uninitialised;
-    transformer = families::Flux2Transformer2DModel(families::Flux2TransformerConfig::from_json(config, "bench"));
-  }
+// Draws a module's weights straight into bfloat16, one tensor at a time, so that its float32
+// copy is never in memory: each matrix like PyTorch's default (uniform in ±1/√fan_in), each
+// norm weight and bias as ones. Returns the number of parameters.
+std::int64_t draw_bf16_weights(torch::nn::Module& module) {
   at::NoGradGuard no_grad;
   std::int64_t parameters = 0;
-  for (auto& item : transformer->named_parameters()) {
+  for (auto& item : module.named_parameters()) {
     at::Tensor& p = item.value();
     at::Tensor drawn = at::empty(p.sizes(), p.options().dtype(at::kBFloat16));
     if (p.dim() >= 2) {
-      drawn.uniform_(-1.0 / std::sqrt(static_cast<double>(p.size(1))), 1.0 / std::sqrt(static_cast<double>(p.size(1))));
+      const double bound = 1.0 / std::sqrt(static_cast<double>(p.size(1)));
+      drawn.uniform_(-bound, bound);
     } else {
       drawn.fill_(1.0);
     }
     p.set_data(drawn);
     parameters += p.numel();
   }
-  save_component(dir, "transformer", *transformer, config, "diffusion_pytorch_model.safetensors");
+  return parameters;
+}
+
+// Qwen3-4B's config (Qwen/Qwen3-4B), FLUX.2 [klein] 4B's text encoder.
+nlohmann::json qwen3_4b_config() {
+  return {{"architectures", {"Qwen3ForCausalLM"}},
+          {"model_type", "qwen3"},
+          {"vocab_size", 151936},
+          {"hidden_size", 2560},
+          {"intermediate_size", 9728},
+          {"num_hidden_layers", 36},
+          {"num_attention_heads", 32},
+          {"num_key_value_heads", 8},
+          {"head_dim", 128},
+          {"hidden_act", "silu"},
+          {"max_position_embeddings", 40960},
+          {"rms_norm_eps", 1e-6},
+          {"rope_parameters", {{"rope_theta", 1000000.0}, {"rope_type", "default"}}},
+          {"attention_bias", false},
+          {"tie_word_embeddings", true},
+          {"use_sliding_window", false},
+          {"sliding_window", nullptr}};
+}
+
+// FLUX.2's VAE config (AutoencoderKLFlux2 as black-forest-labs ship it): SD's VAE widths, 32
+// latent channels, 2×2 patches normalised by the batch-norm statistics.
+nlohmann::json flux2_vae_config() {
+  return {{"_class_name", "AutoencoderKLFlux2"},
+          {"in_channels", 3},
+          {"out_channels", 3},
+          {"block_out_channels", {128, 256, 512, 512}},
+          {"down_block_types", std::vector<std::string>(4, "DownEncoderBlock2D")},
+          {"up_block_types", std::vector<std::string>(4, "UpDecoderBlock2D")},
+          {"layers_per_block", 2},
+          {"latent_channels", 32},
+          {"norm_num_groups", 32},
+          {"sample_size", 1024},
+          {"patch_size", {2, 2}},
+          {"act_fn", "silu"},
+          {"batch_norm_eps", 1e-4},
+          {"batch_norm_momentum", 0.1},
+          {"mid_block_add_attention", true},
+          {"use_quant_conv", true},
+          {"use_post_quant_conv", true},
+          {"force_upcast", true}};
+}
+
+// FLUX.2 [klein] 4B with random weights: its transformer in bfloat16 as the real file is
+// (7.8 GB) and, given a tiny klein folder to take the tokenizer, scheduler and
+// model_index.json from, the whole model: Qwen3-4B's text encoder in bfloat16 (8 GB) and the
+// VAE in float32 with its latent statistics.
+int create_klein(const fs::path& dir, const fs::path& like) {
+  namespace families = pawtrait::families;
+  namespace models = pawtrait::models;
+  const nlohmann::json config = klein_transformer_config();
+  std::int64_t parameters = 0;
+  {
+    families::Flux2Transformer2DModel transformer{nullptr};
+    {
+      models::SkipWeightInit uninitialised;  // its float32 pages are never touched
+      transformer = families::Flux2Transformer2DModel(families::Flux2TransformerConfig::from_json(config, "bench"));
+    }
+    parameters += draw_bf16_weights(*transformer);
+    save_component(dir, "transformer", *transformer, config, "diffusion_pytorch_model.safetensors");
+  }
+  if (!like.empty()) {
+    {
+      models::Qwen3TextModel text{nullptr};
+      {
+        models::SkipWeightInit uninitialised;
+        text = models::Qwen3TextModel(models::Qwen3Config::from_json(qwen3_4b_config(), "bench"));
+      }
+      parameters += draw_bf16_weights(*text);
+      save_component(dir, "text_encoder", *text, qwen3_4b_config(), "model.safetensors");
+    }
+    {
+      models::AutoencoderKL vae(models::AutoencoderKLConfig::from_json(flux2_vae_config(), "bench"));
+      // With its buffers: FLUX.2 normalises latents with the batch norm's running statistics.
+      fs::create_directories(dir / "vae");
+      std::ofstream(dir / "vae" / "config.json") << flux2_vae_config().dump(2);
+      pawtrait::tensors::NamedTensors weights;
+      for (const auto& item : vae->named_parameters()) weights.emplace_back(item.key(), item.value().detach());
+      for (const auto& item : vae->named_buffers()) weights.emplace_back(item.key(), item.value().detach());
+      pawtrait::tensors::write_safetensors(dir / "vae" / "diffusion_pytorch_model.safetensors", weights);
+    }
+    for (const char* part : {"tokenizer", "scheduler"})
+      fs::copy(like / part, dir / part, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+    fs::copy_file(like / "model_index.json", dir / "model_index.json", fs::copy_options::overwrite_existing);
+  }
   std::cout << "{\"parameters\": " << parameters << "}\n";
   return 0;
 }
@@ -292,7 +376,7 @@ int main(int argc, char** argv) {
   const fs::path dir = argv[2];
   if (phase == "create") return create(dir, argc > 3 ? argv[3] : "");
   if (phase == "create-sdxl" && argc == 5) return create_sdxl(dir, argv[3], argv[4]);
-  if (phase == "create-klein") return create_klein(dir);
+  if (phase == "create-klein") return create_klein(dir, argc > 3 ? argv[3] : "");
   if (phase == "load") return load(dir);
   if (phase == "read") return read(dir);
   if (phase == "forward") return forward(dir, argc > 3 ? std::stoll(argv[3]) : 0);

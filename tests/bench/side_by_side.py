@@ -132,6 +132,10 @@ def main():
                         help="cuda: the GPU table (SD-1.5 shape at 512×512: float16 UNet and 25-step sampling, "
                              "bf16 LoRA steps with gradient checkpointing off and on, a bf16 full step; SDXL shape "
                              "at 1024×1024: float16 UNet and 30-step sampling, bf16 LoRA steps)")
+    parser.add_argument("--gpu-plan-on-cpu", action="store_true",
+                        help="the dry run of the device check (tests/gpu/run --dry-run): the GPU table's workloads "
+                             "and settings on the CPU, with the tiny models standing in for the real shapes "
+                             "(--models tiny,sdxl-tiny,klein-tiny)")
     parser.add_argument("--markdown", help="write the table here")
     parser.add_argument("--command-line", default="tests/bench/run", help="recorded in the Markdown")
     args = parser.parse_args()
@@ -152,9 +156,12 @@ def main():
     sdxl_tiny = os.path.join(args.testdata, "sdxl", "sdxl-tiny")
     photos = os.path.join(args.testdata, "photos")
     gpu = args.device == "cuda"
+    # The GPU table's plan: on the GPU, or on the CPU as the device check's dry run.
+    gpu_plan = gpu or args.gpu_plan_on_cpu
     klein_tiny = os.path.join(args.testdata, "klein", "klein-tiny")
     wanted = ["tiny", "sdxl-tiny", "klein-tiny"] if args.quick else \
-        (args.models or ("sd15,sdxl" if gpu else "tiny,sd15")).split(",")
+        (args.models or ("sd15,sdxl" if gpu else "tiny,sdxl-tiny,klein-tiny" if args.gpu_plan_on_cpu
+                         else "tiny,sd15")).split(",")
     bench_tool = os.path.join(args.build, "tests", "bench", "model_bench")
 
     def real_shape(name, create):
@@ -202,7 +209,7 @@ def main():
         make_inputs(inputs, path, torch, side, batch)
         return inputs
 
-    cuda = {"PAWTRAIT_BENCH_DEVICE": "cuda"}
+    cuda = {"PAWTRAIT_BENCH_DEVICE": "cuda" if gpu else "cpu"}
     bf16 = dict(cuda, PAWTRAIT_BENCH_PRECISION="bf16")
 
     def gpu_unet_and_lora(name, path, inputs, side, reps, resolution, steps):
@@ -225,27 +232,31 @@ def main():
             make_klein_inputs(inputs, path, torch, side)
             big = kind == "klein"
             n = big_rounds if big else rounds
-            dtype = {"PAWTRAIT_BENCH_DTYPE": "bf16" if big or gpu else "fp32"}
-            where = "CUDA bf16" if gpu else ("bf16" if big else "float32")
+            dtype = {"PAWTRAIT_BENCH_DTYPE": "bf16" if big or gpu_plan else "fp32"}
+            where = "CUDA bf16" if gpu_plan else ("bf16" if big else "float32")
             add("transformer_forward", f"Transformer forward, {side}×{side} image + 512 text tokens, {where}", name,
-                path, ["transformer_forward", path, inputs, "1" if big else "5", OUT], n, dict(dtype, **(cuda if gpu else {})))
+                path, ["transformer_forward", path, inputs, "1" if big else "5", OUT], n, dict(dtype, **(cuda if gpu_plan else {})))
             for cache in ("warm", "cold"):
                 add(f"transformer_load_{cache}", f"Load the transformer to ready, {where}, page cache {cache}", name,
-                    path, ["transformer_load", path], n, dict(dtype, **(cuda if gpu else {})))
-        elif gpu and kind == "sd15":
-            inputs = inputs_for(name, path)
-            gpu_unet_and_lora(name, path, inputs, 64, "10", "512", "31")
-            add("full_step", "Full fine-tuning step (batch 1, 512×512), CUDA bf16 autocast", name, path,
-                ["train", path, photos, "full", "21", "512"], big_rounds, bf16)
-            add("sample", "25-step DPM++ 2M sampling, guidance 7.5, 512×512, CUDA float16", name, path,
+                    path, ["transformer_load", path], n, dict(dtype, **(cuda if gpu_plan else {})))
+        elif gpu_plan and (kind == "sd15" or name == "tiny"):
+            # The dry run: the tiny model in the SD-1.5 rows, at its own size.
+            side, resolution = (64, "512") if kind == "sd15" else (8, "64")
+            inputs = inputs_for(name, path, side)
+            gpu_unet_and_lora(name, path, inputs, side, "10", resolution, "31")
+            add("full_step", f"Full fine-tuning step (batch 1, {resolution}×{resolution}), CUDA bf16 autocast", name,
+                path, ["train", path, photos, "full", "21", resolution], big_rounds, bf16)
+            add("sample", f"25-step DPM++ 2M sampling, guidance 7.5, {resolution}×{resolution}, CUDA float16", name, path,
                 ["sample", path, inputs, "25", "3", OUT], big_rounds, cuda)
-        elif gpu and kind == "sdxl":
-            inputs = inputs_for(name, path, 128, 2)
-            gpu_unet_and_lora(name, path, inputs, 128, "5", "1024", "21")
-            add("sample", "30-step DPM++ 2M sampling, guidance 7.5, 1024×1024, CUDA float16", name, path,
+        elif gpu_plan and (kind == "sdxl" or name == "SDXL tiny"):
+            side, resolution = (128, "1024") if kind == "sdxl" else (8, "64")
+            inputs = inputs_for(name, path, side, 2)
+            gpu_unet_and_lora(name, path, inputs, side, "5", resolution, "21")
+            add("sample", f"30-step DPM++ 2M sampling, guidance 7.5, {resolution}×{resolution}, CUDA float16", name, path,
                 ["sample", path, inputs, "30", "2", OUT], big_rounds, cuda)
-        elif gpu:
-            raise SystemExit("the GPU table is of the real shapes: --models sd15,sdxl")
+        elif gpu_plan:
+            raise SystemExit("the GPU table is of the real shapes: --models sd15,sdxl,klein "
+                             "(its dry run: tiny,sdxl-tiny,klein-tiny)")
         elif kind == "sdxl":
             # On two CPU cores one SDXL forward at 1024×1024 takes about a minute: batch 1, and
             # the LoRA steps at 512×512; no sampling (30 steps would take an hour a side).
@@ -336,6 +347,7 @@ def main():
     tolerance = {"unet_forward": 1e-4, "sample": 2 / 255, "transformer_forward": 1e-4}
     disagreements = [f"{row['workload']} on {row['model']}: {row['agreement']:.2e} > {tolerance[row['workload']]:.1e}"
                      for row in rows if row["agreement"] is not None and not gpu and row["model"] != "klein-4B shape"
+                     and not (gpu_plan and row["workload"] == "transformer_forward")  # bf16 there too
                      and not row["agreement"] <= tolerance[row["workload"]]]
 
     if args.markdown:

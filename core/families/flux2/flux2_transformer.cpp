@@ -259,9 +259,11 @@ at::Tensor Flux2Transformer2DModelImpl::forward(const at::Tensor& hidden_states,
     auto* b = block->as<Flux2TransformerBlock>();
     if (checkpoint) {
       // One checkpointed call per block: its two outputs travel as one [text; image] tensor.
+      // The function is run again in the backward pass, after this forward has returned: it
+      // holds its own handles to the block and the tensors, never references to these locals.
       const at::Tensor joint = models::checkpointed(
-          [&](const at::Tensor& img, const at::Tensor& txt) {
-            auto [txt_out, img_out] = b->forward(img, txt, mod_img, mod_txt, cos, sin);
+          [b, mod_img, mod_txt, rope_cos = cos, rope_sin = sin](const at::Tensor& img, const at::Tensor& txt) {
+            auto [txt_out, img_out] = b->forward(img, txt, mod_img, mod_txt, rope_cos, rope_sin);
             return at::cat({txt_out, img_out}, 1);
           },
           image, text, b->parameters());
@@ -275,9 +277,11 @@ at::Tensor Flux2Transformer2DModelImpl::forward(const at::Tensor& hidden_states,
   at::Tensor joint = at::cat({text, image}, 1);
   for (const auto& block : *single_transformer_blocks) {
     auto* b = block->as<Flux2SingleTransformerBlock>();
-    joint = checkpoint ? models::checkpointed([&](const at::Tensor& x,
-                                                  const at::Tensor&) { return b->forward(x, mod_single, cos, sin); },
-                                              joint, {}, b->parameters())
+    joint = checkpoint ? models::checkpointed(
+                             [b, mod_single, rope_cos = cos, rope_sin = sin](const at::Tensor& x, const at::Tensor&) {
+                               return b->forward(x, mod_single, rope_cos, rope_sin);
+                             },
+                             joint, {}, b->parameters())
                        : b->forward(joint, mod_single, cos, sin);
   }
   image = joint.slice(1, text.size(1));

@@ -107,6 +107,39 @@ TEST(KleinTransformer, TheBaseWeightsAndABatchWithPerSampleTimestepsMatch) {
   expect_close("b.out", run(distilled(), "b", "b"), io().tensor("b.out"), kAtol);
 }
 
+// Gradient checkpointing (what klein training does on a GPU by default) gives the blocks'
+// weights the gradients they get without it. The checkpointed functions run again in the
+// backward pass, after forward() has returned, so they must hold their own handles to what they
+// read: this is the test that found them reading forward()'s locals by reference. Bound: the
+// same float32 sums in another order, as tests/unit/models/gradient_checkpoint_test.cpp's.
+TEST(KleinTransformer, GradientCheckpointingGivesTheBlocksTheSameGradients) {
+  Flux2Transformer2DModel m = load_flux2_transformer(klein() / "klein-base-tiny" / "transformer");
+  std::vector<at::Tensor> trained;  // the blocks' weights, where the LoRA adapters go
+  for (auto& item : m->named_parameters()) {
+    const bool in_a_block =
+        item.key().rfind("transformer_blocks.", 0) == 0 || item.key().rfind("single_transformer_blocks.", 0) == 0;
+    item.value().set_requires_grad(in_a_block);
+    if (in_a_block) trained.push_back(item.value());
+  }
+  ASSERT_FALSE(trained.empty());
+  auto gradients = [&](bool checkpointing) {
+    m->gradient_checkpointing = checkpointing;
+    for (auto& p : trained) p.mutable_grad() = at::Tensor();
+    run(m, "a", "a.t1").square().mean().backward();
+    std::vector<at::Tensor> grads;
+    for (auto& p : trained) grads.push_back(p.grad().clone());
+    return grads;
+  };
+  const std::vector<at::Tensor> plain = gradients(false), checkpointed = gradients(true);
+  double largest = 0, worst = 0;
+  for (std::size_t i = 0; i < plain.size(); ++i) {
+    largest = std::max(largest, plain[i].abs().max().item<double>());
+    worst = std::max(worst, max_difference(checkpointed[i], plain[i]));
+  }
+  EXPECT_GT(largest, 0);
+  EXPECT_LE(worst, 5e-6 * largest) << "largest gradient " << largest;
+}
+
 TEST(KleinTransformer, RefusesInputsOfTheWrongWidth) {
   at::NoGradGuard no_grad;
   const at::Tensor text = at::zeros({1, 4, 64});
