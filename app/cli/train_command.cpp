@@ -60,10 +60,12 @@ engine::TrainEvents make_events(const TrainOptions& o, bool terminal) {
       std::fprintf(stderr, "\r\033[K  [%s] %lld/%lld  loss %.4f (smoothed %.4f)  %.2f it/s  ETA %d:%02d", bar.c_str(),
                    static_cast<long long>(p.step), static_cast<long long>(p.steps), p.loss, p.smoothed_loss, p.it_per_s,
                    static_cast<int>(p.eta_seconds) / 60, static_cast<int>(p.eta_seconds) % 60);
-    } else if (!quiet && p.validation_loss >= 0) {
-      std::fprintf(stderr, "step %lld/%lld  smoothed loss %.4f  validation loss %.4f  %.2f it/s\n",
-                   static_cast<long long>(p.step), static_cast<long long>(p.steps), p.smoothed_loss, p.validation_loss,
-                   p.it_per_s);
+    } else if (!quiet && (p.validation_loss >= 0 || p.step == p.steps)) {
+      // Into a log: the validation steps and the last one, with the run's speed.
+      std::fprintf(stderr, "step %lld/%lld  smoothed loss %.4f", static_cast<long long>(p.step),
+                   static_cast<long long>(p.steps), p.smoothed_loss);
+      if (p.validation_loss >= 0) std::fprintf(stderr, "  validation loss %.4f", p.validation_loss);
+      std::fprintf(stderr, "  %.2f it/s\n", p.it_per_s);
     }
   };
   events.on_preview = [quiet = o.quiet, terminal, out = o.out](const training::TrainPreview& preview) {
