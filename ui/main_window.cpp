@@ -47,6 +47,7 @@
 #include "imaging/photo.h"
 #include "labeled_slider.h"
 #include "loss_plot.h"
+#include "pet_kind.h"
 #include "photo_list_view.h"
 #include "photo_model.h"
 #include "pipeline/image_metadata.h"
@@ -214,7 +215,11 @@ QWidget* MainWindow::buildSubjectBox() {
   m_class = new QComboBox;
   m_class->setObjectName(QStringLiteral("petClass"));
   m_class->setEditable(true);
-  m_class->addItems({tr("dog"), tr("cat"), tr("rabbit"), tr("bird"), tr("horse"), tr("hamster"), tr("guinea pig")});
+  for (const PetKind& kind : petKinds()) m_class->addItem(kind.label, kind.word);
+  // Empty until said or guessed from the photos' folder names: a wrong kind teaches the
+  // model the wrong animal.
+  m_class->setCurrentIndex(-1);
+  m_class->lineEdit()->setPlaceholderText(tr("dog, cat, rabbit… (type or choose)"));
   m_class->setToolTip(tr("What kind of animal your pet is; type your own if it isn't listed"));
   m_instancePrompt = new QLabel;
   m_instancePrompt->setObjectName(QStringLiteral("instancePrompt"));
@@ -324,6 +329,7 @@ QWidget* MainWindow::buildTrainBox() {
   layout->addWidget(m_advanced);
   connect(m_preset, &QComboBox::currentIndexChanged, this, &MainWindow::applyPreset);
   connect(m_resolution, &QComboBox::currentIndexChanged, this, &MainWindow::updatePhotoResolution);
+  connect(m_resolution, &QComboBox::currentIndexChanged, this, &MainWindow::showBuiltinPictureSize);
 
   auto* buttons = new QHBoxLayout;
   m_trainButton = new QPushButton(tr("Train"));

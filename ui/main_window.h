@@ -46,6 +46,12 @@ class MainWindow : public QMainWindow {
   // Files and folders, as if dropped: photos join the photo list; a PNG made by Pawtrait
   // restores its generation settings instead.
   void addFiles(const QStringList& paths);
+  // The files the app was started with (`pawtrait PHOTO...`, a file manager's "Open with"),
+  // relative to the folder it was started in.
+  void openFromCommandLine(const QStringList& arguments);
+  // The Animal box's kind as the training prompt says it: the English word of a listed kind
+  // (whatever language the box shows it in), else what was typed; empty when not said.
+  QString petClassWord() const;
   // A Stable Diffusion model folder or file as the base (empty: the built-in model).
   void setBaseModel(const QString& path);
   bool isTraining() const { return m_training; }
@@ -89,6 +95,9 @@ class MainWindow : public QMainWindow {
   void applyModelSummary(const ModelSummary& summary);
   // "Too small" follows the training resolution (the model's own when that is chosen).
   void updatePhotoResolution();
+  // The built-in model draws at its training size: its (disabled) Size box says so.
+  void showBuiltinPictureSize();
+  void setPetClass(const QString& word);
   void updateInstancePrompt();
   void updateActions();
   void startTraining();

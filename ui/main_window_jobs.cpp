@@ -146,6 +146,7 @@ void MainWindow::applyModelKind() {
   if (builtin) {
     m_resolution->addItem(QStringLiteral("64×64"), 64);
     m_resolution->addItem(QStringLiteral("32×32"), 32);
+    showBuiltinPictureSize();
     m_sampler->setCurrentIndex(m_sampler->findData(QStringLiteral("ddpm")));
     m_sampleSteps->setValue(100);
   } else {
@@ -153,6 +154,7 @@ void MainWindow::applyModelKind() {
     for (int s : {512, 768, 1024}) m_resolution->addItem(QStringLiteral("%1×%1").arg(s), s);
   }
   updatePhotoResolution();
+  updateInstancePrompt();  // a Stable Diffusion model needs the kind of animal
 }
 
 void MainWindow::applyModelSummary(const ModelSummary& summary) {
@@ -192,17 +194,46 @@ void MainWindow::updatePhotoResolution() {
   m_photoModel->setResolution(chosen > 0 ? chosen : m_modelSide > 0 ? m_modelSide : 512);
 }
 
+// The prompt is the model's input, not the interface's text: English, whatever the language
+// the window speaks (the models learned from English captions).
 void MainWindow::updateInstancePrompt() {
-  const QString prompt = tr("a photo of %1 %2").arg(m_token->text().trimmed(), m_class->currentText().trimmed());
-  m_instancePrompt->setText(QStringLiteral("“%1”").arg(prompt));
-  if (m_prompt != nullptr && (m_prompt->text().isEmpty() || m_prompt->text().startsWith(tr("a photo of ")))) {
+  const QString prompt = QStringLiteral("a photo of %1 %2").arg(m_token->text().trimmed(), petClassWord()).trimmed();
+  const bool kindMissing = petClassWord().isEmpty() && !builtinModel();
+  m_instancePrompt->setText(kindMissing ? tr("“%1 …”: say what kind of animal it is").arg(prompt)
+                                        : QStringLiteral("“%1”").arg(prompt));
+  if (m_prompt != nullptr &&
+      (m_prompt->text().isEmpty() || m_prompt->text().startsWith(QStringLiteral("a photo of ")))) {
     m_prompt->setText(prompt);
   }
+  if (m_trainButton != nullptr) updateActions();  // Train waits for the kind of animal
+}
+
+QString MainWindow::petClassWord() const {
+  const QString text = m_class->currentText().trimmed();
+  const int listed = m_class->findText(text, Qt::MatchFixedString);
+  return listed >= 0 ? m_class->itemData(listed).toString() : text;
+}
+
+void MainWindow::setPetClass(const QString& word) {
+  const int listed = m_class->findData(word);
+  if (listed >= 0) {
+    m_class->setCurrentIndex(listed);
+  } else {
+    m_class->setCurrentIndex(-1);
+    m_class->setEditText(word);
+  }
+}
+
+void MainWindow::showBuiltinPictureSize() {
+  if (!builtinModel()) return;
+  const int side = m_resolution->currentData().toInt();
+  if (side > 0) setPictureSizes({QSize(side, side)});
 }
 
 void MainWindow::updateActions() {
   const int total = m_photoModel->rowCount();
   const int usable = m_photoModel->usableCount();
+  if (total > 0 && statusBar()->currentMessage() == tr("Add photos of your pet to begin")) statusBar()->clearMessage();
   if (total == 0) {
     m_photoCount->setText(tr("No photos yet. 3–20 photos of the same pet work best."));
   } else if (m_photoModel->checking()) {
@@ -215,10 +246,14 @@ void MainWindow::updateActions() {
     m_photoCount->setText(tr("%1 of %2 photos usable; hover a marked one to see why").arg(usable).arg(total));
   }
   const bool busy = m_training || m_generating;
-  const bool canTrain = !busy && usable > 0 && !m_photoModel->checking() && !m_token->text().trimmed().isEmpty();
+  // A Stable Diffusion model learns the pet as "a photo of sks <kind>": the kind must be said.
+  const bool kindMissing = !builtinModel() && petClassWord().isEmpty();
+  const bool canTrain =
+      !busy && usable > 0 && !m_photoModel->checking() && !m_token->text().trimmed().isEmpty() && !kindMissing;
   m_trainButton->setEnabled(canTrain);
-  m_trainButton->setToolTip(usable == 0 ? tr("Add photos of your pet first")
-                                        : tr("Teach the model your pet from these photos (Ctrl+T)"));
+  m_trainButton->setToolTip(usable == 0   ? tr("Add photos of your pet first")
+                            : kindMissing ? tr("Say what kind of animal your pet is, under 2. Who is it?")
+                                          : tr("Teach the model your pet from these photos (Ctrl+T)"));
   m_pauseButton->setEnabled(m_training);
   m_stopButton->setEnabled(m_training);
   const bool haveModel = builtinModel() ? !m_trainedModel.isEmpty() : true;
@@ -259,7 +294,7 @@ void MainWindow::startTraining() {
     r.model = m_modelPath.toStdString();
     r.run_dir = run.toStdString();
     r.token = m_token->text().trimmed().toStdString();
-    r.class_name = m_class->currentText().trimmed().toStdString();
+    r.class_name = petClassWord().toStdString();
     r.steps = steps;
     r.learning_rate = m_learningRate->value();
     r.rank = m_rank->value();

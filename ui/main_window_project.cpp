@@ -47,6 +47,7 @@
 #include "imaging/photo.h"
 #include "labeled_slider.h"
 #include "loss_plot.h"
+#include "pet_kind.h"
 #include "photo_list_view.h"
 #include "photo_model.h"
 #include "pipeline/image_metadata.h"
@@ -86,10 +87,25 @@ void MainWindow::addFiles(const QStringList& paths) {
     }
   }
   if (!photos.isEmpty()) {
+    // The photos' own names, before they are copied: "Cats/IMG_0001.jpg" says what the pet is.
+    if (petClassWord().isEmpty()) {
+      const QString guessed = guessPetKind(photos);
+      if (!guessed.isEmpty()) {
+        setPetClass(guessed);
+        statusBar()->showMessage(
+            tr("Animal: %1, from the photos' names; change it if it is wrong").arg(m_class->currentText()), 8000);
+      }
+    }
     const int added = m_photoModel->addPaths(copyIntoProject(photos));
     if (added == 0) statusBar()->showMessage(tr("No new photos there"), 5000);
   }
   updateActions();
+}
+
+void MainWindow::openFromCommandLine(const QStringList& arguments) {
+  QStringList paths;
+  for (const QString& argument : arguments) paths.append(QFileInfo(argument).absoluteFilePath());
+  if (!paths.isEmpty()) addFiles(paths);
 }
 
 QStringList MainWindow::copyIntoProject(const QStringList& paths) {
@@ -178,7 +194,7 @@ void MainWindow::loadProjectFile() {
                                .arg(file.fileName(), error.errorString()));
     } else {
       m_token->setText(o.value(QStringLiteral("token")).toString(QStringLiteral("sks")));
-      m_class->setCurrentText(o.value(QStringLiteral("class")).toString(tr("dog")));
+      setPetClass(o.value(QStringLiteral("class")).toString());
       m_modelPath = o.value(QStringLiteral("model")).toString();
       m_modelChoice->setCurrentIndex(m_modelPath.isEmpty() ? 0 : 1);
       if (!m_modelPath.isEmpty()) {
@@ -220,7 +236,7 @@ bool MainWindow::saveProject() {
   if (m_project.isEmpty()) return false;
   QJsonObject o;
   o[QStringLiteral("token")] = m_token->text();
-  o[QStringLiteral("class")] = m_class->currentText();
+  o[QStringLiteral("class")] = petClassWord();
   o[QStringLiteral("model")] = m_modelPath;
   o[QStringLiteral("preset")] = m_preset->currentIndex();
   o[QStringLiteral("trained")] = m_trainedModel;

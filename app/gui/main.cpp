@@ -15,9 +15,13 @@ int main(int argc, char** argv) {
       QApplication::translate("main", "Teach a picture model your pet from a few photos."));
   parser.addHelpOption();
   parser.addVersionOption();
+  parser.addPositionalArgument(QStringLiteral("photos"),
+                               QApplication::translate("main", "Photos or folders of them to add to the project"),
+                               QStringLiteral("[photos...]"));
   parser.process(app);
   MainWindow window;
   window.openLastProject();
   window.show();
+  window.openFromCommandLine(parser.positionalArguments());  // the desktop file's %F
   return QApplication::exec();
 }

@@ -9,6 +9,7 @@
 #include <QPushButton>
 #include <QSpinBox>
 #include <QStandardPaths>
+#include <QStatusBar>
 #include <QTemporaryDir>
 #include <QToolButton>
 #include <QtTest>
@@ -70,11 +71,52 @@ class MainWindowTest : public QObject {
     QVERIFY(!train->isEnabled());
     QVERIFY(!train->toolTip().isEmpty());
     QVERIFY(!child<QPushButton>(window, "generateButton")->isEnabled());  // nothing trained yet
-    QCOMPARE(child<QLabel>(window, "instancePrompt")->text(), QStringLiteral("“a photo of sks dog”"));
+    // The kind of animal is not assumed: it is said, or guessed from the photos' names.
+    auto* kind = child<QComboBox>(window, "petClass");
+    QVERIFY(kind->currentText().isEmpty());
+    QVERIFY(!kind->lineEdit()->placeholderText().isEmpty());
+    QCOMPARE(child<QLabel>(window, "instancePrompt")->text(), QStringLiteral("“a photo of sks”"));
     child<QLineEdit>(window, "token")->setText(QStringLiteral("zwx"));
-    child<QComboBox>(window, "petClass")->setCurrentText(QStringLiteral("cat"));
+    kind->setCurrentText(QStringLiteral("Cat"));  // a listed kind, however typed, is its word
+    QCOMPARE(window.petClassWord(), QStringLiteral("cat"));
     QCOMPARE(child<QLabel>(window, "instancePrompt")->text(), QStringLiteral("“a photo of zwx cat”"));
     QCOMPARE(child<QLineEdit>(window, "prompt")->text(), QStringLiteral("a photo of zwx cat"));
+    kind->setCurrentText(QStringLiteral("ferret"));  // and one of the owner's own
+    QCOMPARE(window.petClassWord(), QStringLiteral("ferret"));
+    // The built-in model draws at its training size, and its (disabled) Size box says so.
+    auto* size = child<QComboBox>(window, "size");
+    QVERIFY(!size->isEnabled());
+    QCOMPARE(size->currentData().toSize(), QSize(64, 64));
+    auto* resolution = child<QComboBox>(window, "resolution");
+    resolution->setCurrentIndex(resolution->findData(32));
+    QCOMPARE(size->currentData().toSize(), QSize(32, 32));
+  }
+
+  // `pawtrait PHOTO...` and a file manager's "Open with" (the desktop file's %F): the photos,
+  // named relative to where the app started, land in the project, and their folder's name
+  // says what the pet is.
+  void photosFromTheCommandLine() {
+    const QDir root(m_home.filePath(QStringLiteral("command-line")));
+    QVERIFY(root.mkpath(QStringLiteral("Pictures/Cats")));
+    QVERIFY(QFile::copy(kDemoPhoto, root.filePath(QStringLiteral("Pictures/Cats/chelsea.png"))));
+    const QString project = root.filePath(QStringLiteral("project"));
+    MainWindow window;
+    window.openProject(project);
+    const QString previous = QDir::currentPath();
+    QDir::setCurrent(root.filePath(QStringLiteral("Pictures")));
+    window.openFromCommandLine({QStringLiteral("Cats/chelsea.png")});
+    QDir::setCurrent(previous);
+    auto* model = qobject_cast<PhotoModel*>(child<PhotoListView>(window, "photoArea")->model());
+    QCOMPARE(model->rowCount(), 1);
+    QVERIFY(QFileInfo::exists(QDir(project).filePath(QStringLiteral("photos/chelsea.png"))));
+    QCOMPARE(window.petClassWord(), QStringLiteral("cat"));
+    QVERIFY(window.statusBar()->currentMessage().contains(QStringLiteral("from the photos' names")));
+    // A kind already said is kept.
+    child<QComboBox>(window, "petClass")->setCurrentText(QStringLiteral("dog"));
+    QVERIFY(root.mkpath(QStringLiteral("Pictures/Rabbits")));
+    QVERIFY(QFile::copy(kDemoPhoto, root.filePath(QStringLiteral("Pictures/Rabbits/other.png"))));
+    window.openFromCommandLine({root.filePath(QStringLiteral("Pictures/Rabbits/other.png"))});
+    QCOMPARE(window.petClassWord(), QStringLiteral("dog"));
   }
 
   // Each test function stands alone: this one trains, generates, restores and reopens its
@@ -97,6 +139,13 @@ class MainWindowTest : public QObject {
     window.addFiles({kDemoPhoto});
     auto* model = qobject_cast<PhotoModel*>(child<PhotoListView>(window, "photoArea")->model());
     QTRY_VERIFY_WITH_TIMEOUT(!model->checking(), 20000);
+    // The demo photo's name says no kind: Train waits for it, and says so.
+    auto* train = child<QPushButton>(window, "trainButton");
+    QVERIFY(!train->isEnabled());
+    QVERIFY2(train->toolTip().contains(QStringLiteral("kind of animal")), qPrintable(train->toolTip()));
+    QVERIFY(child<QLabel>(window, "instancePrompt")->text().contains(QStringLiteral("say what kind of animal")));
+    child<QComboBox>(window, "petClass")->setCurrentText(QStringLiteral("dog"));
+    QVERIFY(train->isEnabled());
     child<QSpinBox>(window, "steps")->setValue(3);
     QTest::mouseClick(child<QPushButton>(window, "trainButton"), Qt::LeftButton);
     QTRY_VERIFY_WITH_TIMEOUT(!window.isTraining(), 120000);
