@@ -239,9 +239,12 @@ void MainWindow::updateActions() {
   } else if (m_photoModel->checking()) {
     m_photoCount->setText(tr("%n photo(s), checking…", nullptr, total));
   } else if (usable == total) {
-    m_photoCount->setText(tr("%n photo(s) ready", nullptr, total) + (total < 3    ? tr(" (3–20 work best)")
-                                                                     : total > 20 ? tr(" (more than 20 rarely helps)")
-                                                                                  : QString()));
+    const int warned = m_photoModel->warningCount();
+    m_photoCount->setText(tr("%n photo(s) ready", nullptr, total) +
+                          (warned > 0   ? tr(", %n with a warning (hover it)", nullptr, warned)
+                           : total < 3  ? tr(" (3–20 work best)")
+                           : total > 20 ? tr(" (more than 20 rarely helps)")
+                                        : QString()));
   } else {
     m_photoCount->setText(tr("%1 of %2 photos usable; hover a marked one to see why").arg(usable).arg(total));
   }

@@ -43,6 +43,7 @@ struct PhotoModel::Verdicts {
     Verdict verdict = Verdict::Checking;
     QString reason;
     qint64 width = 0, height = 0;
+    QString warning;
   };
   std::vector<Entry> entries;
 };
@@ -171,8 +172,9 @@ QPixmap makeTile(Tile kind) {
 }
 
 // A round "!" mark in the top right corner: red when the file is unreadable, orange when it is
-// a photo that is merely left out (too small, duplicate). The picture itself is faded a little.
-QPixmap withBadge(const QPixmap& base, PhotoModel::Verdict verdict, bool fade) {
+// a photo that is merely left out (too small, duplicate), yellow when it is used with a
+// warning. A left-out picture is faded a little.
+QPixmap withBadge(const QPixmap& base, const QColor& colour, bool fade) {
   QPixmap marked = base;
   QPainter painter(&marked);
   painter.setRenderHint(QPainter::Antialiasing);
@@ -183,7 +185,6 @@ QPixmap withBadge(const QPixmap& base, PhotoModel::Verdict verdict, bool fade) {
   const qreal d = std::clamp(std::max(w, h) * 0.24, std::min<qreal>(16, shortSide), shortSide);
   const qreal margin = std::clamp(d / 8, 0.0, shortSide - d);
   const QRectF circle(w - d - margin, margin, d, d);
-  const QColor colour = verdict == PhotoModel::Verdict::Unreadable ? QColor(211, 47, 47) : QColor(245, 124, 0);
   painter.setPen(QPen(Qt::white, std::max<qreal>(1, d / 14)));
   painter.setBrush(colour);
   painter.drawEllipse(circle);
@@ -240,6 +241,8 @@ QVariant PhotoModel::data(const QModelIndex& index, int role) const {
       return photo.reason;
     case ThumbnailRole:
       return photo.thumbnail;
+    case WarningRole:
+      return photo.warning;
     default:
       return {};
   }
@@ -257,6 +260,7 @@ QHash<int, QByteArray> PhotoModel::roleNames() const {
   names.insert(UsableRole, "usable");
   names.insert(ReasonRole, "reason");
   names.insert(ThumbnailRole, "thumbnail");
+  names.insert(WarningRole, "warning");
   return names;
 }
 
@@ -265,7 +269,11 @@ QString PhotoModel::statusText(const Photo& photo) const {
     case Verdict::Checking:
       return tr("Checking…");
     case Verdict::Ok:
-      return tr("Used for training (%1×%2 pixels)").arg(photo.width).arg(photo.height);
+      return photo.warning.isEmpty() ? tr("Used for training (%1×%2 pixels)").arg(photo.width).arg(photo.height)
+                                     : tr("Used for training (%1×%2 pixels), but it %3")
+                                           .arg(photo.width)
+                                           .arg(photo.height)
+                                           .arg(photo.warning);
     case Verdict::TooSmall:
     case Verdict::Unreadable:
     case Verdict::Duplicate:
@@ -374,6 +382,12 @@ int PhotoModel::usableCount() const {
       std::count_if(m_photos.begin(), m_photos.end(), [](const Photo& p) { return p.verdict == Verdict::Ok; }));
 }
 
+int PhotoModel::warningCount() const {
+  return static_cast<int>(std::count_if(m_photos.begin(), m_photos.end(), [](const Photo& p) {
+    return p.verdict == Verdict::Ok && !p.warning.isEmpty();
+  }));
+}
+
 bool PhotoModel::checking() const {
   return m_checkRunning || m_checkDirty ||
          std::any_of(m_photos.begin(), m_photos.end(), [](const Photo& p) { return p.thumbnailPending; });
@@ -438,7 +452,7 @@ void PhotoModel::startCheck() {
         verdicts.entries.reserve(checks.size());
         for (std::size_t i = 0; i < checks.size(); ++i) {
           verdicts.entries.push_back({ids[i], toVerdict(checks[i].verdict), QString::fromStdString(checks[i].reason),
-                                      checks[i].width, checks[i].height});
+                                      checks[i].width, checks[i].height, QString::fromStdString(checks[i].warning)});
         }
         link->post([verdicts = std::move(verdicts)](PhotoModel& model) { model.applyChecks(verdicts); });
       },
@@ -457,12 +471,13 @@ void PhotoModel::applyChecks(const Verdicts& verdicts) {
     if (row < 0) continue;
     Photo& photo = m_photos[static_cast<std::size_t>(row)];
     if (photo.verdict == entry.verdict && photo.reason == entry.reason && photo.width == entry.width &&
-        photo.height == entry.height) {
+        photo.height == entry.height && photo.warning == entry.warning) {
       continue;
     }
-    const bool badgeChanged = photo.verdict != entry.verdict;
+    const bool badgeChanged = photo.verdict != entry.verdict || photo.warning.isEmpty() != entry.warning.isEmpty();
     photo.verdict = entry.verdict;
     photo.reason = entry.reason;
+    photo.warning = entry.warning;
     photo.width = entry.width;
     photo.height = entry.height;
     if (badgeChanged) updateDecoration(photo);
@@ -470,9 +485,9 @@ void PhotoModel::applyChecks(const Verdicts& verdicts) {
     last = std::max(last, row);
   }
   if (last >= 0) {
-    emit dataChanged(
-        index(first), index(last),
-        {Qt::DecorationRole, Qt::ToolTipRole, Qt::AccessibleTextRole, VerdictRole, UsableRole, ReasonRole});
+    emit dataChanged(index(first), index(last),
+                     {Qt::DecorationRole, Qt::ToolTipRole, Qt::AccessibleTextRole, VerdictRole, UsableRole, ReasonRole,
+                      WarningRole});
   }
   if (m_checkDirty && !m_checkRunning) startCheck();
   finishIfIdle();
@@ -496,6 +511,13 @@ void PhotoModel::updateDecoration(Photo& photo) const {
   } else {
     base = QPixmap::fromImage(photo.thumbnail);
   }
-  const bool marked = photo.verdict != Verdict::Ok && photo.verdict != Verdict::Checking;
-  photo.decoration = QIcon(marked ? withBadge(base, photo.verdict, /*fade=*/!photo.thumbnail.isNull()) : base);
+  const bool leftOut = photo.verdict != Verdict::Ok && photo.verdict != Verdict::Checking;
+  if (leftOut) {
+    const QColor colour = photo.verdict == Verdict::Unreadable ? QColor(211, 47, 47) : QColor(245, 124, 0);
+    photo.decoration = QIcon(withBadge(base, colour, /*fade=*/!photo.thumbnail.isNull()));
+  } else if (photo.verdict == Verdict::Ok && !photo.warning.isEmpty()) {
+    photo.decoration = QIcon(withBadge(base, QColor(249, 190, 0), /*fade=*/false));
+  } else {
+    photo.decoration = QIcon(base);
+  }
 }

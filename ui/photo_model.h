@@ -25,7 +25,9 @@ class PhotoModel : public QAbstractListModel {
  public:
   // ThumbnailRole: the plain thumbnail (QImage, at most 256 px on its long side; null while it
   // is being made or when the file cannot be read).
-  enum Role { PathRole = Qt::UserRole + 1, VerdictRole, UsableRole, ReasonRole, ThumbnailRole };
+  // WarningRole: for a usable photo, what may make it teach less well and what to do (a
+  // blurred photo); empty when nothing does.
+  enum Role { PathRole = Qt::UserRole + 1, VerdictRole, UsableRole, ReasonRole, ThumbnailRole, WarningRole };
   enum class Verdict { Checking, Ok, TooSmall, Unreadable, Duplicate };
   Q_ENUM(Verdict)
 
@@ -36,8 +38,9 @@ class PhotoModel : public QAbstractListModel {
   ~PhotoModel() override;
 
   int rowCount(const QModelIndex& parent = {}) const override;
-  // DisplayRole: file name; DecorationRole: the thumbnail (QIcon), with a badge when not usable;
-  // ToolTipRole: the path and why it is not used; AccessibleTextRole: name and verdict in words;
+  // DisplayRole: file name; DecorationRole: the thumbnail (QIcon), with a badge when not usable
+  // (a yellow one when used with a warning); ToolTipRole: the path and why it is not used, or its
+  // warning; AccessibleTextRole: name and verdict in words;
   // the roles above (VerdictRole holds a Verdict, UsableRole a bool, ReasonRole the engine's
   // reason or an empty string).
   QVariant data(const QModelIndex& index, int role) const override;
@@ -58,7 +61,8 @@ class PhotoModel : public QAbstractListModel {
   QStringList paths() const;        // absolute, in row order
   QStringList usablePaths() const;  // those whose verdict is Ok
   int usableCount() const;
-  bool checking() const;  // thumbnails or verdicts still being computed
+  int warningCount() const;  // usable photos with a warning
+  bool checking() const;     // thumbnails or verdicts still being computed
 
  signals:
   void checksFinished();  // every thumbnail and verdict is known
@@ -72,6 +76,7 @@ class PhotoModel : public QAbstractListModel {
     QIcon decoration;  // thumbnail or placeholder, with the verdict's badge; built once per change
     Verdict verdict = Verdict::Checking;
     QString reason;
+    QString warning;
     qint64 width = 0, height = 0;
     bool thumbnailPending = true;
     std::shared_ptr<std::atomic_bool> cancelled;  // set on removal: skip the decode if not started

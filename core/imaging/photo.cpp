@@ -166,6 +166,19 @@ std::uint64_t difference_hash(const RgbImage& image) {
   return hash;
 }
 
+double sharpness(const RgbImage& image) {
+  cv::Mat src(static_cast<int>(image.height), static_cast<int>(image.width), CV_8UC3,
+              const_cast<std::uint8_t*>(image.rgb.data()));
+  cv::Mat gray, scaled, laplacian;
+  cv::cvtColor(src, gray, cv::COLOR_RGB2GRAY);
+  const double scale = 256.0 / static_cast<double>(std::min(image.width, image.height));
+  cv::resize(gray, scaled, cv::Size(), scale, scale, scale < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
+  cv::Laplacian(scaled, laplacian, CV_64F);
+  cv::Scalar mean, deviation;
+  cv::meanStdDev(laplacian, mean, deviation);
+  return deviation[0] * deviation[0];
+}
+
 std::vector<PhotoCheck> check_photos(const std::vector<fs::path>& files, std::int64_t resolution) {
   std::vector<PhotoCheck> checks;
   std::vector<std::pair<std::uint64_t, fs::path>> seen;
@@ -189,6 +202,11 @@ std::vector<PhotoCheck> check_photos(const std::vector<fs::path>& files, std::in
         c.reason = "the same picture as " + dup->second.filename().string();
       } else {
         seen.emplace_back(hash, file);
+        if (const double s = sharpness(image); s < kBlurredBelow) {
+          c.warning = "looks blurred (sharpness " + std::to_string(static_cast<int>(s)) + "; sharp photos score over " +
+                      std::to_string(static_cast<int>(kBlurredBelow)) +
+                      "): the model learns the blur too; use a sharper photo of your pet if you have one";
+        }
       }
     } catch (const Error& e) {
       c.verdict = PhotoVerdict::Unreadable;

@@ -17,6 +17,7 @@ PhotoSelection select_photos(const std::vector<std::filesystem::path>& files_or_
   for (const auto& check : imaging::check_photos(files, resolution)) {
     if (check.verdict == imaging::PhotoVerdict::Ok) {
       selection.usable.push_back(check.path);
+      if (!check.warning.empty()) log_to(log, LogLevel::Warning, check.path.string() + " " + check.warning);
     } else {
       selection.skipped.push_back(check.path.string() + ": " + check.reason);
       log_to(log, LogLevel::Warning, "skipping " + check.path.string() + ": " + check.reason);

@@ -70,6 +70,33 @@ class PhotoModelTest : public QObject {
     QVERIFY(index.data(Qt::AccessibleTextRole).toString().startsWith(QStringLiteral("chelsea.png")));
   }
 
+  // A blurred photo is used, with a yellow badge and a tooltip that says what to do.
+  void aBlurredPhotoIsUsedWithAWarning() {
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("blurred.png"));
+    const QImage cat(kDemo);
+    // Down to an eighth and back: a blur the sharpness measure scores far below kBlurredBelow.
+    QVERIFY(cat.scaled(cat.size() / 8, Qt::IgnoreAspectRatio, Qt::SmoothTransformation)
+                .scaled(cat.size(), Qt::IgnoreAspectRatio, Qt::SmoothTransformation)
+                .save(path));
+    PhotoModel model;
+    QCOMPARE(model.addPaths({kDemo, path}), 2);
+    QTRY_VERIFY_WITH_TIMEOUT(!model.checking(), kWaitMs);
+    QCOMPARE(model.usableCount(), 1);  // the blurred copy is the sharp one's duplicate
+    PhotoModel alone;
+    QCOMPARE(alone.addPaths({path}), 1);
+    QTRY_VERIFY_WITH_TIMEOUT(!alone.checking(), kWaitMs);
+    const QModelIndex index = alone.index(0);
+    QVERIFY(index.data(PhotoModel::UsableRole).toBool());
+    QVERIFY2(index.data(PhotoModel::WarningRole).toString().contains(QStringLiteral("looks blurred")),
+             qPrintable(index.data(PhotoModel::WarningRole).toString()));
+    const QString tip = index.data(Qt::ToolTipRole).toString();
+    QVERIFY2(tip.contains(QStringLiteral("Used for training")) && tip.contains(QStringLiteral("sharper photo")),
+             qPrintable(tip));
+    QCOMPARE(alone.warningCount(), 1);
+    QCOMPARE(model.index(0).data(PhotoModel::WarningRole).toString(), QString());  // the sharp demo photo
+  }
+
   void addingTheSameFileAgainAddsNothing() {
     PhotoModel model;
     QCOMPARE(model.addPaths({kDemo}), 1);
