@@ -97,7 +97,11 @@ void MainWindow::addFiles(const QStringList& paths) {
       }
     }
     const int added = m_photoModel->addPaths(copyIntoProject(photos));
-    if (added == 0) statusBar()->showMessage(tr("No new photos there"), 5000);
+    if (added == 0) {
+      statusBar()->showMessage(tr("No new photos there"), 5000);
+    } else {
+      saveProject();  // the list too, not only the copies: nothing is lost if the app is then killed
+    }
   }
   updateActions();
 }

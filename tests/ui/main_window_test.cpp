@@ -111,6 +111,11 @@ class MainWindowTest : public QObject {
     QVERIFY(QFileInfo::exists(QDir(project).filePath(QStringLiteral("photos/chelsea.png"))));
     QCOMPARE(window.petClassWord(), QStringLiteral("cat"));
     QVERIFY(window.statusBar()->currentMessage().contains(QStringLiteral("from the photos' names")));
+    // The project lists them at once, not only when the window closes.
+    QFile saved(QDir(project).filePath(QStringLiteral("project.json")));
+    QVERIFY(saved.open(QIODevice::ReadOnly));
+    const QByteArray json = saved.readAll();
+    QVERIFY2(json.contains("chelsea.png") && json.contains("\"cat\""), json.constData());
     // A kind already said is kept.
     child<QComboBox>(window, "petClass")->setCurrentText(QStringLiteral("dog"));
     QVERIFY(root.mkpath(QStringLiteral("Pictures/Rabbits")));
