@@ -197,8 +197,9 @@ void MainWindow::updatePhotoResolution() {
 // The prompt is the model's input, not the interface's text: English, whatever the language
 // the window speaks (the models learned from English captions).
 void MainWindow::updateInstancePrompt() {
-  const QString prompt = QStringLiteral("a photo of %1 %2").arg(m_token->text().trimmed(), petClassWord()).trimmed();
-  const bool kindMissing = petClassWord().isEmpty() && !builtinModel();
+  const QString kind = petClassWord();
+  const QString prompt = QStringLiteral("a photo of %1 %2").arg(m_token->text().trimmed(), kind).trimmed();
+  const bool kindMissing = kind.isEmpty() && !builtinModel();
   m_instancePrompt->setText(kindMissing ? tr("“%1 …”: say what kind of animal it is").arg(prompt)
                                         : QStringLiteral("“%1”").arg(prompt));
   if (m_prompt != nullptr &&
@@ -233,6 +234,7 @@ void MainWindow::showBuiltinPictureSize() {
 void MainWindow::updateActions() {
   const int total = m_photoModel->rowCount();
   const int usable = m_photoModel->usableCount();
+  // Only while the hint is still what the bar says: a later message (the guessed kind) stays.
   if (total > 0 && statusBar()->currentMessage() == tr("Add photos of your pet to begin")) statusBar()->clearMessage();
   if (total == 0) {
     m_photoCount->setText(tr("No photos yet. 3–20 photos of the same pet work best."));

@@ -220,6 +220,12 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--grad-accum", r.grad_accum, "Batches per optimizer step")->capture_default_str()->group(sd);
   cmd->add_option("--max-grad-norm", r.max_grad_norm, "Gradient clipping (0: off)")->capture_default_str()->group(sd);
   cmd->add_option("--noise-offset", r.noise_offset, "Noise offset (0: off)")->capture_default_str()->group(sd);
+  cmd->add_option("--crop", r.crop,
+                  "buckets: each photo keeps its shape (an aspect-ratio bucket at the training size's pixel count); "
+                  "square: the centre square, as diffusers' scripts train")
+      ->check(CLI::IsMember({"buckets", "square"}))
+      ->capture_default_str()
+      ->group(sd);
   cmd->add_flag("!--no-flip", r.flip, "Don't mirror the photos")->group(sd);
   cmd->add_flag("!--no-cache-latents", r.cache_latents, "Encode the photos at every step instead of once")->group(sd);
   cmd->add_option("--prior", r.prior_count, "Class images for prior preservation (0: off)")

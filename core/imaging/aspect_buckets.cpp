@@ -11,7 +11,8 @@ namespace pawtrait::imaging {
 std::vector<Bucket> aspect_buckets(std::int64_t resolution, std::int64_t step) {
   if (step <= 0 || resolution <= 0 || resolution % step != 0) {
     throw Error("the training resolution " + std::to_string(resolution) + " must be a positive multiple of " +
-                std::to_string(step) + " for aspect-ratio buckets; choose another resolution");
+                std::to_string(step) +
+                " for aspect-ratio buckets; choose another resolution, or train on square crops");
   }
   const std::int64_t area = resolution * resolution;
   const std::int64_t shortest = std::max(step, (resolution / 2) / step * step);

@@ -71,6 +71,25 @@ RgbImage load_heif(const fs::path& file) {
   return out;
 }
 
+CropBox checked_box(const RgbImage& image, const std::optional<CropBox>& box) {
+  if (!box) {
+    const std::int64_t size = std::min(image.width, image.height);
+    return {(image.width - size) / 2, (image.height - size) / 2, size};
+  }
+  const CropBox b = *box;
+  if (b.size <= 0 || b.x < 0 || b.y < 0 || b.x + b.size > image.width || b.y + b.size > image.height) {
+    throw Error("the crop box (" + std::to_string(b.x) + ", " + std::to_string(b.y) + ", size " +
+                std::to_string(b.size) + ") does not fit inside the " + std::to_string(image.width) + "x" +
+                std::to_string(image.height) + " photo");
+  }
+  return b;
+}
+
+cv::Mat mat_of(const RgbImage& image) {
+  return {static_cast<int>(image.height), static_cast<int>(image.width), CV_8UC3,
+          const_cast<std::uint8_t*>(image.rgb.data())};
+}
+
 }  // namespace
 
 RgbImage load_photo(const fs::path& file) {
@@ -130,27 +149,34 @@ RgbImage load_photo(const fs::path& file) {
 }
 
 RgbImage square_crop(const RgbImage& image, std::int64_t resolution, const std::optional<CropBox>& box) {
-  CropBox b;
-  if (box) {
-    b = *box;
-    if (b.size <= 0 || b.x < 0 || b.y < 0 || b.x + b.size > image.width || b.y + b.size > image.height) {
-      throw Error("the crop box (" + std::to_string(b.x) + ", " + std::to_string(b.y) + ", size " +
-                  std::to_string(b.size) + ") does not fit inside the " + std::to_string(image.width) + "x" +
-                  std::to_string(image.height) + " photo");
-    }
-  } else {
-    b.size = std::min(image.width, image.height);
-    b.x = (image.width - b.size) / 2;
-    b.y = (image.height - b.size) / 2;
-  }
-  cv::Mat src(static_cast<int>(image.height), static_cast<int>(image.width), CV_8UC3,
-              const_cast<std::uint8_t*>(image.rgb.data()));
-  cv::Mat cropped =
-      src(cv::Rect(static_cast<int>(b.x), static_cast<int>(b.y), static_cast<int>(b.size), static_cast<int>(b.size)));
+  const CropBox b = checked_box(image, box);
+  cv::Mat cropped = mat_of(image)(
+      cv::Rect(static_cast<int>(b.x), static_cast<int>(b.y), static_cast<int>(b.size), static_cast<int>(b.size)));
   cv::Mat resized;
   const int r = static_cast<int>(resolution);
   cv::resize(cropped, resized, cv::Size(r, r), 0, 0, b.size >= resolution ? cv::INTER_AREA : cv::INTER_CUBIC);
   return from_rgb_mat(resized);
+}
+
+RgbImage bucket_image(const RgbImage& image, const BucketCrop& crop, const std::optional<CropBox>& box) {
+  cv::Mat region = mat_of(image);
+  if (box) {
+    const CropBox b = checked_box(image, box);
+    region = region(
+        cv::Rect(static_cast<int>(b.x), static_cast<int>(b.y), static_cast<int>(b.size), static_cast<int>(b.size)));
+  }
+  if (crop.left < 0 || crop.top < 0 || crop.left + crop.bucket.width > crop.resized_width ||
+      crop.top + crop.bucket.height > crop.resized_height) {
+    throw Error("the " + std::to_string(crop.bucket.width) + "×" + std::to_string(crop.bucket.height) +
+                " bucket does not fit inside the photo resized to " + std::to_string(crop.resized_width) + "×" +
+                std::to_string(crop.resized_height));
+  }
+  const bool shrinking = crop.resized_width <= region.cols;
+  cv::Mat resized;
+  cv::resize(region, resized, cv::Size(static_cast<int>(crop.resized_width), static_cast<int>(crop.resized_height)), 0,
+             0, shrinking ? cv::INTER_AREA : cv::INTER_CUBIC);
+  return from_rgb_mat(resized(cv::Rect(static_cast<int>(crop.left), static_cast<int>(crop.top),
+                                       static_cast<int>(crop.bucket.width), static_cast<int>(crop.bucket.height))));
 }
 
 std::uint64_t difference_hash(const RgbImage& image) {

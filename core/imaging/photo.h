@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "imaging/aspect_buckets.h"
+
 namespace pawtrait::imaging {
 
 // 8-bit RGB pixels, row-major, 3 bytes a pixel.
@@ -33,6 +35,11 @@ using PhotoCrops = std::map<std::filesystem::path, CropBox>;
 // The crop (default: the centred largest square) resized to resolution² with area
 // interpolation, which averages instead of aliasing when shrinking.
 RgbImage square_crop(const RgbImage& image, std::int64_t resolution, const std::optional<CropBox>& box = std::nullopt);
+
+// The region (default: the whole photo) as its bucket: resized to crop.resized_width ×
+// crop.resized_height (area interpolation when shrinking, cubic when enlarging, as square_crop
+// does), then cut at (crop.left, crop.top) to the bucket's size.
+RgbImage bucket_image(const RgbImage& image, const BucketCrop& crop, const std::optional<CropBox>& box = std::nullopt);
 
 // A 64-bit difference hash (Krawetz's dHash: brightness gradients of a 9×8 thumbnail): near-
 // identical pictures, resized or re-encoded, differ in a few bits.

@@ -31,6 +31,16 @@ std::vector<fs::path> select_training_photos(const TrainRequest& request, std::i
   return std::move(photos.usable);
 }
 
+TrainingPhotos load_pet_photos(const TrainRequest& request, const std::vector<fs::path>& photos,
+                               std::int64_t resolution, std::int64_t size_multiple, const LogSink& log) {
+  const bool buckets = request.crop == "buckets";
+  TrainingPhotos pictures =
+      load_training_photos(photos, resolution, buckets ? bucket_step(resolution, size_multiple) : 0, request.crops);
+  log_to(log, LogLevel::Info,
+         std::string(buckets ? "aspect-ratio buckets: " : "square crops: ") + describe_groups(pictures));
+  return pictures;
+}
+
 TrainResult stopped_before_training(TrainResult& result, const LogSink& log) {
   log_to(log, LogLevel::Info, "stopped before the first training step");
   result.stopped = true;
@@ -102,17 +112,41 @@ at::Tensor dreambooth_loss(const at::Tensor& prediction, const at::Tensor& targe
   return loss;
 }
 
-double validation_loss(const ValidationBatch& batch, c10::Device device,
-                       const std::function<at::Tensor(const at::Tensor&, const at::Tensor&)>& predict) {
-  at::NoGradGuard no_grad;
-  const std::int64_t n = batch.photos;
-  double sum = 0;
-  std::int64_t rounds = 0;
-  for (std::int64_t i = 0; i < batch.noisy.size(0); i += n, ++rounds) {
-    const at::Tensor pred = predict(batch.noisy.slice(0, i, i + n), batch.timesteps.slice(0, i, i + n).to(device));
-    sum += (pred.to(at::kFloat) - batch.target.slice(0, i, i + n)).pow(2).mean().item<double>();
+at::Tensor dreambooth_step_loss(const schedulers::NoiseProcess& noise_process, const at::Tensor& pet_latents,
+                                const at::Tensor& class_latents, const TrainRequest& request, at::Generator& gen,
+                                c10::Device device, const DreamBoothForward& forward) {
+  const bool prior = class_latents.defined();
+  if (!prior || pet_latents.sizes() == class_latents.sizes()) {
+    const at::Tensor latents = prior ? at::cat({pet_latents, class_latents}) : pet_latents;
+    const NoisedBatch batch = noise_batch(noise_process, latents, request, gen, device);
+    return dreambooth_loss(forward(batch, 0, latents.size(0)).to(at::kFloat), batch.target, request, prior);
   }
-  return sum / static_cast<double>(rounds);
+  const std::int64_t b = pet_latents.size(0);
+  const NoisedBatch pet = noise_batch(noise_process, pet_latents, request, gen, device);
+  const NoisedBatch cls = noise_batch(noise_process, class_latents, request, gen, device);
+  const at::Tensor pet_loss = (forward(pet, 0, b).to(at::kFloat) - pet.target).pow(2).mean();
+  const at::Tensor class_loss = (forward(cls, b, class_latents.size(0)).to(at::kFloat) - cls.target).pow(2).mean();
+  return pet_loss + request.prior_weight * class_loss;
+}
+
+double validation_loss(const std::vector<ValidationBatch>& batches, c10::Device device,
+                       const ValidationPredict& predict) {
+  at::NoGradGuard no_grad;
+  double weighted = 0;
+  std::int64_t photos = 0;
+  for (const ValidationBatch& batch : batches) {
+    const std::int64_t n = batch.photos;
+    double sum = 0;
+    std::int64_t rounds = 0;
+    for (std::int64_t i = 0; i < batch.noisy.size(0); i += n, ++rounds) {
+      const at::Tensor pred =
+          predict(batch.noisy.slice(0, i, i + n), batch.timesteps.slice(0, i, i + n).to(device), batch.photo_index);
+      sum += (pred.to(at::kFloat) - batch.target.slice(0, i, i + n)).pow(2).mean().item<double>();
+    }
+    weighted += sum / static_cast<double>(rounds) * static_cast<double>(n);
+    photos += n;
+  }
+  return weighted / static_cast<double>(photos);
 }
 
 void log_trained_size(const NamedParameters& trained, const LogSink& log) {
@@ -165,18 +199,33 @@ NamedParameters add_trained_lora(torch::nn::Module& module, const std::vector<st
   return trained;
 }
 
-ValidationBatch make_validation_batch(const schedulers::NoiseProcess& noise_process, const LatentCache& photos,
-                                      double scaling_factor) {
-  ValidationBatch v;
-  v.photos = std::min<std::int64_t>(photos.size(), 4);
-  v.timesteps = noise_process.validation_timesteps().repeat_interleave(v.photos);
-  const at::Tensor x0 = (photos.mean.slice(0, 0, v.photos) * scaling_factor).repeat({5, 1, 1, 1});
-  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(1234);
-  const at::Tensor noise = at::randn(x0.sizes(), gen).to(x0.device());
-  const at::Tensor t = v.timesteps.to(x0.device());
-  v.noisy = noise_process.add_noise(x0, noise, t);
-  v.target = noise_process.training_target(x0, noise, t);
-  return v;
+std::vector<ValidationBatch> make_validation_batches(const schedulers::NoiseProcess& noise_process,
+                                                     const LatentGroups& photos, double scaling_factor) {
+  constexpr std::int64_t kValidated = 4;  // the first photos
+  std::vector<ValidationBatch> batches;
+  for (const LatentCache& group : photos) {
+    std::vector<std::int64_t> rows, photo_index;
+    for (std::int64_t row = 0; row < group.size(); ++row) {
+      if (group.photo(row) < kValidated) {
+        rows.push_back(row);
+        photo_index.push_back(group.photo(row));
+      }
+    }
+    if (rows.empty()) continue;
+    ValidationBatch v;
+    v.photos = static_cast<std::int64_t>(rows.size());
+    v.photo_index = at::tensor(photo_index, at::kLong);
+    v.timesteps = noise_process.validation_timesteps().repeat_interleave(v.photos);
+    const at::Tensor means = group.mean.index_select(0, at::tensor(rows, at::kLong).to(group.mean.device()));
+    const at::Tensor x0 = (means * scaling_factor).repeat({5, 1, 1, 1});
+    at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(1234);
+    const at::Tensor noise = at::randn(x0.sizes(), gen).to(x0.device());
+    const at::Tensor t = v.timesteps.to(x0.device());
+    v.noisy = noise_process.add_noise(x0, noise, t);
+    v.target = noise_process.training_target(x0, noise, t);
+    batches.push_back(std::move(v));
+  }
+  return batches;
 }
 
 std::optional<TrainPreview> make_previews(pipeline::TextToImage& sampler, const TrainRequest& request,

@@ -21,6 +21,7 @@
 #include "models/lora_export.h"
 #include "training/dreambooth.h"
 #include "training/latent_cache.h"
+#include "training/photo_dataset.h"
 #include "training/training_loop.h"
 
 namespace pawtrait::pipeline {
@@ -40,6 +41,11 @@ namespace pawtrait::training {
 std::vector<std::filesystem::path> select_training_photos(const TrainRequest& request, std::int64_t resolution,
                                                           c10::Device device, c10::ScalarType precision,
                                                           const LogSink& log, TrainResult& result);
+
+// The usable photos as the pet's training pictures, in aspect-ratio buckets (at the family's
+// bucket_step for its `size_multiple`) or squares, as the request's crop says; logs the sizes.
+TrainingPhotos load_pet_photos(const TrainRequest& request, const std::vector<std::filesystem::path>& photos,
+                               std::int64_t resolution, std::int64_t size_multiple, const LogSink& log);
 
 // Where a run computes and in which precision (logged), and the options its model loads with:
 // frozen weights in the compute precision, the request's config folder for a single file.
@@ -87,6 +93,16 @@ NoisedBatch noise_batch(const schedulers::NoiseProcess& noise_process, const at:
 at::Tensor dreambooth_loss(const at::Tensor& prediction, const at::Tensor& target, const TrainRequest& request,
                            bool prior);
 
+// One step's DreamBooth loss: the pet's latents and, with prior preservation (`class_latents`
+// defined), as many class latents, noised, through `forward(batch, first_row, rows)`, which runs
+// the model on the rows [first_row, first_row + rows) of [pet rows, class rows] (to pick their
+// prompts). One pass over all the rows when the pictures are the same size; else (a bucketed
+// photo beside a square class image) one pass each, the same loss.
+using DreamBoothForward = std::function<at::Tensor(const NoisedBatch&, std::int64_t, std::int64_t)>;
+at::Tensor dreambooth_step_loss(const schedulers::NoiseProcess& noise_process, const at::Tensor& pet_latents,
+                                const at::Tensor& class_latents, const TrainRequest& request, at::Generator& gen,
+                                c10::Device device, const DreamBoothForward& forward);
+
 // Logs how many parameters in how many tensors the run trains.
 void log_trained_size(const NamedParameters& trained, const LogSink& log);
 
@@ -107,20 +123,23 @@ NamedParameters add_trained_lora(torch::nn::Module& module, const std::vector<st
                                  const TrainRequest& request, std::optional<at::Generator>& init,
                                  const std::string& prefix, const std::string& what);
 
-// A fixed validation batch (DreamBooth's loss jumps with the random timestep): the first
-// photos' posterior means at the noise process's validation timesteps, with fixed noise, so
-// its loss moves only with the model. Five rounds of `photos` examples.
+// A fixed validation batch (DreamBooth's loss jumps with the random timestep): the first four
+// photos' posterior means at the noise process's validation timesteps, with fixed noise, so its
+// loss moves only with the model. Five rounds of `photos` examples, one batch for each picture
+// size the first four photos come in.
 struct ValidationBatch {
   std::int64_t photos = 0;
+  at::Tensor photo_index;  // (photos) long, on the CPU: which of the run's photos a round holds
   at::Tensor timesteps, noisy, target;
 };
-ValidationBatch make_validation_batch(const schedulers::NoiseProcess& noise_process, const LatentCache& photos,
-                                      double scaling_factor);
+std::vector<ValidationBatch> make_validation_batches(const schedulers::NoiseProcess& noise_process,
+                                                     const LatentGroups& photos, double scaling_factor);
 
-// The validation batch's mean loss; `predict(noisy, timesteps)` runs the model on one round
-// of rows.
-double validation_loss(const ValidationBatch& batch, c10::Device device,
-                       const std::function<at::Tensor(const at::Tensor&, const at::Tensor&)>& predict);
+// The validation batches' mean loss, each weighted by its photos; `predict(noisy, timesteps,
+// photo_index)` runs the model on one round of rows.
+using ValidationPredict = std::function<at::Tensor(const at::Tensor&, const at::Tensor&, const at::Tensor&)>;
+double validation_loss(const std::vector<ValidationBatch>& batches, c10::Device device,
+                       const ValidationPredict& predict);
 
 // The preview pictures at `resolution`, saved in run_dir/previews; nothing when stopped half way.
 // A picture that fails throws; the training loop skips that preview with a warning.

@@ -5,6 +5,9 @@
 #include <utility>
 #include <vector>
 
+#include "common/error.h"
+#include "training/photo_dataset.h"
+
 namespace pawtrait::training {
 
 LatentCache encode_latents(models::AutoencoderKL& vae, const at::Tensor& images, bool with_flips,
@@ -30,9 +33,23 @@ LatentCache encode_latents(models::AutoencoderKL& vae, const at::Tensor& images,
   return cache;
 }
 
-LatentDraw draw_latents(const LatentCache& cache, std::int64_t count, at::Generator& gen, double scaling_factor) {
+LatentGroups encode_latent_groups(models::AutoencoderKL& vae, const TrainingPhotos& photos, bool with_flips,
+                                  const at::TensorOptions& options, bool cached) {
+  LatentGroups groups;
+  for (const PhotoGroup& group : photos.groups) {
+    groups.push_back(encode_latents(vae, group.pixels, with_flips, options, cached));
+    groups.back().photos = group.photos;
+  }
+  return groups;
+}
+
+namespace {
+
+// The rows `index` of the cache, each mirrored at random, a posterior sample each.
+LatentDraw draw_rows(const LatentCache& cache, at::Tensor rows, at::Generator& gen, double scaling_factor) {
+  const std::int64_t count = rows.size(0);
   LatentDraw draw;
-  draw.index = at::randint(cache.size(), {count}, gen, at::kLong);
+  draw.index = std::move(rows);
   draw.flipped = at::zeros({count}, at::kBool);
   if (cache.vae) {  // uncached: the VAE encodes this step's photos
     at::Tensor images = cache.images.index_select(0, draw.index);
@@ -59,6 +76,34 @@ LatentDraw draw_latents(const LatentCache& cache, std::int64_t count, at::Genera
   const at::Tensor eps = at::randn(mean.sizes(), gen).to(mean.device());
   draw.latents = (mean + std * eps) * scaling_factor;
   return draw;
+}
+
+// The draw's rows as the run's photos.
+LatentDraw as_photos(LatentDraw draw, const LatentCache& cache) {
+  if (cache.photos.empty()) return draw;
+  const at::Tensor photos = at::tensor(cache.photos, at::kLong);
+  draw.index = photos.index_select(0, draw.index);
+  return draw;
+}
+
+}  // namespace
+
+LatentDraw draw_latents(const LatentCache& cache, std::int64_t count, at::Generator& gen, double scaling_factor) {
+  return as_photos(draw_rows(cache, at::randint(cache.size(), {count}, gen, at::kLong), gen, scaling_factor), cache);
+}
+
+LatentDraw draw_latents(const LatentGroups& groups, std::int64_t count, at::Generator& gen, double scaling_factor) {
+  if (groups.empty()) throw Error("no training pictures to draw from");
+  if (groups.size() == 1) return draw_latents(groups.front(), count, gen, scaling_factor);
+  std::int64_t total = 0;
+  for (const LatentCache& g : groups) total += g.size();
+  std::int64_t first = at::randint(total, {1}, gen, at::kLong).item<std::int64_t>();
+  std::size_t group = 0;
+  while (first >= groups[group].size()) first -= groups[group++].size();
+  const LatentCache& cache = groups[group];
+  at::Tensor index = at::full({1}, first, at::kLong);
+  if (count > 1) index = at::cat({index, at::randint(cache.size(), {count - 1}, gen, at::kLong)});
+  return as_photos(draw_rows(cache, index, gen, scaling_factor), cache);
 }
 
 }  // namespace pawtrait::training

@@ -4,6 +4,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <vector>
 
 #include "models/autoencoder_kl.h"
 
@@ -18,8 +19,14 @@ struct LatentCache {
   at::Tensor images;
   models::AutoencoderKL vae{nullptr};
   at::TensorOptions options;
+  // Which of the run's photos each row is (their order in the photo list); empty: row i is photo i.
+  std::vector<std::int64_t> photos;
   std::int64_t size() const { return mean.size(0); }
+  std::int64_t photo(std::int64_t row) const { return photos.empty() ? row : photos.at(static_cast<std::size_t>(row)); }
 };
+
+// One cache per training picture size (an aspect-ratio bucket), in TrainingPhotos' order.
+using LatentGroups = std::vector<LatentCache>;
 
 // The photos' (n, 3, H, W) pixels in [-1, 1] encoded one at a time (that bounds the VAE's
 // memory) in `options` (the VAE's device and dtype), and mirrored when `with_flips`.
@@ -27,15 +34,26 @@ struct LatentCache {
 LatentCache encode_latents(models::AutoencoderKL& vae, const at::Tensor& images, bool with_flips,
                            const at::TensorOptions& options, bool cached);
 
+struct TrainingPhotos;
+
+// Each group's pictures encoded (encode_latents), its rows knowing their photos.
+LatentGroups encode_latent_groups(models::AutoencoderKL& vae, const TrainingPhotos& photos, bool with_flips,
+                                  const at::TensorOptions& options, bool cached);
+
 // One draw of training latents: which photos, which of them mirrored.
 struct LatentDraw {
   at::Tensor latents;  // (count, C, h, w) float32, scaled by the VAE's scaling factor
-  at::Tensor index;    // (count) long, on the CPU
+  at::Tensor index;    // (count) long, on the CPU: the photos (LatentCache::photo)
   at::Tensor flipped;  // (count) bool, on the CPU; all false without flips
 };
 
 // `count` training latents drawn from the cache: random photo, random flip, posterior sample,
 // every draw from `gen` (the run's generator, so a resumed run draws the same).
 LatentDraw draw_latents(const LatentCache& cache, std::int64_t count, at::Generator& gen, double scaling_factor);
+
+// The same from one of the groups, all `count` of one size: the first photo drawn from all the
+// groups' photos alike (so each photo is drawn as often as without buckets), the rest from its
+// group. With one group, exactly draw_latents of it.
+LatentDraw draw_latents(const LatentGroups& groups, std::int64_t count, at::Generator& gen, double scaling_factor);
 
 }  // namespace pawtrait::training

@@ -42,6 +42,7 @@ PhotoPlacement photo_placement(std::int64_t width, std::int64_t height, std::int
                                const std::optional<imaging::CropBox>& box) {
   PhotoPlacement p;
   p.original_size = {height, width};
+  p.target_size = {size, size};
   if (box) {
     const double scale = static_cast<double>(size) / static_cast<double>(box->size);
     auto scaled = [&](std::int64_t v) {
@@ -79,6 +80,87 @@ PhotoBatch load_photo_batch(const std::vector<std::filesystem::path>& files, std
   }
   batch.pixels = at::stack(images);
   return batch;
+}
+
+std::int64_t bucket_step(std::int64_t resolution, std::int64_t size_multiple) {
+  const std::int64_t multiple = std::max<std::int64_t>(1, size_multiple);
+  const std::int64_t wanted = std::max<std::int64_t>(1, std::min<std::int64_t>(64, resolution / 8));
+  return (wanted + multiple - 1) / multiple * multiple;
+}
+
+namespace {
+
+at::Tensor to_pixels(const imaging::RgbImage& image) {
+  at::Tensor t = at::from_blob(const_cast<std::uint8_t*>(image.rgb.data()), {image.height, image.width, 3}, at::kByte);
+  return t.permute({2, 0, 1}).to(at::kFloat) / 127.5 - 1.0;
+}
+
+// Where the bucket's picture lies in the photo, in SDXL's terms: the photo's size, the cut's
+// corner in the photo resized to cover the bucket (the chosen box's corner scaled with it),
+// and the same in the mirrored photo.
+PhotoPlacement bucket_placement(const imaging::RgbImage& photo, const imaging::BucketCrop& crop,
+                                const std::optional<imaging::CropBox>& box) {
+  PhotoPlacement p;
+  p.original_size = {photo.height, photo.width};
+  p.target_size = {crop.bucket.height, crop.bucket.width};
+  const std::int64_t region_width = box ? box->size : photo.width;
+  const double scale = static_cast<double>(crop.resized_width) / static_cast<double>(region_width);
+  auto scaled = [&](std::int64_t v) {
+    return static_cast<std::int64_t>(std::nearbyint(static_cast<double>(v) * scale));
+  };
+  const std::int64_t box_left = box ? box->x : 0, box_top = box ? box->y : 0;
+  const std::int64_t box_right = box ? photo.width - box->x - box->size : 0;
+  const std::int64_t mirrored_left = crop.resized_width - crop.bucket.width - crop.left;
+  p.crop_top_left = {scaled(box_top) + crop.top, scaled(box_left) + crop.left};
+  p.mirrored_crop_top_left = {scaled(box_top) + crop.top, scaled(box_right) + mirrored_left};
+  return p;
+}
+
+}  // namespace
+
+TrainingPhotos load_training_photos(const std::vector<std::filesystem::path>& files, std::int64_t resolution,
+                                    std::int64_t bucket_step, const imaging::PhotoCrops& crops) {
+  TrainingPhotos out;
+  if (bucket_step <= 0) {
+    PhotoBatch batch = load_photo_batch(files, resolution, crops);
+    PhotoGroup all{{resolution, resolution}, {}, batch.pixels};
+    for (std::size_t i = 0; i < files.size(); ++i) all.photos.push_back(static_cast<std::int64_t>(i));
+    out.groups.push_back(std::move(all));
+    out.placements = std::move(batch.placements);
+    return out;
+  }
+  const std::vector<imaging::Bucket> buckets = imaging::aspect_buckets(resolution, bucket_step);
+  std::vector<std::vector<at::Tensor>> pixels;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    std::optional<imaging::CropBox> box;
+    if (auto it = crops.find(files[i]); it != crops.end()) box = it->second;
+    const imaging::RgbImage photo = imaging::load_photo(files[i]);
+    const std::int64_t w = box ? box->size : photo.width, h = box ? box->size : photo.height;
+    const imaging::BucketCrop crop = imaging::bucket_crop(w, h, imaging::nearest_bucket(w, h, buckets));
+    const at::Tensor picture = to_pixels(imaging::bucket_image(photo, crop, box));
+    out.placements.push_back(bucket_placement(photo, crop, box));
+    auto group = std::find_if(out.groups.begin(), out.groups.end(),
+                              [&](const PhotoGroup& g) { return g.bucket == crop.bucket; });
+    if (group == out.groups.end()) {
+      out.groups.push_back({crop.bucket, {}, {}});
+      pixels.emplace_back();
+      group = std::prev(out.groups.end());
+    }
+    group->photos.push_back(static_cast<std::int64_t>(i));
+    pixels[static_cast<std::size_t>(group - out.groups.begin())].push_back(picture);
+  }
+  for (std::size_t g = 0; g < out.groups.size(); ++g) out.groups[g].pixels = at::stack(pixels[g]);
+  return out;
+}
+
+std::string describe_groups(const TrainingPhotos& photos) {
+  std::string text;
+  for (const PhotoGroup& g : photos.groups) {
+    const std::size_t n = g.photos.size();
+    text += (text.empty() ? "" : ", ") + std::to_string(g.bucket.width) + "×" + std::to_string(g.bucket.height) + " (" +
+            std::to_string(n) + (n == 1 ? " photo)" : " photos)");
+  }
+  return text;
 }
 
 }  // namespace pawtrait::training

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "imaging/aspect_buckets.h"
 #include "imaging/photo.h"
 
 namespace pawtrait::training {
@@ -38,6 +39,7 @@ at::Tensor photos_to_tensor(const std::vector<std::filesystem::path>& files, std
 // The mirrored square's corner is measured in the mirrored photo.
 struct PhotoPlacement {
   std::array<std::int64_t, 2> original_size{}, crop_top_left{}, mirrored_crop_top_left{};
+  std::array<std::int64_t, 2> target_size{};  // the training picture's (height, width)
 };
 PhotoPlacement photo_placement(std::int64_t width, std::int64_t height, std::int64_t size,
                                const std::optional<imaging::CropBox>& box);
@@ -49,5 +51,31 @@ struct PhotoBatch {
 };
 PhotoBatch load_photo_batch(const std::vector<std::filesystem::path>& files, std::int64_t size,
                             const imaging::PhotoCrops& crops = {});
+
+// The bucket step for a family whose picture sides are multiples of `size_multiple`: 64 pixels
+// (kohya's and OneTrainer's default, and the step of SDXL's published 1024-pixel buckets), an
+// eighth of the resolution below 512 (so that a tiny test model has buckets too), rounded up to
+// the family's multiple.
+std::int64_t bucket_step(std::int64_t resolution, std::int64_t size_multiple);
+
+// The training pictures grouped by size: a batch is drawn within one group.
+struct PhotoGroup {
+  imaging::Bucket bucket;
+  std::vector<std::int64_t> photos;  // which of the files, in order
+  at::Tensor pixels;                 // (n, 3, height, width) float in [-1, 1]
+};
+struct TrainingPhotos {
+  std::vector<PhotoGroup> groups;          // in order of their first photo
+  std::vector<PhotoPlacement> placements;  // by file
+};
+
+// The photos as training pictures. With `bucket_step` > 0 each goes to the aspect-ratio bucket
+// nearest its shape (its chosen crop box's, when it has one) at resolution² pixels, resized to
+// cover it and cut around its centre; with 0 all are resolution-sized squares (load_photo_batch).
+TrainingPhotos load_training_photos(const std::vector<std::filesystem::path>& files, std::int64_t resolution,
+                                    std::int64_t bucket_step, const imaging::PhotoCrops& crops = {});
+
+// "512×512 (3 photos), 448×576 (1 photo)": for the log.
+std::string describe_groups(const TrainingPhotos& photos);
 
 }  // namespace pawtrait::training

@@ -37,6 +37,7 @@ void TrainRequest::validate() const {
   require(warmup_steps >= 0, "warm-up steps cannot be negative");
   require(resolution == 0 || (resolution >= 8 && resolution <= 4096 && resolution % 8 == 0),
           "the resolution must be a multiple of 8 up to 4096; got " + std::to_string(resolution));
+  require(crop == "buckets" || crop == "square", "the crop must be buckets or square; got \"" + crop + "\"");
   require(prior_count >= 0 && prior_weight >= 0, "the prior count and weight cannot be negative");
   require(prior_count <= 10000, "at most 10000 class images; got " + std::to_string(prior_count));
   require(
@@ -81,6 +82,7 @@ nlohmann::json TrainRequest::to_json() const {
           {"batch_size", batch_size},
           {"grad_accum", grad_accum},
           {"resolution", resolution},
+          {"crop", crop},
           {"flip", flip},
           {"cache_latents", cache_latents},
           {"noise_offset", noise_offset},
@@ -136,6 +138,8 @@ TrainRequest TrainRequest::from_json(const nlohmann::json& json, const std::stri
   r.batch_size = f.integer("batch_size", r.batch_size);
   r.grad_accum = f.integer("grad_accum", r.grad_accum);
   r.resolution = f.integer("resolution", r.resolution);
+  // A config.json without it is a run from before buckets: it trained, and resumes, on squares.
+  r.crop = f.text("crop", "square");
   r.flip = f.boolean("flip", r.flip);
   r.cache_latents = f.boolean("cache_latents", r.cache_latents);
   r.noise_offset = f.number("noise_offset", r.noise_offset);

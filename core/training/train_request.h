@@ -42,7 +42,11 @@ struct TrainRequest {
   std::int64_t batch_size = 1;
   std::int64_t grad_accum = 1;
   std::int64_t resolution = 0;  // 0: the model's own image size
-  bool flip = true;             // random horizontal flips
+  // How photos become training pictures: "buckets", each to the aspect-ratio bucket of its
+  // shape at resolution² pixels (the whole pet of a tall phone photo stays in), or "square",
+  // the centre (or chosen) square at resolution × resolution, as diffusers' scripts train.
+  std::string crop = "buckets";
+  bool flip = true;  // random horizontal flips
   // Encode each photo once and sample its latent from the cached posterior (the default);
   // off, the VAE encodes the step's photos every step, as diffusers' DreamBooth script does.
   bool cache_latents = true;

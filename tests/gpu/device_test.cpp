@@ -121,11 +121,16 @@ std::vector<Case> component_cases() {
   return cases;
 }
 
-std::string case_name(const ::testing::TestParamInfo<Case>& info) {
-  std::string name = info.param.model.substr(info.param.model.find('/') + 1) + "_" + precision_name(info.param.dtype);
+// A test-data model path as a test name: "sdxl/sdxl-tiny" → "sdxl_tiny".
+std::string model_name(const std::string& model) {
+  std::string name = model.substr(model.find('/') + 1);
   for (char& c : name)
     if (c == '-') c = '_';
   return name;
+}
+
+std::string case_name(const ::testing::TestParamInfo<Case>& info) {
+  return model_name(info.param.model) + "_" + precision_name(info.param.dtype);
 }
 
 std::unique_ptr<families::DiffusionModel> load(const std::string& model, c10::Device device, c10::ScalarType dtype) {
@@ -369,12 +374,7 @@ TEST_P(DeviceTraining, ResumedRunEndsWhereTheUninterruptedOneDoes) {
 
 INSTANTIATE_TEST_SUITE_P(EveryFamily, DeviceTraining,
                          ::testing::Values("sd-tiny", "sdxl/sdxl-tiny", "klein/klein-base-tiny"),
-                         [](const ::testing::TestParamInfo<std::string>& info) {
-                           std::string name = info.param.substr(info.param.find('/') + 1);
-                           for (char& c : name)
-                             if (c == '-') c = '_';
-                           return name;
-                         });
+                         [](const ::testing::TestParamInfo<std::string>& info) { return model_name(info.param); });
 
 }  // namespace
 }  // namespace pawtrait

@@ -22,12 +22,25 @@ import tempfile
 GLIBC = re.compile(r"^(libc|libm|libdl|librt|libpthread|libresolv|libutil|ld-linux-x86-64)\.so")
 TORCH = re.compile(r"^(libtorch|libc10|libcu|libnv|libnccl|libcaffe2|libgomp|libshm)")
 FALLBACK = re.compile(r"^(libstdc\+\+|libgcc_s)\.so")
-# What the programs call on the device: photo decoding and resizing, prompt normalisation,
-# file hashes.
-# OpenEXR too: imgcodecs builds its EXR defaults when it loads; and WebP, which it asks
-# whether each photo is one.
-REAL = re.compile(r"^(libopencv_(core|imgproc|imgcodecs)|libpng16|libjpeg|libz|libtbb|libicu\w*|libcrypto"
-                  r"|libOpenEXR\S*|libImath\S*|libIex\S*|libIlmThread\S*|libwebp|libsharpyuv)\.so")
+# Copied whole: what the programs call on the device, by soname (a pattern up to ".so"), with why.
+REAL_LIBRARIES = {
+    r"libopencv_core": "images in memory",
+    r"libopencv_imgproc": "resizing, the Laplacian of the blur check",
+    r"libopencv_imgcodecs": "reading and writing photos",
+    r"libpng16": "PNG: the tiny models' pictures and the previews",
+    r"libjpeg": "JPEG photos",
+    r"libz": "PNG's compression",
+    r"libtbb": "OpenCV's threads",
+    r"libicu\w*": "prompt normalisation (NFC)",
+    r"libcrypto": "file hashes (SHA-256)",
+    r"libOpenEXR\S*": "imgcodecs builds its EXR defaults when it loads",
+    r"libImath\S*": "OpenEXR's",
+    r"libIex\S*": "OpenEXR's",
+    r"libIlmThread\S*": "OpenEXR's",
+    r"libwebp": "imgcodecs asks it whether each photo is a WebP",
+    r"libsharpyuv": "libwebp's",
+}
+REAL = re.compile(r"^(" + "|".join(REAL_LIBRARIES) + r")\.so")
 
 # Called on every photo's way in, not only for their own formats: OpenCV's imread builds its
 # whole decoder list, and the GDAL decoder registers GDAL's drivers then. As stand-ins they

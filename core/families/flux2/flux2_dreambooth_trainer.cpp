@@ -45,7 +45,7 @@ struct KleinDreamBoothParts {
   const TrainRequest& request;
   families::Flux2KleinModel& diffusion;
   pipeline::TextToImage& sampler;
-  const LatentCache& instance;
+  const LatentGroups& instance;
   const std::optional<LatentCache>& prior;
   families::Conditioning instance_prompt, class_prompt;
   NamedParameters trained;
@@ -62,30 +62,31 @@ struct KleinDreamBoothParts {
 class KleinDreamBoothTask : public TrainingTask {
  public:
   explicit KleinDreamBoothTask(KleinDreamBoothParts parts) : p_(std::move(parts)), model_(p_.diffusion.modules()) {
-    val_ = make_validation_batch(p_.diffusion.noise_process(), p_.instance, 1.0);
+    val_ = make_validation_batches(p_.diffusion.noise_process(), p_.instance, 1.0);
   }
 
   NamedParameters trainable() override { return p_.trained; }
 
   at::Tensor loss(at::Generator& gen) override {
     const std::int64_t B = p_.request.batch_size;
-    at::Tensor latents = draw_latents(p_.instance, B, gen, 1.0).latents;
-    if (p_.prior) latents = at::cat({latents, draw_latents(*p_.prior, B, gen, 1.0).latents});
-    const NoisedBatch batch = noise_batch(p_.diffusion.noise_process(), latents, p_.request, gen, p_.device);
+    const at::Tensor latents = draw_latents(p_.instance, B, gen, 1.0).latents;
+    const at::Tensor class_latents = p_.prior ? draw_latents(*p_.prior, B, gen, 1.0).latents : at::Tensor();
     CudaAutocast autocast(autocast_on(), p_.precision);
     at::Tensor context = p_.instance_prompt.at("context").expand({B, -1, -1});
     if (p_.prior) context = at::cat({context, p_.class_prompt.at("context").expand({B, -1, -1})});
-    const at::Tensor pred = predict(batch.noisy, batch.timesteps, context).to(at::kFloat);
-    return dreambooth_loss(pred, batch.target, p_.request, p_.prior.has_value());
+    return dreambooth_step_loss(p_.diffusion.noise_process(), latents, class_latents, p_.request, gen, p_.device,
+                                [&](const NoisedBatch& batch, std::int64_t first, std::int64_t rows) {
+                                  return predict(batch.noisy, batch.timesteps, context.slice(0, first, first + rows));
+                                });
   }
 
   double validation_loss() override {
     at::NoGradGuard no_grad;
     CudaAutocast autocast(autocast_on(), p_.precision);
-    const std::int64_t n = val_.photos;
-    return training::validation_loss(val_, p_.device, [&](const at::Tensor& noisy, const at::Tensor& t) {
-      return predict(noisy, t, p_.instance_prompt.at("context").expand({n, -1, -1}));
-    });
+    return training::validation_loss(
+        val_, p_.device, [&](const at::Tensor& noisy, const at::Tensor& t, const at::Tensor&) {
+          return predict(noisy, t, p_.instance_prompt.at("context").expand({noisy.size(0), -1, -1}));
+        });
   }
 
   std::optional<TrainPreview> preview(std::int64_t step, const std::atomic<bool>* cancel) override {
@@ -131,7 +132,7 @@ class KleinDreamBoothTask : public TrainingTask {
 
   KleinDreamBoothParts p_;
   families::Flux2Klein& model_;
-  ValidationBatch val_;
+  std::vector<ValidationBatch> val_;
 };
 
 }  // namespace
@@ -171,9 +172,10 @@ TrainResult train_flux2_dreambooth(const TrainRequest& request, const TrainCallb
       select_training_photos(request, resolution, device, precision, log, result);
   start_run_folder(request);
   pipeline::TextToImage sampler(diffusion);  // previews and class images
-  const PhotoBatch pet = load_photo_batch(photos, resolution, request.crops);
-  LatentCache instance = encode_latents(model.vae, pet.pixels, request.flip, vae_options, /*cached=*/true);
-  to_klein_space(instance, model.vae);
+  LatentGroups instance = encode_latent_groups(
+      model.vae, load_pet_photos(request, photos, resolution, diffusion.latent_format().size_multiple, log),
+      request.flip, vae_options, /*cached=*/true);
+  for (LatentCache& group : instance) to_klein_space(group, model.vae);
   if (cancelled()) return stopped_before_training(result, log);
   std::optional<LatentCache> prior;
   if (request.prior_count > 0) {

@@ -20,23 +20,23 @@
 namespace pawtrait::training {
 namespace {
 
-// Each picture's six size ids (original size, crop corner, target size), (n, 6) float32, and
+// Each picture's six size ids (original size, crop corner, target size: its bucket), (n, 6) float32, and
 // those of its mirror image.
 struct SizeIds {
   at::Tensor plain, mirrored;
 };
 
-SizeIds size_ids(const std::vector<PhotoPlacement>& placements, std::int64_t resolution) {
+SizeIds size_ids(const std::vector<PhotoPlacement>& placements) {
   std::vector<float> plain, mirrored;
   auto add = [&](std::vector<float>& ids, const std::array<std::int64_t, 2>& original,
-                 const std::array<std::int64_t, 2>& corner) {
-    for (const std::int64_t v : {original[0], original[1], corner[0], corner[1], resolution, resolution}) {
+                 const std::array<std::int64_t, 2>& corner, const std::array<std::int64_t, 2>& target) {
+    for (const std::int64_t v : {original[0], original[1], corner[0], corner[1], target[0], target[1]}) {
       ids.push_back(static_cast<float>(v));
     }
   };
   for (const PhotoPlacement& p : placements) {
-    add(plain, p.original_size, p.crop_top_left);
-    add(mirrored, p.original_size, p.mirrored_crop_top_left);
+    add(plain, p.original_size, p.crop_top_left, p.target_size);
+    add(mirrored, p.original_size, p.mirrored_crop_top_left, p.target_size);
   }
   const auto n = static_cast<std::int64_t>(placements.size());
   return {at::tensor(plain).view({n, 6}), at::tensor(mirrored).view({n, 6})};
@@ -53,7 +53,7 @@ struct SdxlDreamBoothParts {
   const TrainRequest& request;
   families::StableDiffusionXLModel& diffusion;
   pipeline::TextToImage& sampler;
-  const LatentCache& instance;
+  const LatentGroups& instance;
   SizeIds instance_ids;
   const std::optional<LatentCache>& prior;
   SizeIds class_ids;
@@ -74,8 +74,7 @@ class SdxlDreamBoothTask : public TrainingTask {
  public:
   explicit SdxlDreamBoothTask(SdxlDreamBoothParts parts)
       : p_(std::move(parts)), model_(p_.diffusion.modules()), scaling_(p_.diffusion.latent_format().scaling_factor) {
-    val_ = make_validation_batch(p_.diffusion.noise_process(), p_.instance, scaling_);
-    val_ids_ = p_.instance_ids.plain.slice(0, 0, val_.photos);
+    val_ = make_validation_batches(p_.diffusion.noise_process(), p_.instance, scaling_);
   }
 
   NamedParameters trainable() override { return p_.trained; }
@@ -85,13 +84,12 @@ class SdxlDreamBoothTask : public TrainingTask {
     const std::int64_t B = request.batch_size;
     // A batch: the pet's latents, then as many class latents when preserving the prior.
     const LatentDraw pet = draw_latents(p_.instance, B, gen, scaling_);
-    at::Tensor latents = pet.latents, ids = drawn_ids(p_.instance_ids, pet);
+    at::Tensor class_latents, ids = drawn_ids(p_.instance_ids, pet);
     if (p_.prior) {
       const LatentDraw cls = draw_latents(*p_.prior, B, gen, scaling_);
-      latents = at::cat({latents, cls.latents});
+      class_latents = cls.latents;
       ids = at::cat({ids, drawn_ids(p_.class_ids, cls)});
     }
-    const NoisedBatch batch = noise_batch(p_.diffusion.noise_process(), latents, request, gen, p_.device);
     CudaAutocast autocast(autocast_on(), p_.precision);
     families::Conditioning prompt = prompt_embeddings(false);
     at::Tensor context = prompt.at("context").expand({B, -1, -1});
@@ -101,22 +99,27 @@ class SdxlDreamBoothTask : public TrainingTask {
       context = at::cat({context, cls.at("context").expand({B, -1, -1})});
       pooled = at::cat({pooled, cls.at("pooled").expand({B, -1})});
     }
-    const at::Tensor pred = model_.unet
-                                ->forward(batch.noisy.to(p_.frozen), batch.timesteps, context.to(p_.frozen),
-                                          pooled.to(p_.frozen), ids.to(p_.frozen))
-                                .to(at::kFloat);
-    return dreambooth_loss(pred, batch.target, request, p_.prior.has_value());
+    return dreambooth_step_loss(p_.diffusion.noise_process(), pet.latents, class_latents, request, gen, p_.device,
+                                [&](const NoisedBatch& batch, std::int64_t first, std::int64_t rows) {
+                                  const auto part = [&](const at::Tensor& t) {
+                                    return t.slice(0, first, first + rows).to(p_.frozen);
+                                  };
+                                  return model_.unet->forward(batch.noisy.to(p_.frozen), batch.timesteps, part(context),
+                                                              part(pooled), part(ids));
+                                });
   }
 
   double validation_loss() override {
     at::NoGradGuard no_grad;
     CudaAutocast autocast(autocast_on(), p_.precision);
     const families::Conditioning prompt = prompt_embeddings(false);
-    const std::int64_t n = val_.photos;
-    return training::validation_loss(val_, p_.device, [&](const at::Tensor& noisy, const at::Tensor& t) {
-      return model_.unet->forward(noisy.to(p_.frozen), t, prompt.at("context").expand({n, -1, -1}).to(p_.frozen),
-                                  prompt.at("pooled").expand({n, -1}).to(p_.frozen), val_ids_.to(p_.frozen));
-    });
+    return training::validation_loss(
+        val_, p_.device, [&](const at::Tensor& noisy, const at::Tensor& t, const at::Tensor& photos) {
+          const std::int64_t n = noisy.size(0);
+          return model_.unet->forward(noisy.to(p_.frozen), t, prompt.at("context").expand({n, -1, -1}).to(p_.frozen),
+                                      prompt.at("pooled").expand({n, -1}).to(p_.frozen),
+                                      p_.instance_ids.plain.index_select(0, photos).to(p_.frozen));
+        });
   }
 
   std::optional<TrainPreview> preview(std::int64_t step, const std::atomic<bool>* cancel) override {
@@ -166,8 +169,7 @@ class SdxlDreamBoothTask : public TrainingTask {
   SdxlDreamBoothParts p_;
   families::StableDiffusionXL& model_;
   double scaling_;
-  ValidationBatch val_;
-  at::Tensor val_ids_;
+  std::vector<ValidationBatch> val_;
 };
 
 }  // namespace
@@ -200,8 +202,8 @@ TrainResult train_sdxl_dreambooth(const TrainRequest& request, const TrainCallba
   start_run_folder(request);
 
   pipeline::TextToImage sampler(diffusion);  // previews and class images
-  const PhotoBatch pet = load_photo_batch(photos, resolution, request.crops);
-  const LatentCache instance = encode_latents(model.vae, pet.pixels, request.flip, vae_options, request.cache_latents);
+  const TrainingPhotos pet = load_pet_photos(request, photos, resolution, diffusion.latent_format().size_multiple, log);
+  const LatentGroups instance = encode_latent_groups(model.vae, pet, request.flip, vae_options, request.cache_latents);
   if (cancelled()) return stopped_before_training(result, log);
   std::optional<LatentCache> prior;
   SizeIds class_ids;
@@ -210,7 +212,7 @@ TrainResult train_sdxl_dreambooth(const TrainRequest& request, const TrainCallba
     if (cancelled()) return stopped_before_training(result, log);  // the class images made so far are kept
     const PhotoBatch class_batch = load_photo_batch(files, resolution);
     prior = encode_latents(model.vae, class_batch.pixels, request.flip, vae_options, request.cache_latents);
-    class_ids = size_ids(class_batch.placements, resolution);
+    class_ids = size_ids(class_batch.placements);
   }
 
   // 3. Both encoders' embeddings and pooled vectors, once; the encoders are then released
@@ -246,7 +248,7 @@ TrainResult train_sdxl_dreambooth(const TrainRequest& request, const TrainCallba
                            .diffusion = diffusion,
                            .sampler = sampler,
                            .instance = instance,
-                           .instance_ids = size_ids(pet.placements, resolution),
+                           .instance_ids = size_ids(pet.placements),
                            .prior = prior,
                            .class_ids = class_ids,
                            .instance_prompt = prompts.instance,

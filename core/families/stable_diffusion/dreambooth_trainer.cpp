@@ -32,7 +32,7 @@ struct DreamBoothParts {
   models::StableDiffusion& model;
   pipeline::TextToImage& sampler;
   const schedulers::NoiseProcess& noise_process;
-  const LatentCache& instance;
+  const LatentGroups& instance;
   const std::optional<LatentCache>& prior;
   at::Tensor instance_embeds, class_embeds;  // when the text encoder is not trained
   at::Tensor instance_ids, class_ids;        // when it is
@@ -51,7 +51,7 @@ struct DreamBoothParts {
 class DreamBoothTask : public TrainingTask {
  public:
   explicit DreamBoothTask(DreamBoothParts parts) : p_(std::move(parts)) {
-    val_ = make_validation_batch(p_.noise_process, p_.instance, p_.model.architecture.vae.scaling_factor);
+    val_ = make_validation_batches(p_.noise_process, p_.instance, p_.model.architecture.vae.scaling_factor);
   }
 
   NamedParameters trainable() override { return p_.trained; }
@@ -61,23 +61,25 @@ class DreamBoothTask : public TrainingTask {
     const double scaling = p_.model.architecture.vae.scaling_factor;
     const std::int64_t B = request.batch_size;
     // A batch: the pet's latents, then as many class latents when preserving the prior.
-    at::Tensor latents = draw_latents(p_.instance, B, gen, scaling).latents;
-    if (p_.prior) latents = at::cat({latents, draw_latents(*p_.prior, B, gen, scaling).latents});
-    const NoisedBatch batch = noise_batch(p_.noise_process, latents, request, gen, p_.device);
+    const at::Tensor latents = draw_latents(p_.instance, B, gen, scaling).latents;
+    const at::Tensor class_latents = p_.prior ? draw_latents(*p_.prior, B, gen, scaling).latents : at::Tensor();
     CudaAutocast autocast(autocast_on(), p_.precision);
     at::Tensor context = prompt_embeddings(false).expand({B, -1, -1});
     if (p_.prior) context = at::cat({context, prompt_embeddings(true).expand({B, -1, -1})});
-    const at::Tensor pred =
-        p_.model.unet->forward(batch.noisy.to(p_.frozen), batch.timesteps, context.to(p_.frozen)).to(at::kFloat);
-    return dreambooth_loss(pred, batch.target, request, p_.prior.has_value());
+    return dreambooth_step_loss(p_.noise_process, latents, class_latents, request, gen, p_.device,
+                                [&](const NoisedBatch& batch, std::int64_t first, std::int64_t rows) {
+                                  return p_.model.unet->forward(batch.noisy.to(p_.frozen), batch.timesteps,
+                                                                context.slice(0, first, first + rows).to(p_.frozen));
+                                });
   }
 
   double validation_loss() override {
     CudaAutocast autocast(autocast_on(), p_.precision);
-    return training::validation_loss(val_, p_.device, [&](const at::Tensor& noisy, const at::Tensor& t) {
-      return p_.model.unet->forward(noisy.to(p_.frozen), t,
-                                    prompt_embeddings(false).expand({noisy.size(0), -1, -1}).to(p_.frozen));
-    });
+    return training::validation_loss(
+        val_, p_.device, [&](const at::Tensor& noisy, const at::Tensor& t, const at::Tensor&) {
+          return p_.model.unet->forward(noisy.to(p_.frozen), t,
+                                        prompt_embeddings(false).expand({noisy.size(0), -1, -1}).to(p_.frozen));
+        });
   }
 
   std::optional<TrainPreview> preview(std::int64_t step, const std::atomic<bool>* cancel) override {
@@ -154,7 +156,7 @@ class DreamBoothTask : public TrainingTask {
   }
 
   DreamBoothParts p_;
-  ValidationBatch val_;
+  std::vector<ValidationBatch> val_;
 };
 
 }  // namespace
@@ -194,8 +196,9 @@ TrainResult train_sd_dreambooth(const TrainRequest& request, const TrainCallback
 
   families::StableDiffusionModel diffusion(model, models::load_tokenizer(model));
   pipeline::TextToImage sampler(diffusion);  // previews and class images
-  const LatentCache instance = encode_latents(model.vae, photos_to_tensor(photos, resolution, request.crops),
-                                              request.flip, frozen, request.cache_latents);
+  const LatentGroups instance = encode_latent_groups(
+      model.vae, load_pet_photos(request, photos, resolution, diffusion.latent_format().size_multiple, log),
+      request.flip, frozen, request.cache_latents);
   if (cancelled()) return stopped_before_training(result, log);
   std::optional<LatentCache> prior;
   if (request.prior_count > 0) {

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "bucket_photos.h"
 #include "common/error.h"
 #include "imaging/png_text.h"
 #include "models/lora.h"
@@ -174,6 +175,35 @@ TEST_F(DreamBoothTrainer, ANanLossStopsWithAdviceAndKeepsTheLastCheckpoint) {
   EXPECT_TRUE(fs::exists(path("run") / "checkpoints" / "step-000002.safetensors"));
 }
 
+// A wide and a tall photo train in their own buckets (80×48 and 48×80 at the tiny model's 64²
+// pixels, photo_dataset_test works them out), validated in both; --crop square makes both
+// squares again.
+TEST_F(DreamBoothTrainer, PhotosOfTwoShapesTrainInTheirBuckets) {
+  TrainRequest r = tiny_request(path("run"));
+  r.photos = testing_support::wide_and_tall_photos(path("photos"));
+  r.steps = 3;
+  r.validate_every = 1;
+  std::vector<std::string> log;
+  std::vector<double> validation;
+  TrainCallbacks callbacks;
+  callbacks.log = [&](LogLevel, const std::string& line) { log.push_back(line); };
+  callbacks.on_progress = [&](const TrainProgress& p) {
+    if (p.validation_loss >= 0) validation.push_back(p.validation_loss);
+  };
+  train_dreambooth(r, callbacks);
+  EXPECT_NE(std::find(log.begin(), log.end(), "aspect-ratio buckets: 80×48 (1 photo), 48×80 (1 photo)"), log.end());
+  ASSERT_FALSE(validation.empty());
+  for (const double v : validation) EXPECT_TRUE(std::isfinite(v));
+  EXPECT_EQ(nlohmann::json::parse(read_text(path("run") / "config.json")).at("crop"), "buckets");
+
+  r.run_dir = path("square");
+  r.crop = "square";
+  log.clear();
+  train_dreambooth(r, callbacks);
+  EXPECT_NE(std::find(log.begin(), log.end(), "square crops: 64×64 (2 photos)"), log.end());
+}
+
+// The pet's photo trains in its 80×48 bucket, the class images are 64×64 squares: one pass each.
 TEST_F(DreamBoothTrainer, PriorPreservationMakesClassImagesOnceAndPreviewsComeOut) {
   TrainRequest r = tiny_request(path("run"));
   r.steps = 2;
@@ -235,7 +265,10 @@ TEST_F(DreamBoothTrainer, GradientCheckpointingTrainsTheSameAdapter) {
     worst = std::max(worst, (a.tensor(entry) - b.tensor(entry.name)).abs().max().item<double>());
   }
   std::cout << "[ measured ] LoRA weights after 3 steps, checkpointing on vs off: max |diff| " << worst << "\n";
-  EXPECT_LT(worst, 1e-6);  // the same gradients up to float32 summation order
+  // The same gradients up to float32 summation order: the order alone (the same run on one
+  // thread and on two) moves these weights by up to 5.5e-6 on the square crop and 4.2e-6 on
+  // its bucket (measured); checkpointing moved them by 4.7e-7 and 2.5e-6.
+  EXPECT_LT(worst, 1e-5);
 }
 
 TEST_F(DreamBoothTrainer, UncachedLatentsTrainToo) {

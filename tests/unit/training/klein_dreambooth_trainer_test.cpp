@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <iostream>
 
+#include "bucket_photos.h"
 #include "common/error.h"
 #include "families/flux2/flux2_model.h"
 #include "imaging/png_text.h"
@@ -104,6 +105,18 @@ TEST_F(KleinPreviews, DrawnByTheDistilledModelBesideTheBaseWithTheRunsLora) {
   const auto text = imaging::read_png_text(path("run") / "previews" / "step-000002.png");
   EXPECT_EQ(text.at("model"), "FLUX.2 [klein] distilled");
   EXPECT_EQ(text.at("sampling"), "euler, 4 steps, guidance 1");
+}
+
+// FLUX.2 [klein] in buckets: the transformer's position ids follow each bucket's latent grid.
+TEST_F(KleinPreviews, PhotosOfTwoShapesTrainInTheirBuckets) {
+  TrainRequest r = tiny_request(path("run"));
+  r.photos = testing_support::wide_and_tall_photos(path("photos"));
+  r.preview_every = 0;
+  r.validate_every = 1;
+  const TrainedRun run = train(r);
+  EXPECT_NE(std::find(run.log.begin(), run.log.end(), "aspect-ratio buckets: 80×48 (1 photo), 48×80 (1 photo)"),
+            run.log.end());
+  EXPECT_TRUE(std::isfinite(run.result.final_smoothed_loss));
 }
 
 TEST_F(KleinPreviews, NoneDrawsThemWithTheBaseModel) {

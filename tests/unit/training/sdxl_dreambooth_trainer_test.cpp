@@ -6,6 +6,7 @@
 
 #include <fstream>
 
+#include "bucket_photos.h"
 #include "common/error.h"
 #include "families/sdxl/sdxl_model.h"
 #include "imaging/photo.h"
@@ -83,6 +84,25 @@ std::vector<double> step_losses(TrainRequest r) {
   return losses;
 }
 
+// SDXL in buckets: each photo's size ids are its bucket's (target size) and cut's.
+TEST_F(SdxlDreamBoothTrainer, PhotosOfTwoShapesTrainInTheirBuckets) {
+  TrainRequest r = tiny_request(path("run"));
+  r.photos = testing_support::wide_and_tall_photos(path("photos"));
+  r.steps = 2;
+  r.validate_every = 1;
+  std::vector<std::string> log;
+  std::vector<double> validation;
+  TrainCallbacks callbacks;
+  callbacks.log = [&](LogLevel, const std::string& line) { log.push_back(line); };
+  callbacks.on_progress = [&](const TrainProgress& p) {
+    if (p.validation_loss >= 0) validation.push_back(p.validation_loss);
+  };
+  train_dreambooth(r, callbacks);
+  EXPECT_NE(std::find(log.begin(), log.end(), "aspect-ratio buckets: 80×48 (1 photo), 48×80 (1 photo)"), log.end());
+  ASSERT_EQ(validation.size(), 2u);
+  for (const double v : validation) EXPECT_TRUE(std::isfinite(v));
+}
+
 TEST_F(SdxlDreamBoothTrainer, EachPhotosSizeIdsReachTheUnet) {
   // The training square of chelsea.png (451 × 300) as a 64 × 64 photo of its own: the same
   // pixels, so the same latents and draws; only the size ids differ ((300, 451) cropped at
@@ -97,6 +117,7 @@ TEST_F(SdxlDreamBoothTrainer, EachPhotosSizeIdsReachTheUnet) {
   auto losses_on = [&](const fs::path& photo, const std::string& run) {
     TrainRequest r = tiny_request(path(run));
     r.photos = {photo};
+    r.crop = "square";  // the same square picture from both photos
     r.steps = 2;
     return step_losses(r);
   };
