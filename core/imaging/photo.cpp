@@ -71,16 +71,15 @@ RgbImage load_heif(const fs::path& file) {
   return out;
 }
 
+// The box, checked against the photo (default: the whole photo).
 CropBox checked_box(const RgbImage& image, const std::optional<CropBox>& box) {
-  if (!box) {
-    const std::int64_t size = std::min(image.width, image.height);
-    return {(image.width - size) / 2, (image.height - size) / 2, size};
-  }
+  if (!box) return {0, 0, image.width, image.height};
   const CropBox b = *box;
-  if (b.size <= 0 || b.x < 0 || b.y < 0 || b.x + b.size > image.width || b.y + b.size > image.height) {
-    throw Error("the crop box (" + std::to_string(b.x) + ", " + std::to_string(b.y) + ", size " +
-                std::to_string(b.size) + ") does not fit inside the " + std::to_string(image.width) + "x" +
-                std::to_string(image.height) + " photo");
+  if (b.width <= 0 || b.height <= 0 || b.x < 0 || b.y < 0 || b.x + b.width > image.width ||
+      b.y + b.height > image.height) {
+    throw Error("the crop box (" + std::to_string(b.x) + ", " + std::to_string(b.y) + ", " + std::to_string(b.width) +
+                "x" + std::to_string(b.height) + ") does not fit inside the " + std::to_string(image.width) + "x" +
+                std::to_string(image.height) + " photo; choose the crop again in the photo editor");
   }
   return b;
 }
@@ -148,23 +147,35 @@ RgbImage load_photo(const fs::path& file) {
   return from_rgb_mat(rgb);
 }
 
+RgbImage turned(const RgbImage& image, int quarter_turns) {
+  const int turns = ((quarter_turns % 4) + 4) % 4;
+  if (turns == 0) return image;
+  cv::Mat out;
+  cv::rotate(mat_of(image), out,
+             turns == 1   ? cv::ROTATE_90_CLOCKWISE
+             : turns == 2 ? cv::ROTATE_180
+                          : cv::ROTATE_90_COUNTERCLOCKWISE);
+  return from_rgb_mat(out);
+}
+
+RgbImage load_edited_photo(const std::filesystem::path& file, const PhotoEdit& edit) {
+  return turned(load_photo(file), edit.quarter_turns);
+}
+
 RgbImage square_crop(const RgbImage& image, std::int64_t resolution, const std::optional<CropBox>& box) {
-  const CropBox b = checked_box(image, box);
+  const CropBox b = centred_square(checked_box(image, box));
   cv::Mat cropped = mat_of(image)(
-      cv::Rect(static_cast<int>(b.x), static_cast<int>(b.y), static_cast<int>(b.size), static_cast<int>(b.size)));
+      cv::Rect(static_cast<int>(b.x), static_cast<int>(b.y), static_cast<int>(b.width), static_cast<int>(b.height)));
   cv::Mat resized;
   const int r = static_cast<int>(resolution);
-  cv::resize(cropped, resized, cv::Size(r, r), 0, 0, b.size >= resolution ? cv::INTER_AREA : cv::INTER_CUBIC);
+  cv::resize(cropped, resized, cv::Size(r, r), 0, 0, b.width >= resolution ? cv::INTER_AREA : cv::INTER_CUBIC);
   return from_rgb_mat(resized);
 }
 
 RgbImage bucket_image(const RgbImage& image, const BucketCrop& crop, const std::optional<CropBox>& box) {
-  cv::Mat region = mat_of(image);
-  if (box) {
-    const CropBox b = checked_box(image, box);
-    region = region(
-        cv::Rect(static_cast<int>(b.x), static_cast<int>(b.y), static_cast<int>(b.size), static_cast<int>(b.size)));
-  }
+  const CropBox b = checked_box(image, box);
+  const cv::Mat region = mat_of(image)(
+      cv::Rect(static_cast<int>(b.x), static_cast<int>(b.y), static_cast<int>(b.width), static_cast<int>(b.height)));
   if (crop.left < 0 || crop.top < 0 || crop.left + crop.bucket.width > crop.resized_width ||
       crop.top + crop.bucket.height > crop.resized_height) {
     throw Error("the " + std::to_string(crop.bucket.width) + "×" + std::to_string(crop.bucket.height) +

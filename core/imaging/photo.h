@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "imaging/aspect_buckets.h"
+#include "imaging/photo_edit.h"
 
 namespace pawtrait::imaging {
 
@@ -24,16 +25,15 @@ struct RgbImage {
 // pawtrait::Error naming the file when it cannot be read.
 RgbImage load_photo(const std::filesystem::path& file);
 
-// A square region in pixels of the upright photo.
-struct CropBox {
-  std::int64_t x = 0, y = 0, size = 0;
-};
+// The photo turned clockwise by `quarter_turns` quarters (any integer; 4 is a whole turn).
+RgbImage turned(const RgbImage& image, int quarter_turns);
 
-// Square crops chosen by the user, by photo file; photos without one use their centre square.
-using PhotoCrops = std::map<std::filesystem::path, CropBox>;
+// The photo as the person edited it: loaded upright and turned (the box is applied by the
+// crop that follows). Throws as load_photo does.
+RgbImage load_edited_photo(const std::filesystem::path& file, const PhotoEdit& edit);
 
-// The crop (default: the centred largest square) resized to resolution² with area
-// interpolation, which averages instead of aliasing when shrinking.
+// The box's centred square (default: the photo's centred largest square) resized to
+// resolution² with area interpolation, which averages instead of aliasing when shrinking.
 RgbImage square_crop(const RgbImage& image, std::int64_t resolution, const std::optional<CropBox>& box = std::nullopt);
 
 // The region (default: the whole photo) as its bucket: resized to crop.resized_width ×

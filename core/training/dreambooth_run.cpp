@@ -35,7 +35,7 @@ TrainingPhotos load_pet_photos(const TrainRequest& request, const std::vector<fs
                                std::int64_t resolution, std::int64_t size_multiple, const LogSink& log) {
   const bool buckets = request.crop == "buckets";
   TrainingPhotos pictures =
-      load_training_photos(photos, resolution, buckets ? bucket_step(resolution, size_multiple) : 0, request.crops);
+      load_training_photos(photos, resolution, buckets ? bucket_step(resolution, size_multiple) : 0, request.edits);
   log_to(log, LogLevel::Info,
          std::string(buckets ? "aspect-ratio buckets: " : "square crops: ") + describe_groups(pictures));
   return pictures;

@@ -9,6 +9,14 @@
 #include "imaging/photo.h"
 
 namespace pawtrait::training {
+namespace {
+
+imaging::PhotoEdit edit_of(const imaging::PhotoEdits& edits, const std::filesystem::path& file) {
+  const auto it = edits.find(file);
+  return it == edits.end() ? imaging::PhotoEdit{} : it->second;
+}
+
+}  // namespace
 
 PhotoSelection select_photos(const std::vector<std::filesystem::path>& files_or_folders, std::int64_t resolution,
                              const LogSink& log) {
@@ -34,22 +42,22 @@ PhotoSelection select_photos(const std::vector<std::filesystem::path>& files_or_
 }
 
 at::Tensor photos_to_tensor(const std::vector<std::filesystem::path>& files, std::int64_t size,
-                            const imaging::PhotoCrops& crops) {
-  return load_photo_batch(files, size, crops).pixels;
+                            const imaging::PhotoEdits& edits) {
+  return load_photo_batch(files, size, edits).pixels;
 }
 
 PhotoPlacement photo_placement(std::int64_t width, std::int64_t height, std::int64_t size,
-                               const std::optional<imaging::CropBox>& box) {
+                               const std::optional<imaging::CropBox>& square) {
   PhotoPlacement p;
   p.original_size = {height, width};
   p.target_size = {size, size};
-  if (box) {
-    const double scale = static_cast<double>(size) / static_cast<double>(box->size);
+  if (square) {
+    const double scale = static_cast<double>(size) / static_cast<double>(square->width);
     auto scaled = [&](std::int64_t v) {
       return static_cast<std::int64_t>(std::nearbyint(static_cast<double>(v) * scale));
     };
-    p.crop_top_left = {scaled(box->y), scaled(box->x)};
-    p.mirrored_crop_top_left = {scaled(box->y), scaled(width - box->x - box->size)};
+    p.crop_top_left = {scaled(square->y), scaled(square->x)};
+    p.mirrored_crop_top_left = {scaled(square->y), scaled(width - square->x - square->width)};
     return p;
   }
   const std::int64_t shorter = std::min(width, height), longer = std::max(width, height);
@@ -66,15 +74,16 @@ PhotoPlacement photo_placement(std::int64_t width, std::int64_t height, std::int
 }
 
 PhotoBatch load_photo_batch(const std::vector<std::filesystem::path>& files, std::int64_t size,
-                            const imaging::PhotoCrops& crops) {
+                            const imaging::PhotoEdits& edits) {
   PhotoBatch batch;
   std::vector<at::Tensor> images;
   for (const auto& file : files) {
-    std::optional<imaging::CropBox> box;
-    if (auto it = crops.find(file); it != crops.end()) box = it->second;
-    const imaging::RgbImage photo = imaging::load_photo(file);
-    batch.placements.push_back(photo_placement(photo.width, photo.height, size, box));
-    const imaging::RgbImage square = imaging::square_crop(photo, size, box);
+    const imaging::PhotoEdit edit = edit_of(edits, file);
+    const imaging::RgbImage photo = imaging::load_edited_photo(file, edit);
+    const imaging::RgbImage square = imaging::square_crop(photo, size, edit.box);
+    std::optional<imaging::CropBox> chosen;
+    if (edit.box) chosen = imaging::centred_square(*edit.box);
+    batch.placements.push_back(photo_placement(photo.width, photo.height, size, chosen));
     at::Tensor t = at::from_blob(const_cast<std::uint8_t*>(square.rgb.data()), {size, size, 3}, at::kByte).clone();
     images.push_back(t.permute({2, 0, 1}).to(at::kFloat) / 127.5 - 1.0);
   }
@@ -103,13 +112,13 @@ PhotoPlacement bucket_placement(const imaging::RgbImage& photo, const imaging::B
   PhotoPlacement p;
   p.original_size = {photo.height, photo.width};
   p.target_size = {crop.bucket.height, crop.bucket.width};
-  const std::int64_t region_width = box ? box->size : photo.width;
+  const std::int64_t region_width = box ? box->width : photo.width;
   const double scale = static_cast<double>(crop.resized_width) / static_cast<double>(region_width);
   auto scaled = [&](std::int64_t v) {
     return static_cast<std::int64_t>(std::nearbyint(static_cast<double>(v) * scale));
   };
   const std::int64_t box_left = box ? box->x : 0, box_top = box ? box->y : 0;
-  const std::int64_t box_right = box ? photo.width - box->x - box->size : 0;
+  const std::int64_t box_right = box ? photo.width - box->x - box->width : 0;
   const std::int64_t mirrored_left = crop.resized_width - crop.bucket.width - crop.left;
   p.crop_top_left = {scaled(box_top) + crop.top, scaled(box_left) + crop.left};
   p.mirrored_crop_top_left = {scaled(box_top) + crop.top, scaled(box_right) + mirrored_left};
@@ -119,10 +128,10 @@ PhotoPlacement bucket_placement(const imaging::RgbImage& photo, const imaging::B
 }  // namespace
 
 TrainingPhotos load_training_photos(const std::vector<std::filesystem::path>& files, std::int64_t resolution,
-                                    std::int64_t bucket_step, const imaging::PhotoCrops& crops) {
+                                    std::int64_t bucket_step, const imaging::PhotoEdits& edits) {
   TrainingPhotos out;
   if (bucket_step <= 0) {
-    PhotoBatch batch = load_photo_batch(files, resolution, crops);
+    PhotoBatch batch = load_photo_batch(files, resolution, edits);
     PhotoGroup all{{resolution, resolution}, {}, batch.pixels};
     for (std::size_t i = 0; i < files.size(); ++i) all.photos.push_back(static_cast<std::int64_t>(i));
     out.groups.push_back(std::move(all));
@@ -132,10 +141,10 @@ TrainingPhotos load_training_photos(const std::vector<std::filesystem::path>& fi
   const std::vector<imaging::Bucket> buckets = imaging::aspect_buckets(resolution, bucket_step);
   std::vector<std::vector<at::Tensor>> pixels;
   for (std::size_t i = 0; i < files.size(); ++i) {
-    std::optional<imaging::CropBox> box;
-    if (auto it = crops.find(files[i]); it != crops.end()) box = it->second;
-    const imaging::RgbImage photo = imaging::load_photo(files[i]);
-    const std::int64_t w = box ? box->size : photo.width, h = box ? box->size : photo.height;
+    const imaging::PhotoEdit edit = edit_of(edits, files[i]);
+    const std::optional<imaging::CropBox>& box = edit.box;
+    const imaging::RgbImage photo = imaging::load_edited_photo(files[i], edit);
+    const std::int64_t w = box ? box->width : photo.width, h = box ? box->height : photo.height;
     const imaging::BucketCrop crop = imaging::bucket_crop(w, h, imaging::nearest_bucket(w, h, buckets));
     const at::Tensor picture = to_pixels(imaging::bucket_image(photo, crop, box));
     out.placements.push_back(bucket_placement(photo, crop, box));

@@ -27,9 +27,10 @@ struct PhotoSelection {
 PhotoSelection select_photos(const std::vector<std::filesystem::path>& files_or_folders, std::int64_t resolution,
                              const LogSink& log);
 
-// The photos' squares at `size` × `size`, as one (n, 3, size, size) float tensor in [-1, 1].
+// The photos' squares at `size` × `size` (each photo turned as edited, its box's centred
+// square), as one (n, 3, size, size) float tensor in [-1, 1].
 at::Tensor photos_to_tensor(const std::vector<std::filesystem::path>& files, std::int64_t size,
-                            const imaging::PhotoCrops& crops = {});
+                            const imaging::PhotoEdits& edits = {});
 
 // Where a training square came from, in the terms of SDXL's size conditioning (what diffusers'
 // SDXL DreamBooth script records), (height, width) and (top, left) in pixels: the upright
@@ -42,7 +43,7 @@ struct PhotoPlacement {
   std::array<std::int64_t, 2> target_size{};  // the training picture's (height, width)
 };
 PhotoPlacement photo_placement(std::int64_t width, std::int64_t height, std::int64_t size,
-                               const std::optional<imaging::CropBox>& box);
+                               const std::optional<imaging::CropBox>& square);
 
 // photos_to_tensor's squares with each one's placement.
 struct PhotoBatch {
@@ -50,7 +51,7 @@ struct PhotoBatch {
   std::vector<PhotoPlacement> placements;
 };
 PhotoBatch load_photo_batch(const std::vector<std::filesystem::path>& files, std::int64_t size,
-                            const imaging::PhotoCrops& crops = {});
+                            const imaging::PhotoEdits& edits = {});
 
 // The bucket step for a family whose picture sides are multiples of `size_multiple`: 64 pixels
 // (kohya's and OneTrainer's default, and the step of SDXL's published 1024-pixel buckets), an
@@ -70,10 +71,10 @@ struct TrainingPhotos {
 };
 
 // The photos as training pictures. With `bucket_step` > 0 each goes to the aspect-ratio bucket
-// nearest its shape (its chosen crop box's, when it has one) at resolution² pixels, resized to
-// cover it and cut around its centre; with 0 all are resolution-sized squares (load_photo_batch).
+// nearest its shape (its edited box's, when it has one) at resolution² pixels, resized to cover
+// it and cut around its centre; with 0 all are resolution-sized squares (load_photo_batch).
 TrainingPhotos load_training_photos(const std::vector<std::filesystem::path>& files, std::int64_t resolution,
-                                    std::int64_t bucket_step, const imaging::PhotoCrops& crops = {});
+                                    std::int64_t bucket_step, const imaging::PhotoEdits& edits = {});
 
 // "512×512 (3 photos), 448×576 (1 photo)": for the log.
 std::string describe_groups(const TrainingPhotos& photos);

@@ -1,5 +1,7 @@
 #include "training/train_request.h"
 
+#include <algorithm>
+
 #include "common/error.h"
 #include "models/config_fields.h"
 
@@ -57,11 +59,15 @@ void TrainRequest::validate() const {
 nlohmann::json TrainRequest::to_json() const {
   std::vector<std::string> photo_list;
   for (const auto& p : photos) photo_list.push_back(p.string());
-  nlohmann::json crop_list = nlohmann::json::object();
-  for (const auto& [file, box] : crops) crop_list[file.string()] = {box.x, box.y, box.size};
+  nlohmann::json crop_list = nlohmann::json::object(), turn_list = nlohmann::json::object();
+  for (const auto& [file, edit] : edits) {
+    if (edit.box) crop_list[file.string()] = {edit.box->x, edit.box->y, edit.box->width, edit.box->height};
+    if (edit.quarter_turns != 0) turn_list[file.string()] = edit.quarter_turns;
+  }
   return {{"kind", "dreambooth"},
           {"photos", photo_list},
           {"crops", crop_list},
+          {"turns", turn_list},
           {"model", model.string()},
           {"model_config", model_config.string()},
           {"run_dir", run_dir.string()},
@@ -109,13 +115,29 @@ TrainRequest TrainRequest::from_json(const nlohmann::json& json, const std::stri
   for (const auto& p : f.texts("photos", {})) r.photos.emplace_back(p);
   if (json.contains("crops")) {
     const auto& crops = json["crops"];
-    if (!crops.is_object()) throw Error(source + ": \"crops\" must map photo files to [x, y, size]");
+    if (!crops.is_object()) throw Error(source + ": \"crops\" must map photo files to [x, y, width, height]");
     for (const auto& [file, box] : crops.items()) {
-      if (!box.is_array() || box.size() != 3 || !box[0].is_number_integer() || !box[1].is_number_integer() ||
-          !box[2].is_number_integer() || box[2].get<std::int64_t>() < 1) {
-        throw Error(source + ": the crop of " + file + " must be [x, y, size] in whole pixels");
+      const bool whole = box.is_array() && (box.size() == 3 || box.size() == 4) &&
+                         std::all_of(box.begin(), box.end(), [](const auto& v) { return v.is_number_integer(); });
+      if (!whole) throw Error(source + ": the crop of " + file + " must be [x, y, width, height] in whole pixels");
+      // [x, y, size]: a square box, as Pawtrait wrote it before boxes had their own shape.
+      const nlohmann::json& values = box;  // a lambda cannot capture a structured binding everywhere
+      const auto at = [&](std::size_t i) { return values[std::min(i, values.size() - 1)].get<std::int64_t>(); };
+      const imaging::CropBox b{at(0), at(1), at(2), at(3)};
+      if (b.x < 0 || b.y < 0 || b.width < 1 || b.height < 1) {
+        throw Error(source + ": the crop of " + file + " must have a positive size inside the photo");
       }
-      r.crops[file] = {box[0].get<std::int64_t>(), box[1].get<std::int64_t>(), box[2].get<std::int64_t>()};
+      r.edits[file].box = b;
+    }
+  }
+  if (json.contains("turns")) {
+    const auto& turns = json["turns"];
+    if (!turns.is_object()) throw Error(source + ": \"turns\" must map photo files to quarter turns (0 to 3)");
+    for (const auto& [file, n] : turns.items()) {
+      if (!n.is_number_integer() || n.get<std::int64_t>() < 0 || n.get<std::int64_t>() > 3) {
+        throw Error(source + ": the turns of " + file + " must be 0, 1, 2 or 3 quarter turns");
+      }
+      r.edits[file].quarter_turns = n.get<int>();
     }
   }
   r.model = f.text("model", "");

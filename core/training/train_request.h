@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "imaging/photo.h"
+#include "imaging/photo_edit.h"
 
 namespace pawtrait::training {
 
@@ -16,9 +16,11 @@ namespace pawtrait::training {
 // settings.
 struct TrainRequest {
   std::vector<std::filesystem::path> photos;  // files or folders
-  imaging::PhotoCrops crops;                  // square crops chosen per photo (else the centre)
-  std::filesystem::path model;                // diffusers folder or single .safetensors file
-  std::filesystem::path model_config;         // configs for a single file ("" = detect)
+  // The crop editor's choices per photo (turns, box); config.json keeps them as "crops"
+  // (file: [x, y, width, height]) and "turns" (file: quarter turns clockwise).
+  imaging::PhotoEdits edits;
+  std::filesystem::path model;         // diffusers folder or single .safetensors file
+  std::filesystem::path model_config;  // configs for a single file ("" = detect)
   std::filesystem::path run_dir;
 
   // Prompts: instance "a photo of <token> <class>", class "a photo of a <class>".

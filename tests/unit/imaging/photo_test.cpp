@@ -1,6 +1,7 @@
 // Photos as people have them: orientation, transparency, bit depth, grey, broken files,
 // duplicates, too-small pictures.
 #include "imaging/photo.h"
+#include "imaging/subject_box.h"
 
 #include "imaging/image_size.h"
 
@@ -147,13 +148,62 @@ TEST_F(Photos, ABlurredPhotoIsUsedWithAWarning) {
   EXPECT_NEAR(at_2x / at_1x, 1.0, 0.25) << at_1x << " against " << at_2x;
 }
 
+TEST(TurnedPhoto, AQuarterTurnIsClockwise) {
+  // 3 × 2 pixels, each pixel's red its index: turned clockwise, the bottom-left pixel (3) is
+  // the top-left one, the photo 2 × 3.
+  RgbImage image{3, 2, {}};
+  for (std::uint8_t i = 0; i < 6; ++i) image.rgb.insert(image.rgb.end(), {i, 0, 0});
+  const RgbImage quarter = turned(image, 1);
+  ASSERT_EQ(quarter.width, 2);
+  ASSERT_EQ(quarter.height, 3);
+  std::vector<std::uint8_t> red;
+  for (std::size_t i = 0; i < quarter.rgb.size(); i += 3) red.push_back(quarter.rgb[i]);
+  EXPECT_EQ(red, (std::vector<std::uint8_t>{3, 0, 4, 1, 5, 2}));
+  EXPECT_EQ(turned(image, 4).rgb, image.rgb);
+  EXPECT_EQ(turned(turned(image, 1), -1).rgb, image.rgb);
+  EXPECT_EQ(turned(image, 2).rgb, turned(turned(image, 1), 1).rgb);
+  EXPECT_EQ(centred_square(CropBox{10, 20, 100, 40}), (CropBox{40, 20, 40, 40}));
+}
+
+TEST(SubjectBox, FindsAnAnimalThatStandsOutFromTheFloor) {
+  // The demo cat's fur in an ellipse on grey noise (a gravel floor), off centre in a tall photo.
+  const RgbImage cat = load_photo(testing::testdata() / "photos" / "chelsea.png");
+  RgbImage photo{300, 400, std::vector<std::uint8_t>(300 * 400 * 3)};
+  std::uint32_t noise = 12345;
+  const std::int64_t cx = 190, cy = 120, rx = 70, ry = 50;  // the animal's box: 120,70 140x100
+  for (std::int64_t y = 0; y < photo.height; ++y) {
+    for (std::int64_t x = 0; x < photo.width; ++x) {
+      std::uint8_t* p = &photo.rgb[static_cast<std::size_t>((y * photo.width + x) * 3)];
+      const double dx = static_cast<double>(x - cx) / rx, dy = static_cast<double>(y - cy) / ry;
+      if (dx * dx + dy * dy <= 1.0) {
+        std::copy_n(&cat.rgb[static_cast<std::size_t>(((y + 50) * cat.width + x + 50) * 3)], 3, p);
+      } else {
+        noise = noise * 1664525u + 1013904223u;  // a fixed grey texture
+        std::fill_n(p, 3, static_cast<std::uint8_t>(90 + (noise >> 24) % 80));
+      }
+    }
+  }
+  const CropBox box = suggest_subject_box(photo);
+  const std::int64_t left = std::max<std::int64_t>(box.x, 120), right = std::min<std::int64_t>(box.x + box.width, 260);
+  const std::int64_t top = std::max<std::int64_t>(box.y, 70), bottom = std::min<std::int64_t>(box.y + box.height, 170);
+  const double shared =
+      static_cast<double>(std::max<std::int64_t>(0, right - left) * std::max<std::int64_t>(0, bottom - top));
+  std::cout << "[ measured ] the animal at 120,70 140x100, the box at " << box.x << "," << box.y << " " << box.width
+            << "x" << box.height << "\n";
+  EXPECT_GE(shared / (140.0 * 100.0), 0.9);  // the whole animal, or nearly
+  EXPECT_GE(shared / (static_cast<double>(box.width * box.height) + 140.0 * 100.0 - shared), 0.5);  // and not the floor
+  // Nothing that stands out: the whole photo.
+  const RgbImage grey{64, 64, std::vector<std::uint8_t>(64 * 64 * 3, 128)};
+  EXPECT_EQ(suggest_subject_box(grey), (CropBox{0, 0, 64, 64}));
+}
+
 TEST_F(Photos, CropBoxAndFolders) {
   const fs::path p = save("x.png", cv::Mat(40, 60, CV_8UC3, cv::Scalar(1, 2, 3)));
   save("y.jpg", cv::Mat(40, 60, CV_8UC3, cv::Scalar(1, 2, 3)));
   write_bytes("notes.txt", "not a photo");
   const RgbImage image = load_photo(p);
-  EXPECT_EQ(square_crop(image, 16, CropBox{10, 0, 40}).width, 16);
-  EXPECT_THROW_MESSAGE(square_crop(image, 16, CropBox{30, 0, 40}), "does not fit", "60x40");
+  EXPECT_EQ(square_crop(image, 16, CropBox{10, 0, 40, 40}).width, 16);
+  EXPECT_THROW_MESSAGE(square_crop(image, 16, CropBox{30, 0, 40, 40}), "does not fit", "60x40");
   const auto found = find_photos({dir_});
   ASSERT_EQ(found.size(), 2u);
   EXPECT_EQ(found[0].filename(), "x.png");

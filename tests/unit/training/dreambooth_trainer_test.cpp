@@ -313,10 +313,10 @@ TEST_F(DreamBoothTrainer, TextEncoderAndFeedForwardAdaptersAreTrainedAndExported
 }
 
 TEST_F(DreamBoothTrainer, AChosenCropIsWhatTrains) {
-  auto first_validation = [&](const fs::path& run, const imaging::PhotoCrops& crops) {
+  auto first_validation = [&](const fs::path& run, const imaging::PhotoEdits& edits) {
     TrainRequest r = tiny_request(run);
     r.photos = {testing::testdata() / "photos" / "chelsea.png"};
-    r.crops = crops;
+    r.edits = edits;
     r.steps = 1;
     r.validate_every = 1;
     double loss = -1;
@@ -327,10 +327,12 @@ TEST_F(DreamBoothTrainer, AChosenCropIsWhatTrains) {
   };
   const double centre = first_validation(path("centre"), {});
   const double corner =
-      first_validation(path("corner"), {{testing::testdata() / "photos" / "chelsea.png", {0, 0, 128}}});
+      first_validation(path("corner"), {{testing::testdata() / "photos" / "chelsea.png", {0, {{0, 0, 128, 128}}}}});
+  const double turned = first_validation(path("turned"), {{testing::testdata() / "photos" / "chelsea.png", {1, {}}}});
   EXPECT_NE(centre, corner);  // the validation latents come from the crop
+  EXPECT_NE(centre, turned);  // and from the turned photo
   TrainRequest bad = tiny_request(path("bad"));
-  bad.crops = {{testing::testdata() / "photos" / "chelsea.png", {0, 0, 100000}}};
+  bad.edits = {{testing::testdata() / "photos" / "chelsea.png", {0, {{0, 0, 100000, 100000}}}}};
   bad.photos = {testing::testdata() / "photos" / "chelsea.png"};
   EXPECT_THROW(train_dreambooth(bad), Error);
 }

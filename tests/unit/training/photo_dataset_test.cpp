@@ -98,13 +98,36 @@ TEST_F(TrainingPhotosTest, AChosenBoxIsBucketedByItsOwnShape) {
   // A 300-pixel square box at x = 100 of the 451 × 300 photo: the square bucket, the box's
   // corner scaled by 64 / 300 (21.3 → 21) and its mirror's (51 · 64 / 300 = 10.9 → 11), as
   // with square crops.
-  const TrainingPhotos photos = load_training_photos({chelsea()}, 64, 8, {{chelsea(), {100, 0, 300}}});
+  const TrainingPhotos photos = load_training_photos({chelsea()}, 64, 8, {{chelsea(), {0, {{100, 0, 300, 300}}}}});
   ASSERT_EQ(photos.groups.size(), 1u);
   EXPECT_EQ(photos.groups[0].bucket, (imaging::Bucket{64, 64}));
   EXPECT_EQ(photos.placements[0].crop_top_left, (Pair{0, 21}));
   EXPECT_EQ(photos.placements[0].mirrored_crop_top_left, (Pair{0, 11}));
-  const PhotoBatch square = load_photo_batch({chelsea()}, 64, {{chelsea(), {100, 0, 300}}});
+  const PhotoBatch square = load_photo_batch({chelsea()}, 64, {{chelsea(), {0, {{100, 0, 300, 300}}}}});
   EXPECT_TRUE(at::equal(photos.groups[0].pixels, square.pixels));
+}
+
+TEST_F(TrainingPhotosTest, ATallBoxInAWidePhotoTrainsTall) {
+  // A 160 × 300 box at x = 200 (aspect 0.533): 48 × 80 (0.6, log distance 0.118) beats 40 × 96
+  // (0.417, 0.247); covered at 48 / 160 = 0.3 → 48 × 90, cut at top 90 / 2 − 40 = 5. In the
+  // photo the box's corner scales to (0, 60), its mirror's to (0, 451 − 360 = 91 → 27.3).
+  const TrainingPhotos photos = load_training_photos({chelsea()}, 64, 8, {{chelsea(), {0, {{200, 0, 160, 300}}}}});
+  ASSERT_EQ(photos.groups.size(), 1u);
+  EXPECT_EQ(photos.groups[0].bucket, (imaging::Bucket{48, 80}));
+  EXPECT_EQ(photos.placements[0].crop_top_left, (Pair{5, 60}));
+  EXPECT_EQ(photos.placements[0].mirrored_crop_top_left, (Pair{5, 27}));
+  EXPECT_EQ(photos.placements[0].original_size, (Pair{300, 451}));
+  // The same box trained square: its centred 160-pixel square.
+  const PhotoBatch square = load_photo_batch({chelsea()}, 64, {{chelsea(), {0, {{200, 0, 160, 300}}}}});
+  const PhotoBatch same = load_photo_batch({chelsea()}, 64, {{chelsea(), {0, {{200, 70, 160, 160}}}}});
+  EXPECT_TRUE(at::equal(square.pixels, same.pixels));
+}
+
+TEST_F(TrainingPhotosTest, ATurnedPhotoIsBucketedTurned) {
+  // chelsea.png turned a quarter is 300 × 451: the tall bucket.
+  const TrainingPhotos photos = load_training_photos({chelsea()}, 64, 8, {{chelsea(), {1, {}}}});
+  EXPECT_EQ(photos.groups[0].bucket, (imaging::Bucket{48, 80}));
+  EXPECT_EQ(photos.placements[0].original_size, (Pair{451, 300}));
 }
 
 TEST_F(TrainingPhotosTest, SquareCropsAreOneGroupOfTheSquares) {

@@ -63,11 +63,11 @@ TEST(PhotoPlacement, TheCentreCropIsTheReferenceScripts) {
 
 TEST(PhotoPlacement, AChosenCropIsMeasuredWhereItWasChosen) {
   // A 300-pixel square at x = 100 of the 451 × 300 photo, trained at 64: scale 64 / 300.
-  const PhotoPlacement p = photo_placement(451, 300, 64, imaging::CropBox{100, 0, 300});
+  const PhotoPlacement p = photo_placement(451, 300, 64, imaging::CropBox{100, 0, 300, 300});
   EXPECT_EQ(p.original_size, (std::array<std::int64_t, 2>{300, 451}));
   EXPECT_EQ(p.crop_top_left, (std::array<std::int64_t, 2>{0, 21}));           // 100 · 64/300 = 21.3
   EXPECT_EQ(p.mirrored_crop_top_left, (std::array<std::int64_t, 2>{0, 11}));  // 51 · 64/300 = 10.9
-  const auto batch = load_photo_batch({chelsea()}, 64, {{chelsea(), {100, 0, 300}}});
+  const auto batch = load_photo_batch({chelsea()}, 64, {{chelsea(), {0, {{100, 0, 300, 300}}}}});
   ASSERT_EQ(batch.placements.size(), 1u);
   EXPECT_EQ(batch.placements[0].crop_top_left, p.crop_top_left);
   EXPECT_EQ(batch.pixels.sizes(), (std::vector<std::int64_t>{1, 3, 64, 64}));

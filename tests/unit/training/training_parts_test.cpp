@@ -158,14 +158,31 @@ TEST(TrainRequestJson, RoundTripsAndNamesBadKeys) {
   r.lr_schedule = "cosine";
   r.gradient_checkpointing = true;
   r.seed = 1234;
-  r.crops["a.jpg"] = {10, 20, 300};
+  r.edits["a.jpg"].box = imaging::CropBox{10, 20, 300, 200};
+  r.edits["b.jpg"].quarter_turns = 3;
   const TrainRequest back = TrainRequest::from_json(r.to_json(), "config.json");
   EXPECT_EQ(back.to_json(), r.to_json());
   EXPECT_EQ(back.instance_prompt(), "a photo of zwx cat");
   EXPECT_EQ(back.class_prompt(), "a photo of a cat");
   EXPECT_DOUBLE_EQ(back.effective_learning_rate(), 5e-6);
-  ASSERT_EQ(back.crops.size(), 1u);
-  EXPECT_EQ(back.crops.at("a.jpg").size, 300);
+  EXPECT_EQ(back.edits, r.edits);
+  EXPECT_EQ(back.crop, "buckets");
+  // A config.json from before boxes had their own shape, and before buckets: [x, y, size] is a
+  // square, and the run resumes on squares.
+  nlohmann::json older = r.to_json();
+  older.erase("crop");
+  older["crops"] = {{"a.jpg", {10, 20, 300}}};
+  const TrainRequest old_run = TrainRequest::from_json(older, "config.json");
+  EXPECT_EQ(old_run.crop, "square");
+  EXPECT_EQ(old_run.edits.at("a.jpg").box, (imaging::CropBox{10, 20, 300, 300}));
+  for (const nlohmann::json& wrong : {nlohmann::json{{"a.jpg", {10, 20}}}, nlohmann::json{{"a.jpg", {0, 0, 0, 5}}}}) {
+    nlohmann::json config = r.to_json();
+    config["crops"] = wrong;
+    EXPECT_THROW_MESSAGE(TrainRequest::from_json(config, "config.json"), "config.json", "the crop of a.jpg");
+  }
+  nlohmann::json turned_too_far = r.to_json();
+  turned_too_far["turns"] = {{"b.jpg", 4}};
+  EXPECT_THROW_MESSAGE(TrainRequest::from_json(turned_too_far, "config.json"), "the turns of b.jpg", "0, 1, 2 or 3");
 
   nlohmann::json bad = r.to_json();
   bad["rank"] = "sixteen";
