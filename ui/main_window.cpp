@@ -174,7 +174,9 @@ QWidget* MainWindow::buildPhotosBox() {
          "different places, angles and light"));
   m_photos->setMinimumSize(360, 220);
   m_photos->setAccessibleName(tr("Photos of your pet"));
-  m_photos->setToolTip(tr("Drop photos or folders here. Select and press Delete to remove."));
+  m_photos->setToolTip(
+      tr("Drop photos or folders here. Double-click one to see and choose what training uses. Select and press Delete "
+         "to remove."));
   m_photoCount = new QLabel;
   m_photoCount->setObjectName(QStringLiteral("photoCount"));
   auto* add = new QPushButton(tr("&Add photos…"));
@@ -190,6 +192,7 @@ QWidget* MainWindow::buildPhotosBox() {
   });
   auto removeSelected = [this] { m_photoModel->removePhotos(m_photos->selectionModel()->selectedIndexes()); };
   connect(remove, &QPushButton::clicked, this, removeSelected);
+  connect(m_photos, &QListView::doubleClicked, this, &MainWindow::editPhoto);
   // Delete/Backspace in the grid is the view's own (PhotoListView).
   connect(m_photoModel, &QAbstractItemModel::rowsInserted, this, &MainWindow::updateActions);
   connect(m_photoModel, &QAbstractItemModel::rowsRemoved, this, &MainWindow::updateActions);

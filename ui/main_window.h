@@ -1,5 +1,6 @@
 #pragma once
 
+#include <QJsonObject>
 #include <QMainWindow>
 #include <QSize>
 #include <QStringList>
@@ -43,6 +44,9 @@ class MainWindow : public QMainWindow {
   void openLastProject();
   QString projectFolder() const { return m_project; }
   bool saveProject();
+  // The crop editor for the photo at `index` (double-click in the grid); its choices go into
+  // the photo model, the project file and later runs' config.json.
+  void editPhoto(const QModelIndex& index);
   // Files and folders, as if dropped: photos join the photo list; a PNG made by Pawtrait
   // restores its generation settings instead.
   void addFiles(const QStringList& paths);
@@ -126,6 +130,8 @@ class MainWindow : public QMainWindow {
   void restoreWindowState();
   // Shows a finished run's loss curve and previews again (a reopened project).
   void showRun(const QString& run);
+  QJsonObject photoEditsJson() const;
+  void restorePhotoEdits(const QJsonObject& edits);
 
   QThread m_engineThread;
   EngineWorker* m_worker = nullptr;

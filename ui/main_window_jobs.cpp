@@ -296,6 +296,7 @@ void MainWindow::startTraining() {
   } else {
     auto& r = job.stable_diffusion;
     r.photos = photos;
+    r.edits = m_photoModel->edits();
     r.model = m_modelPath.toStdString();
     r.run_dir = run.toStdString();
     r.token = m_token->text().trimmed().toStdString();

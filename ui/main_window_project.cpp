@@ -44,10 +44,12 @@
 #include "app_settings.h"
 #include "download_dialog.h"
 #include "gallery_view.h"
+#include "imaging/aspect_buckets.h"
 #include "imaging/photo.h"
 #include "labeled_slider.h"
 #include "loss_plot.h"
 #include "pet_kind.h"
+#include "photo_editor.h"
 #include "photo_list_view.h"
 #include "photo_model.h"
 #include "pipeline/image_metadata.h"
@@ -216,6 +218,7 @@ void MainWindow::loadProjectFile() {
       QStringList photos;
       for (const auto& p : o.value(QStringLiteral("photos")).toArray()) photos.append(p.toString());
       if (!photos.isEmpty()) m_photoModel->addPaths(photos);
+      restorePhotoEdits(o.value(QStringLiteral("edits")).toObject());
       if (o.contains(QStringLiteral("generate"))) {
         const QByteArray json = QJsonDocument(o.value(QStringLiteral("generate")).toObject()).toJson();
         try {
@@ -236,6 +239,55 @@ void MainWindow::loadProjectFile() {
   }
 }
 
+void MainWindow::editPhoto(const QModelIndex& index) {
+  if (!index.isValid()) return;
+  const int row = index.row();
+  const QString path = index.data(PhotoModel::PathRole).toString();
+  const int resolution = m_photoModel->resolution();
+  PhotoEditor editor(path, m_photoModel->editAt(row), m_photoModel->excludedAt(row), resolution,
+                     static_cast<int>(pawtrait::imaging::bucket_step(resolution, 8)), this);
+  if (editor.exec() != QDialog::Accepted || !editor.loaded()) return;
+  const int now = m_photoModel->rowOfPath(path);  // the grid may have changed meanwhile
+  if (now < 0) return;
+  m_photoModel->setEdit(now, editor.edit(), editor.excluded());
+  updateActions();
+  saveProject();
+}
+
+// project.json's "edits": {photo: {"turns": n, "box": [x, y, width, height], "excluded": true}}.
+QJsonObject MainWindow::photoEditsJson() const {
+  QJsonObject edits;
+  for (int row = 0; row < m_photoModel->rowCount(); ++row) {
+    const auto edit = m_photoModel->editAt(row);
+    QJsonObject e;
+    if (edit.quarter_turns != 0) e[QStringLiteral("turns")] = edit.quarter_turns;
+    if (edit.box) {
+      e[QStringLiteral("box")] =
+          QJsonArray{static_cast<qint64>(edit.box->x), static_cast<qint64>(edit.box->y),
+                     static_cast<qint64>(edit.box->width), static_cast<qint64>(edit.box->height)};
+    }
+    if (m_photoModel->excludedAt(row)) e[QStringLiteral("excluded")] = true;
+    if (!e.isEmpty()) edits[m_photoModel->index(row).data(PhotoModel::PathRole).toString()] = e;
+  }
+  return edits;
+}
+
+void MainWindow::restorePhotoEdits(const QJsonObject& edits) {
+  for (auto it = edits.begin(); it != edits.end(); ++it) {
+    const int row = m_photoModel->rowOfPath(it.key());
+    const QJsonObject e = it.value().toObject();
+    if (row < 0) continue;
+    pawtrait::imaging::PhotoEdit edit;
+    edit.quarter_turns = std::clamp(e.value(QStringLiteral("turns")).toInt(), 0, 3);
+    const QJsonArray box = e.value(QStringLiteral("box")).toArray();
+    if (box.size() == 4 && box[2].toInteger() > 0 && box[3].toInteger() > 0) {
+      edit.box =
+          pawtrait::imaging::CropBox{box[0].toInteger(), box[1].toInteger(), box[2].toInteger(), box[3].toInteger()};
+    }
+    m_photoModel->setEdit(row, edit, e.value(QStringLiteral("excluded")).toBool());
+  }
+}
+
 bool MainWindow::saveProject() {
   if (m_project.isEmpty()) return false;
   QJsonObject o;
@@ -246,6 +298,7 @@ bool MainWindow::saveProject() {
   o[QStringLiteral("trained")] = m_trainedModel;
   o[QStringLiteral("last_run")] = m_lastRun;
   o[QStringLiteral("photos")] = QJsonArray::fromStringList(m_photoModel->paths());
+  o[QStringLiteral("edits")] = photoEditsJson();
   o[QStringLiteral("generate")] =
       QJsonDocument::fromJson(QByteArray::fromStdString(currentGenerateRequest().to_json().dump())).object();
   QSaveFile file(QDir(m_project).filePath(QStringLiteral("project.json")));

@@ -7,6 +7,7 @@
 #include <QPainterPath>
 #include <QSet>
 #include <QThreadPool>
+#include <QTransform>
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
@@ -236,7 +237,7 @@ QVariant PhotoModel::data(const QModelIndex& index, int role) const {
     case VerdictRole:
       return QVariant::fromValue(photo.verdict);
     case UsableRole:
-      return photo.verdict == Verdict::Ok;
+      return photo.verdict == Verdict::Ok && !photo.excluded;
     case ReasonRole:
       return photo.reason;
     case ThumbnailRole:
@@ -265,6 +266,7 @@ QHash<int, QByteArray> PhotoModel::roleNames() const {
 }
 
 QString PhotoModel::statusText(const Photo& photo) const {
+  if (photo.excluded) return tr("Left out of training, as you chose; double-click to use it again");
   switch (photo.verdict) {
     case Verdict::Checking:
       return tr("Checking…");
@@ -372,20 +374,52 @@ QStringList PhotoModel::paths() const {
 QStringList PhotoModel::usablePaths() const {
   QStringList out;
   for (const Photo& photo : m_photos) {
-    if (photo.verdict == Verdict::Ok) out.push_back(photo.path);
+    if (photo.verdict == Verdict::Ok && !photo.excluded) out.push_back(photo.path);
   }
   return out;
 }
 
 int PhotoModel::usableCount() const {
-  return static_cast<int>(
-      std::count_if(m_photos.begin(), m_photos.end(), [](const Photo& p) { return p.verdict == Verdict::Ok; }));
+  return static_cast<int>(std::count_if(m_photos.begin(), m_photos.end(),
+                                        [](const Photo& p) { return p.verdict == Verdict::Ok && !p.excluded; }));
 }
 
 int PhotoModel::warningCount() const {
   return static_cast<int>(std::count_if(m_photos.begin(), m_photos.end(), [](const Photo& p) {
-    return p.verdict == Verdict::Ok && !p.warning.isEmpty();
+    return p.verdict == Verdict::Ok && !p.excluded && !p.warning.isEmpty();
   }));
+}
+
+pawtrait::imaging::PhotoEdit PhotoModel::editAt(int row) const {
+  return row >= 0 && row < rowCount() ? m_photos[static_cast<std::size_t>(row)].edit : pawtrait::imaging::PhotoEdit{};
+}
+
+bool PhotoModel::excludedAt(int row) const {
+  return row >= 0 && row < rowCount() && m_photos[static_cast<std::size_t>(row)].excluded;
+}
+
+void PhotoModel::setEdit(int row, const pawtrait::imaging::PhotoEdit& edit, bool excluded) {
+  if (row < 0 || row >= rowCount()) return;
+  Photo& photo = m_photos[static_cast<std::size_t>(row)];
+  photo.edit = edit;
+  photo.excluded = excluded;
+  updateDecoration(photo);
+  emit dataChanged(index(row), index(row), {Qt::DecorationRole, Qt::ToolTipRole, Qt::AccessibleTextRole, UsableRole});
+}
+
+pawtrait::imaging::PhotoEdits PhotoModel::edits() const {
+  pawtrait::imaging::PhotoEdits out;
+  for (const Photo& photo : m_photos) {
+    if (photo.edit != pawtrait::imaging::PhotoEdit{}) out[toFsPath(photo.path)] = photo.edit;
+  }
+  return out;
+}
+
+int PhotoModel::rowOfPath(const QString& path) const {
+  for (std::size_t row = 0; row < m_photos.size(); ++row) {
+    if (m_photos[row].path == path) return static_cast<int>(row);
+  }
+  return -1;
 }
 
 bool PhotoModel::checking() const {
@@ -511,8 +545,11 @@ void PhotoModel::updateDecoration(Photo& photo) const {
   } else {
     base = QPixmap::fromImage(photo.thumbnail);
   }
+  if (photo.edit.quarter_turns != 0) base = base.transformed(QTransform().rotate(90.0 * photo.edit.quarter_turns));
   const bool leftOut = photo.verdict != Verdict::Ok && photo.verdict != Verdict::Checking;
-  if (leftOut) {
+  if (photo.excluded) {
+    photo.decoration = QIcon(withBadge(base, QColor(120, 120, 120), /*fade=*/!photo.thumbnail.isNull()));
+  } else if (leftOut) {
     const QColor colour = photo.verdict == Verdict::Unreadable ? QColor(211, 47, 47) : QColor(245, 124, 0);
     photo.decoration = QIcon(withBadge(base, colour, /*fade=*/!photo.thumbnail.isNull()));
   } else if (photo.verdict == Verdict::Ok && !photo.warning.isEmpty()) {

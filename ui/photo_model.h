@@ -10,6 +10,8 @@
 #include <memory>
 #include <vector>
 
+#include "imaging/photo_edit.h"
+
 // The pet's photos for the photo grid: file, thumbnail and the engine's verdict (ok, too small,
 // unreadable, duplicate of another). Thumbnails and verdicts are computed off the GUI thread;
 // rows appear at once with a placeholder and fill in when ready.
@@ -59,10 +61,19 @@ class PhotoModel : public QAbstractListModel {
   void setResolution(int resolution);
   int resolution() const { return m_resolution; }
   QStringList paths() const;        // absolute, in row order
-  QStringList usablePaths() const;  // those whose verdict is Ok
+  QStringList usablePaths() const;  // those whose verdict is Ok and not left out by the person
   int usableCount() const;
   int warningCount() const;  // usable photos with a warning
-  bool checking() const;     // thumbnails or verdicts still being computed
+
+  // The crop editor's choices: turns and box, and "left out of training" (the photo stays in the
+  // project). The thumbnail shows the turns; a left-out photo is faded with a grey badge.
+  pawtrait::imaging::PhotoEdit editAt(int row) const;
+  bool excludedAt(int row) const;
+  void setEdit(int row, const pawtrait::imaging::PhotoEdit& edit, bool excluded);
+  // By path, the photos with a turn or a box (what the trainer and project.json keep).
+  pawtrait::imaging::PhotoEdits edits() const;
+  int rowOfPath(const QString& path) const;  // -1 when absent
+  bool checking() const;                     // thumbnails or verdicts still being computed
 
  signals:
   void checksFinished();  // every thumbnail and verdict is known
@@ -78,6 +89,8 @@ class PhotoModel : public QAbstractListModel {
     QString reason;
     QString warning;
     qint64 width = 0, height = 0;
+    pawtrait::imaging::PhotoEdit edit;
+    bool excluded = false;
     bool thumbnailPending = true;
     std::shared_ptr<std::atomic_bool> cancelled;  // set on removal: skip the decode if not started
   };

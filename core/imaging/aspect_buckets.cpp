@@ -33,6 +33,12 @@ std::vector<Bucket> aspect_buckets(std::int64_t resolution, std::int64_t step) {
   return buckets;
 }
 
+std::int64_t bucket_step(std::int64_t resolution, std::int64_t size_multiple) {
+  const std::int64_t multiple = std::max<std::int64_t>(1, size_multiple);
+  const std::int64_t wanted = std::max<std::int64_t>(1, std::min<std::int64_t>(64, resolution / 8));
+  return (wanted + multiple - 1) / multiple * multiple;
+}
+
 Bucket nearest_bucket(std::int64_t width, std::int64_t height, const std::vector<Bucket>& buckets) {
   if (buckets.empty() || width <= 0 || height <= 0) {
     throw Error("no aspect-ratio bucket for a " + std::to_string(width) + "×" + std::to_string(height) + " photo");

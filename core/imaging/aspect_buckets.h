@@ -19,6 +19,12 @@ struct Bucket {
 // duplicates. Throws pawtrait::Error for a resolution that is not a positive multiple of step.
 std::vector<Bucket> aspect_buckets(std::int64_t resolution, std::int64_t step);
 
+// The bucket step for a family whose picture sides are multiples of `size_multiple`: 64 pixels
+// (kohya's and OneTrainer's default, and the step of SDXL's published 1024-pixel buckets), an
+// eighth of the resolution below 512 (so that a tiny test model has buckets too), rounded up to
+// the family's multiple.
+std::int64_t bucket_step(std::int64_t resolution, std::int64_t size_multiple);
+
 // The bucket whose aspect ratio is nearest the photo's, compared as |log(w/h) − log(bw/bh)| (so
 // that 2:1 is as far from square as 1:2); of two as near, the larger.
 Bucket nearest_bucket(std::int64_t width, std::int64_t height, const std::vector<Bucket>& buckets);

@@ -34,8 +34,8 @@ std::vector<fs::path> select_training_photos(const TrainRequest& request, std::i
 TrainingPhotos load_pet_photos(const TrainRequest& request, const std::vector<fs::path>& photos,
                                std::int64_t resolution, std::int64_t size_multiple, const LogSink& log) {
   const bool buckets = request.crop == "buckets";
-  TrainingPhotos pictures =
-      load_training_photos(photos, resolution, buckets ? bucket_step(resolution, size_multiple) : 0, request.edits);
+  TrainingPhotos pictures = load_training_photos(
+      photos, resolution, buckets ? imaging::bucket_step(resolution, size_multiple) : 0, request.edits);
   log_to(log, LogLevel::Info,
          std::string(buckets ? "aspect-ratio buckets: " : "square crops: ") + describe_groups(pictures));
   return pictures;

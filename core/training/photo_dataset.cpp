@@ -91,12 +91,6 @@ PhotoBatch load_photo_batch(const std::vector<std::filesystem::path>& files, std
   return batch;
 }
 
-std::int64_t bucket_step(std::int64_t resolution, std::int64_t size_multiple) {
-  const std::int64_t multiple = std::max<std::int64_t>(1, size_multiple);
-  const std::int64_t wanted = std::max<std::int64_t>(1, std::min<std::int64_t>(64, resolution / 8));
-  return (wanted + multiple - 1) / multiple * multiple;
-}
-
 namespace {
 
 at::Tensor to_pixels(const imaging::RgbImage& image) {

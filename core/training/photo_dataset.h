@@ -53,12 +53,6 @@ struct PhotoBatch {
 PhotoBatch load_photo_batch(const std::vector<std::filesystem::path>& files, std::int64_t size,
                             const imaging::PhotoEdits& edits = {});
 
-// The bucket step for a family whose picture sides are multiples of `size_multiple`: 64 pixels
-// (kohya's and OneTrainer's default, and the step of SDXL's published 1024-pixel buckets), an
-// eighth of the resolution below 512 (so that a tiny test model has buckets too), rounded up to
-// the family's multiple.
-std::int64_t bucket_step(std::int64_t resolution, std::int64_t size_multiple);
-
 // The training pictures grouped by size: a batch is drawn within one group.
 struct PhotoGroup {
   imaging::Bucket bucket;

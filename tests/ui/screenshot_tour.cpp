@@ -7,6 +7,7 @@
 #include <QApplication>
 #include <QComboBox>
 #include <QDir>
+#include <QFileInfo>
 #include <QLabel>
 #include <QPushButton>
 #include <QSpinBox>
@@ -20,6 +21,7 @@
 #include "labeled_slider.h"
 #include "loss_plot.h"
 #include "main_window.h"
+#include "photo_editor.h"
 
 namespace {
 
@@ -66,6 +68,19 @@ int main(int argc, char** argv) {
   window.addFiles(photos);
   waitFor([&] { return window.findChild<QPushButton*>(QStringLiteral("trainButton"))->isEnabled(); }, 30000);
   shoot("2-photos.png");
+  {  // the crop editor on the first photo, as a double-click opens it
+    const QString first = photos.front();
+    const QStringList files =
+        QFileInfo(first).isDir()
+            ? QDir(first).entryList({QStringLiteral("*.png"), QStringLiteral("*.jpg")}, QDir::Files, QDir::Name)
+            : QStringList{};
+    const QString photo = files.isEmpty() ? first : QDir(first).filePath(files.front());
+    PhotoEditor editor(photo, {}, false, 512, 64, &window);
+    editor.show();
+    settle(300);
+    editor.grab().save(out.filePath(QStringLiteral("8-photo-editor.png")));
+    printf("%s\n", qPrintable(out.filePath(QStringLiteral("8-photo-editor.png"))));
+  }
   if (qEnvironmentVariableIsSet("TOUR_BASE")) {
     window.setBaseModel(qEnvironmentVariable("TOUR_BASE"));
     auto* info = window.findChild<QLabel*>(QStringLiteral("modelInfo"));

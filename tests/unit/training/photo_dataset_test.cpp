@@ -34,13 +34,13 @@ class TrainingPhotosTest : public testing::TempDirTest {
 };
 
 TEST(BucketStep, SixtyFourPixelsOrAnEighthOfASmallResolutionInTheFamilysMultiple) {
-  EXPECT_EQ(bucket_step(512, 8), 64);    // Stable Diffusion 1.x
-  EXPECT_EQ(bucket_step(1024, 8), 64);   // SDXL: its published buckets
-  EXPECT_EQ(bucket_step(1024, 16), 64);  // FLUX.2 [klein]
-  EXPECT_EQ(bucket_step(256, 8), 32);
-  EXPECT_EQ(bucket_step(64, 8), 8);  // the tiny test models
-  EXPECT_EQ(bucket_step(64, 16), 16);
-  EXPECT_EQ(bucket_step(64, 1), 8);
+  EXPECT_EQ(imaging::bucket_step(512, 8), 64);    // Stable Diffusion 1.x
+  EXPECT_EQ(imaging::bucket_step(1024, 8), 64);   // SDXL: its published buckets
+  EXPECT_EQ(imaging::bucket_step(1024, 16), 64);  // FLUX.2 [klein]
+  EXPECT_EQ(imaging::bucket_step(256, 8), 32);
+  EXPECT_EQ(imaging::bucket_step(64, 8), 8);  // the tiny test models
+  EXPECT_EQ(imaging::bucket_step(64, 16), 16);
+  EXPECT_EQ(imaging::bucket_step(64, 1), 8);
 }
 
 TEST_F(TrainingPhotosTest, EachPhotoGoesToTheBucketOfItsShape) {
