@@ -297,6 +297,11 @@ void MainWindow::startTraining() {
     auto& r = job.stable_diffusion;
     r.photos = photos;
     r.edits = m_photoModel->edits();
+    for (int row = 0; row < m_photoModel->rowCount(); ++row) {
+      const QString caption = m_photoModel->captionAt(row);
+      const QString path = m_photoModel->index(row).data(PhotoModel::PathRole).toString();
+      if (!caption.isEmpty()) r.captions[QFile::encodeName(path).toStdString()] = caption.toStdString();
+    }
     r.model = m_modelPath.toStdString();
     r.run_dir = run.toStdString();
     r.token = m_token->text().trimmed().toStdString();

@@ -45,6 +45,7 @@
 #include "download_dialog.h"
 #include "gallery_view.h"
 #include "imaging/aspect_buckets.h"
+#include "imaging/caption_sidecar.h"
 #include "imaging/photo.h"
 #include "labeled_slider.h"
 #include "loss_plot.h"
@@ -246,10 +247,22 @@ void MainWindow::editPhoto(const QModelIndex& index) {
   const int resolution = m_photoModel->resolution();
   PhotoEditor editor(path, m_photoModel->editAt(row), m_photoModel->excludedAt(row), resolution,
                      static_cast<int>(pawtrait::imaging::bucket_step(resolution, 8)), this);
+  editor.setCaption(m_photoModel->captionAt(row));
   if (editor.exec() != QDialog::Accepted || !editor.loaded()) return;
   const int now = m_photoModel->rowOfPath(path);  // the grid may have changed meanwhile
   if (now < 0) return;
   m_photoModel->setEdit(now, editor.edit(), editor.excluded());
+  m_photoModel->setCaption(now, editor.caption());
+  // The project's own copy gets the sidecar the CLI reads too (a photo used from where it is,
+  // outside the project, is not written to).
+  if (QFileInfo(path).absolutePath() == QDir(QDir(m_project).filePath(QStringLiteral("photos"))).absolutePath()) {
+    try {
+      pawtrait::imaging::write_caption_sidecar(QFile::encodeName(path).toStdString(), editor.caption().toStdString());
+    } catch (const std::exception& e) {
+      QMessageBox::warning(this, tr("Caption not saved beside the photo"),
+                           tr("The caption is kept in the project, but %1").arg(QString::fromStdString(e.what())));
+    }
+  }
   updateActions();
   saveProject();
 }
@@ -267,6 +280,7 @@ QJsonObject MainWindow::photoEditsJson() const {
                      static_cast<qint64>(edit.box->width), static_cast<qint64>(edit.box->height)};
     }
     if (m_photoModel->excludedAt(row)) e[QStringLiteral("excluded")] = true;
+    if (!m_photoModel->captionAt(row).isEmpty()) e[QStringLiteral("caption")] = m_photoModel->captionAt(row);
     if (!e.isEmpty()) edits[m_photoModel->index(row).data(PhotoModel::PathRole).toString()] = e;
   }
   return edits;
@@ -285,6 +299,7 @@ void MainWindow::restorePhotoEdits(const QJsonObject& edits) {
           pawtrait::imaging::CropBox{box[0].toInteger(), box[1].toInteger(), box[2].toInteger(), box[3].toInteger()};
     }
     m_photoModel->setEdit(row, edit, e.value(QStringLiteral("excluded")).toBool());
+    m_photoModel->setCaption(row, e.value(QStringLiteral("caption")).toString());
   }
 }
 

@@ -6,6 +6,7 @@
 #include <QFileInfo>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QLineEdit>
 #include <QMouseEvent>
 #include <QPainter>
 #include <QPainterPath>
@@ -166,11 +167,24 @@ PhotoEditor::PhotoEditor(const QString& path, const pawtrait::imaging::PhotoEdit
   for (QWidget* w : std::initializer_list<QWidget*>{left, right, whole, suggest}) tools->addWidget(w);
   tools->addStretch();
   tools->addWidget(m_use);
+  m_caption_edit = new QLineEdit;
+  m_caption_edit->setObjectName(QStringLiteral("photoCaption"));
+  m_caption_edit->setPlaceholderText(tr("Optional: what is particular to this photo, e.g. lying on the grass"));
+  m_caption_edit->setToolTip(
+      tr("Added to the prompt this photo trains under (“a photo of sks dog, lying on the "
+         "grass”), so that the model learns the pet, not the grass; the previews use the "
+         "plain prompt"));
+  auto* captionRow = new QHBoxLayout;
+  auto* captionLabel = new QLabel(tr("&Caption:"));
+  captionLabel->setBuddy(m_caption_edit);
+  captionRow->addWidget(captionLabel);
+  captionRow->addWidget(m_caption_edit, 1);
   auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel);
   auto* layout = new QVBoxLayout(this);
   layout->addWidget(m_canvas, 1);
   layout->addWidget(m_caption);
   layout->addLayout(tools);
+  layout->addLayout(captionRow);
   layout->addWidget(buttons);
   connect(left, &QPushButton::clicked, this, [this] { turn(-1); });
   connect(right, &QPushButton::clicked, this, [this] { turn(1); });
@@ -270,3 +284,7 @@ pawtrait::imaging::PhotoEdit PhotoEditor::edit() const {
 }
 
 bool PhotoEditor::excluded() const { return !m_use->isChecked(); }
+
+void PhotoEditor::setCaption(const QString& caption) { m_caption_edit->setText(caption); }
+
+QString PhotoEditor::caption() const { return m_caption_edit->text().simplified(); }

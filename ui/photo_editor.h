@@ -8,13 +8,15 @@
 
 class QCheckBox;
 class QLabel;
+class QLineEdit;
 
 // The crop editor (double-click a photo): the photo as it trains, turned as chosen, with the
 // box to train on (drag it or its corners; drag outside it for a new one) and, dashed inside
 // it, exactly the picture training takes: the aspect-ratio bucket of the box's shape at the
 // training size, cut around the box's centre. A photo without a box yet opens with the
 // suggested subject box (imaging::suggest_subject_box). Turn left/right, "Whole photo", and
-// "Use this photo for training" (off: the photo stays in the project, left out of training).
+// "Use this photo for training" (off: the photo stays in the project, left out of training),
+// and the photo's caption.
 class PhotoEditor : public QDialog {
   Q_OBJECT
 
@@ -25,6 +27,9 @@ class PhotoEditor : public QDialog {
 
   pawtrait::imaging::PhotoEdit edit() const;
   bool excluded() const;
+  // What is particular to this photo, appended to the instance prompt ("lying on the grass").
+  void setCaption(const QString& caption);
+  QString caption() const;
   bool loaded() const { return !m_photo.isNull(); }  // false: the photo could not be read (said)
   QRect box() const { return m_box; }                // in the turned photo's pixels
   QSize bucket() const;                              // the training picture's size for the box
@@ -49,4 +54,5 @@ class PhotoEditor : public QDialog {
   QWidget* m_canvas = nullptr;
   QLabel* m_caption = nullptr;
   QCheckBox* m_use = nullptr;
+  QLineEdit* m_caption_edit = nullptr;
 };

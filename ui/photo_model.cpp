@@ -229,7 +229,8 @@ QVariant PhotoModel::data(const QModelIndex& index, int role) const {
     case Qt::DecorationRole:
       return photo.decoration;
     case Qt::ToolTipRole:
-      return QDir::toNativeSeparators(photo.path) + QLatin1Char('\n') + statusText(photo);
+      return QDir::toNativeSeparators(photo.path) + QLatin1Char('\n') + statusText(photo) +
+             (photo.caption.isEmpty() ? QString() : QLatin1Char('\n') + tr("Caption: %1").arg(photo.caption));
     case Qt::AccessibleTextRole:
       return tr("%1: %2").arg(photo.name, statusText(photo));
     case PathRole:
@@ -405,6 +406,16 @@ void PhotoModel::setEdit(int row, const pawtrait::imaging::PhotoEdit& edit, bool
   photo.excluded = excluded;
   updateDecoration(photo);
   emit dataChanged(index(row), index(row), {Qt::DecorationRole, Qt::ToolTipRole, Qt::AccessibleTextRole, UsableRole});
+}
+
+QString PhotoModel::captionAt(int row) const {
+  return row >= 0 && row < rowCount() ? m_photos[static_cast<std::size_t>(row)].caption : QString();
+}
+
+void PhotoModel::setCaption(int row, const QString& caption) {
+  if (row < 0 || row >= rowCount()) return;
+  m_photos[static_cast<std::size_t>(row)].caption = caption.simplified();
+  emit dataChanged(index(row), index(row), {Qt::ToolTipRole, Qt::AccessibleTextRole});
 }
 
 pawtrait::imaging::PhotoEdits PhotoModel::edits() const {

@@ -70,6 +70,9 @@ class PhotoModel : public QAbstractListModel {
   pawtrait::imaging::PhotoEdit editAt(int row) const;
   bool excludedAt(int row) const;
   void setEdit(int row, const pawtrait::imaging::PhotoEdit& edit, bool excluded);
+  // The photo's caption ("lying on the grass"), appended to the instance prompt in training.
+  QString captionAt(int row) const;
+  void setCaption(int row, const QString& caption);
   // By path, the photos with a turn or a box (what the trainer and project.json keep).
   pawtrait::imaging::PhotoEdits edits() const;
   int rowOfPath(const QString& path) const;  // -1 when absent
@@ -91,6 +94,7 @@ class PhotoModel : public QAbstractListModel {
     qint64 width = 0, height = 0;
     pawtrait::imaging::PhotoEdit edit;
     bool excluded = false;
+    QString caption;
     bool thumbnailPending = true;
     std::shared_ptr<std::atomic_bool> cancelled;  // set on removal: skip the decode if not started
   };

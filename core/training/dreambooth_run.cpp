@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <algorithm>
 #include <cctype>
 
 #include "common/atomic_file.h"
@@ -67,7 +68,28 @@ TrainingPlacement choose_training_placement(const TrainRequest& request, const L
   return p;
 }
 
+at::Tensor PetPrompts::rows(const std::string& key, const at::Tensor& photos) const {
+  std::vector<at::Tensor> out;
+  const at::Tensor on_cpu = photos.to(at::kCPU, at::kLong).contiguous();
+  const auto* index = on_cpu.data_ptr<std::int64_t>();
+  for (std::int64_t i = 0; i < photos.size(0); ++i) {
+    out.push_back(encoded.at(static_cast<std::size_t>(of_photo.at(static_cast<std::size_t>(index[i])))).at(key));
+  }
+  return at::cat(out);
+}
+
+std::vector<std::string> PetPrompts::texts_of(const at::Tensor& photos) const {
+  std::vector<std::string> out;
+  const at::Tensor on_cpu = photos.to(at::kCPU, at::kLong).contiguous();
+  const auto* index = on_cpu.data_ptr<std::int64_t>();
+  for (std::int64_t i = 0; i < photos.size(0); ++i) {
+    out.push_back(texts.at(static_cast<std::size_t>(of_photo.at(static_cast<std::size_t>(index[i])))));
+  }
+  return out;
+}
+
 TrainingPrompts encode_training_prompts(pipeline::TextToImage& sampler, const TrainRequest& request,
+                                        const std::vector<fs::path>& photos,
                                         const std::vector<std::string>& preview_prompts, const LogSink& log) {
   at::NoGradGuard no_grad;
   auto in_float = [](families::Conditioning c) {
@@ -75,7 +97,28 @@ TrainingPrompts encode_training_prompts(pipeline::TextToImage& sampler, const Tr
     return c;
   };
   TrainingPrompts prompts{in_float(sampler.encode_prompt(request.instance_prompt(), {}, log)),
-                          in_float(sampler.encode_prompt(request.class_prompt(), {}, log))};
+                          in_float(sampler.encode_prompt(request.class_prompt(), {}, log)),
+                          {}};
+  PetPrompts& pet = prompts.pet;
+  pet.texts = {request.instance_prompt()};
+  pet.encoded = {prompts.instance};
+  std::int64_t captioned = 0;
+  for (const fs::path& photo : photos) {
+    const std::string text = request.instance_prompt(photo);
+    auto known = std::find(pet.texts.begin(), pet.texts.end(), text);
+    if (known == pet.texts.end()) {
+      pet.texts.push_back(text);
+      pet.encoded.push_back(in_float(sampler.encode_prompt(text, {}, log)));
+      known = std::prev(pet.texts.end());
+    }
+    captioned += known != pet.texts.begin();
+    pet.of_photo.push_back(known - pet.texts.begin());
+  }
+  if (captioned > 0) {
+    log_to(log, LogLevel::Info,
+           std::to_string(captioned) + " photo(s) with a caption, e.g. \"" + pet.texts.at(1) +
+               "\"; the previews show the plain \"" + request.instance_prompt() + "\"");
+  }
   for (const auto& p : preview_prompts) sampler.encode_prompt(p);
   sampler.encode_negative(std::nullopt);  // the previews have no negative prompt
   return prompts;

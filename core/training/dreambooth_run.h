@@ -70,10 +70,24 @@ std::vector<std::filesystem::path> class_image_files(pipeline::TextToImage& samp
 // The instance and class prompts as the denoiser reads them, in float32, encoded once. The
 // preview prompts and the unconditional branch are encoded too: `sampler` keeps them, so that
 // the previews still work once the text encoders are released.
+// The pet's prompt for each photo: the instance prompt, with the photo's caption after it when
+// it has one (TrainRequest::instance_prompt(photo)); each distinct prompt encoded once.
+struct PetPrompts {
+  std::vector<std::string> texts;               // [0]: the plain instance prompt
+  std::vector<families::Conditioning> encoded;  // float32, in the order of texts
+  std::vector<std::int64_t> of_photo;           // by photo: its prompt's place in texts
+  bool captioned() const { return texts.size() > 1; }
+  // The `key` tensor ("context", "pooled") of the photos' prompts, a row for each photo.
+  at::Tensor rows(const std::string& key, const at::Tensor& photos) const;
+  // The photos' prompt texts, in order.
+  std::vector<std::string> texts_of(const at::Tensor& photos) const;
+};
 struct TrainingPrompts {
   families::Conditioning instance, class_prompt;
+  PetPrompts pet;
 };
 TrainingPrompts encode_training_prompts(pipeline::TextToImage& sampler, const TrainRequest& request,
+                                        const std::vector<std::filesystem::path>& photos,
                                         const std::vector<std::string>& preview_prompts, const LogSink& log);
 
 // With cached latents the VAE only decodes (the previews): its encoder is released.

@@ -14,6 +14,11 @@ void require(bool ok, const std::string& message) {
 
 }  // namespace
 
+std::string TrainRequest::instance_prompt(const std::filesystem::path& photo) const {
+  const auto it = captions.find(photo);
+  return it == captions.end() || it->second.empty() ? instance_prompt() : instance_prompt() + ", " + it->second;
+}
+
 double TrainRequest::effective_learning_rate() const {
   if (learning_rate > 0) return learning_rate;
   return mode == "full" ? 5e-6 : 1e-4;
@@ -64,10 +69,13 @@ nlohmann::json TrainRequest::to_json() const {
     if (edit.box) crop_list[file.string()] = {edit.box->x, edit.box->y, edit.box->width, edit.box->height};
     if (edit.quarter_turns != 0) turn_list[file.string()] = edit.quarter_turns;
   }
+  nlohmann::json caption_list = nlohmann::json::object();
+  for (const auto& [file, caption] : captions) caption_list[file.string()] = caption;
   return {{"kind", "dreambooth"},
           {"photos", photo_list},
           {"crops", crop_list},
           {"turns", turn_list},
+          {"captions", caption_list},
           {"model", model.string()},
           {"model_config", model_config.string()},
           {"run_dir", run_dir.string()},
@@ -138,6 +146,14 @@ TrainRequest TrainRequest::from_json(const nlohmann::json& json, const std::stri
         throw Error(source + ": the turns of " + file + " must be 0, 1, 2 or 3 quarter turns");
       }
       r.edits[file].quarter_turns = n.get<int>();
+    }
+  }
+  if (json.contains("captions")) {
+    const auto& captions = json["captions"];
+    if (!captions.is_object()) throw Error(source + ": \"captions\" must map photo files to their captions");
+    for (const auto& [file, caption] : captions.items()) {
+      if (!caption.is_string()) throw Error(source + ": the caption of " + file + " must be text");
+      r.captions[file] = caption.get<std::string>();
     }
   }
   r.model = f.text("model", "");

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -19,6 +20,9 @@ struct TrainRequest {
   // The crop editor's choices per photo (turns, box); config.json keeps them as "crops"
   // (file: [x, y, width, height]) and "turns" (file: quarter turns clockwise).
   imaging::PhotoEdits edits;
+  // Per-photo captions appended to the instance prompt ("a photo of sks dog, lying on the
+  // grass"); a new run adds those of the photos' .txt sidecars (imaging/caption_sidecar.h).
+  std::map<std::filesystem::path, std::string> captions;
   std::filesystem::path model;         // diffusers folder or single .safetensors file
   std::filesystem::path model_config;  // configs for a single file ("" = detect)
   std::filesystem::path run_dir;
@@ -81,6 +85,8 @@ struct TrainRequest {
   bool resume = false;
 
   std::string instance_prompt() const { return "a photo of " + token + " " + class_name; }
+  // The instance prompt with the photo's caption after it, when it has one.
+  std::string instance_prompt(const std::filesystem::path& photo) const;
   std::string class_prompt() const { return "a photo of a " + class_name; }
   double effective_learning_rate() const;
   // Throws pawtrait::Error naming the setting for values that cannot work.

@@ -4,6 +4,7 @@
 
 #include <QCheckBox>
 #include <QLabel>
+#include <QLineEdit>
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QtTest>
@@ -81,6 +82,9 @@ class PhotoEditorTest : public QObject {
     QCOMPARE(editor.edit().quarter_turns, 3);
     editor.findChild<QCheckBox*>(QStringLiteral("usePhoto"))->setChecked(false);
     QVERIFY(editor.excluded());
+    QTest::keyClicks(editor.findChild<QLineEdit*>(QStringLiteral("photoCaption")),
+                     QStringLiteral("  lying on  the grass "));
+    QCOMPARE(editor.caption(), QStringLiteral("lying on the grass"));
   }
 
   void aPhotoThatCannotBeReadSaysSo() {

@@ -47,7 +47,8 @@ struct KleinDreamBoothParts {
   pipeline::TextToImage& sampler;
   const LatentGroups& instance;
   const std::optional<LatentCache>& prior;
-  families::Conditioning instance_prompt, class_prompt;
+  const PetPrompts& pet_prompts;
+  families::Conditioning class_prompt;
   NamedParameters trained;
   c10::Device device;
   c10::ScalarType precision;
@@ -69,12 +70,12 @@ class KleinDreamBoothTask : public TrainingTask {
 
   at::Tensor loss(at::Generator& gen) override {
     const std::int64_t B = p_.request.batch_size;
-    const at::Tensor latents = draw_latents(p_.instance, B, gen, 1.0).latents;
+    const LatentDraw pet = draw_latents(p_.instance, B, gen, 1.0);
     const at::Tensor class_latents = p_.prior ? draw_latents(*p_.prior, B, gen, 1.0).latents : at::Tensor();
     CudaAutocast autocast(autocast_on(), p_.precision);
-    at::Tensor context = p_.instance_prompt.at("context").expand({B, -1, -1});
+    at::Tensor context = pet_context(pet.index);
     if (p_.prior) context = at::cat({context, p_.class_prompt.at("context").expand({B, -1, -1})});
-    return dreambooth_step_loss(p_.diffusion.noise_process(), latents, class_latents, p_.request, gen, p_.device,
+    return dreambooth_step_loss(p_.diffusion.noise_process(), pet.latents, class_latents, p_.request, gen, p_.device,
                                 [&](const NoisedBatch& batch, std::int64_t first, std::int64_t rows) {
                                   return predict(batch.noisy, batch.timesteps, context.slice(0, first, first + rows));
                                 });
@@ -83,10 +84,10 @@ class KleinDreamBoothTask : public TrainingTask {
   double validation_loss() override {
     at::NoGradGuard no_grad;
     CudaAutocast autocast(autocast_on(), p_.precision);
-    return training::validation_loss(
-        val_, p_.device, [&](const at::Tensor& noisy, const at::Tensor& t, const at::Tensor&) {
-          return predict(noisy, t, p_.instance_prompt.at("context").expand({noisy.size(0), -1, -1}));
-        });
+    return training::validation_loss(val_, p_.device,
+                                     [&](const at::Tensor& noisy, const at::Tensor& t, const at::Tensor& photos) {
+                                       return predict(noisy, t, pet_context(photos));
+                                     });
   }
 
   std::optional<TrainPreview> preview(std::int64_t step, const std::atomic<bool>* cancel) override {
@@ -118,6 +119,13 @@ class KleinDreamBoothTask : public TrainingTask {
 
  private:
   bool autocast_on() const { return !p_.device.is_cpu() && p_.precision != at::kFloat; }
+
+  // The drawn photos' prompts, a row each.
+  at::Tensor pet_context(const at::Tensor& photos) const {
+    const PetPrompts& pet = p_.pet_prompts;
+    return pet.captioned() ? pet.rows("context", photos)
+                           : pet.encoded.front().at("context").expand({photos.size(0), -1, -1});
+  }
 
   // The transformer on patchified latents (b, 128, h, w) at timesteps t (σ·1000): packed in,
   // unpacked out, as the reference script does.
@@ -189,8 +197,8 @@ TrainResult train_flux2_dreambooth(const TrainRequest& request, const TrainCallb
   // 3. The prompt embeddings once; the text encoder is then released (8 GB in bf16), and on a
   //    GPU the transformer takes its place.
   const std::vector<std::string> preview_prompts = training::preview_prompts(request);
-  const TrainingPrompts prompts =
-      encode_training_prompts(sampler, request, preview_model ? std::vector<std::string>{} : preview_prompts, log);
+  const TrainingPrompts prompts = encode_training_prompts(
+      sampler, request, photos, preview_model ? std::vector<std::string>{} : preview_prompts, log);
   model.text_encoder = models::Qwen3TextModel(nullptr);
   release_vae_encoder(model.vae);
   if (preview_model) preview_model->encode(preview_prompts, log);
@@ -221,7 +229,7 @@ TrainResult train_flux2_dreambooth(const TrainRequest& request, const TrainCallb
                             .sampler = sampler,
                             .instance = instance,
                             .prior = prior,
-                            .instance_prompt = prompts.instance,
+                            .pet_prompts = prompts.pet,
                             .class_prompt = prompts.class_prompt,
                             .trained = trained,
                             .device = device,

@@ -57,7 +57,8 @@ struct SdxlDreamBoothParts {
   SizeIds instance_ids;
   const std::optional<LatentCache>& prior;
   SizeIds class_ids;
-  families::Conditioning instance_prompt, class_prompt;  // when the encoders are not trained
+  const PetPrompts& pet_prompts;        // each photo's prompt, encoded when the encoders are not trained
+  families::Conditioning class_prompt;  // likewise
   NamedParameters trained;
   c10::Device device;
   c10::ScalarType precision;
@@ -91,11 +92,9 @@ class SdxlDreamBoothTask : public TrainingTask {
       ids = at::cat({ids, drawn_ids(p_.class_ids, cls)});
     }
     CudaAutocast autocast(autocast_on(), p_.precision);
-    families::Conditioning prompt = prompt_embeddings(false);
-    at::Tensor context = prompt.at("context").expand({B, -1, -1});
-    at::Tensor pooled = prompt.at("pooled").expand({B, -1});
+    auto [context, pooled] = pet_conditioning(pet.index);
     if (p_.prior) {
-      families::Conditioning cls = prompt_embeddings(true);
+      families::Conditioning cls = class_conditioning();
       context = at::cat({context, cls.at("context").expand({B, -1, -1})});
       pooled = at::cat({pooled, cls.at("pooled").expand({B, -1})});
     }
@@ -112,12 +111,10 @@ class SdxlDreamBoothTask : public TrainingTask {
   double validation_loss() override {
     at::NoGradGuard no_grad;
     CudaAutocast autocast(autocast_on(), p_.precision);
-    const families::Conditioning prompt = prompt_embeddings(false);
     return training::validation_loss(
         val_, p_.device, [&](const at::Tensor& noisy, const at::Tensor& t, const at::Tensor& photos) {
-          const std::int64_t n = noisy.size(0);
-          return model_.unet->forward(noisy.to(p_.frozen), t, prompt.at("context").expand({n, -1, -1}).to(p_.frozen),
-                                      prompt.at("pooled").expand({n, -1}).to(p_.frozen),
+          const auto [context, pooled] = pet_conditioning(photos);
+          return model_.unet->forward(noisy.to(p_.frozen), t, context.to(p_.frozen), pooled.to(p_.frozen),
                                       p_.instance_ids.plain.index_select(0, photos).to(p_.frozen));
         });
   }
@@ -157,11 +154,35 @@ class SdxlDreamBoothTask : public TrainingTask {
  private:
   bool autocast_on() const { return !p_.device.is_cpu() && p_.precision != at::kFloat; }
 
-  // With trained text encoders the prompts go through them at every step.
-  families::Conditioning prompt_embeddings(bool for_class) {
-    if (!p_.request.train_text_encoder) return for_class ? p_.class_prompt : p_.instance_prompt;
-    families::Conditioning c =
-        p_.diffusion.encode(for_class ? p_.request.class_prompt() : p_.request.instance_prompt(), {}, p_.log);
+  // The drawn photos' context and pooled vector, a row each; with trained text encoders the
+  // prompts go through them at every step.
+  std::pair<at::Tensor, at::Tensor> pet_conditioning(const at::Tensor& photos) {
+    const std::int64_t n = photos.size(0);
+    const PetPrompts& pet = p_.pet_prompts;
+    if (!p_.request.train_text_encoder) {
+      if (pet.captioned()) return {pet.rows("context", photos), pet.rows("pooled", photos)};
+      const families::Conditioning& c = pet.encoded.front();
+      return {c.at("context").expand({n, -1, -1}), c.at("pooled").expand({n, -1})};
+    }
+    if (!pet.captioned()) {
+      const families::Conditioning c = encoded(p_.request.instance_prompt());
+      return {c.at("context").expand({n, -1, -1}), c.at("pooled").expand({n, -1})};
+    }
+    std::vector<at::Tensor> contexts, pooled;
+    for (const std::string& text : pet.texts_of(photos)) {
+      const families::Conditioning c = encoded(text);
+      contexts.push_back(c.at("context"));
+      pooled.push_back(c.at("pooled"));
+    }
+    return {at::cat(contexts), at::cat(pooled)};
+  }
+
+  families::Conditioning class_conditioning() {
+    return p_.request.train_text_encoder ? encoded(p_.request.class_prompt()) : p_.class_prompt;
+  }
+
+  families::Conditioning encoded(const std::string& prompt) {
+    families::Conditioning c = p_.diffusion.encode(prompt, {}, p_.log);
     for (auto& [name, tensor] : c.tensors) tensor = tensor.to(at::kFloat);
     return c;
   }
@@ -218,7 +239,7 @@ TrainResult train_sdxl_dreambooth(const TrainRequest& request, const TrainCallba
   // 3. Both encoders' embeddings and pooled vectors, once; the encoders are then released
   //    (they are not trained).
   const std::vector<std::string> preview_prompts = training::preview_prompts(request);
-  const TrainingPrompts prompts = encode_training_prompts(sampler, request, preview_prompts, log);
+  const TrainingPrompts prompts = encode_training_prompts(sampler, request, photos, preview_prompts, log);
   const bool train_te = request.train_text_encoder;
   if (!train_te) {
     model.text_encoder = nullptr;
@@ -251,7 +272,7 @@ TrainResult train_sdxl_dreambooth(const TrainRequest& request, const TrainCallba
                            .instance_ids = size_ids(pet.placements),
                            .prior = prior,
                            .class_ids = class_ids,
-                           .instance_prompt = prompts.instance,
+                           .pet_prompts = prompts.pet,
                            .class_prompt = prompts.class_prompt,
                            .trained = trained,
                            .device = device,

@@ -34,8 +34,10 @@ struct DreamBoothParts {
   const schedulers::NoiseProcess& noise_process;
   const LatentGroups& instance;
   const std::optional<LatentCache>& prior;
-  at::Tensor instance_embeds, class_embeds;  // when the text encoder is not trained
-  at::Tensor instance_ids, class_ids;        // when it is
+  const PetPrompts& pet_prompts;    // each photo's prompt, encoded (text encoder not trained)
+  at::Tensor class_embeds;          // when the text encoder is not trained
+  std::vector<at::Tensor> pet_ids;  // when it is: the token ids of pet_prompts.texts
+  at::Tensor class_ids;
   NamedParameters trained;
   c10::Device device;
   c10::ScalarType precision;
@@ -61,12 +63,12 @@ class DreamBoothTask : public TrainingTask {
     const double scaling = p_.model.architecture.vae.scaling_factor;
     const std::int64_t B = request.batch_size;
     // A batch: the pet's latents, then as many class latents when preserving the prior.
-    const at::Tensor latents = draw_latents(p_.instance, B, gen, scaling).latents;
+    const LatentDraw pet = draw_latents(p_.instance, B, gen, scaling);
     const at::Tensor class_latents = p_.prior ? draw_latents(*p_.prior, B, gen, scaling).latents : at::Tensor();
     CudaAutocast autocast(autocast_on(), p_.precision);
-    at::Tensor context = prompt_embeddings(false).expand({B, -1, -1});
-    if (p_.prior) context = at::cat({context, prompt_embeddings(true).expand({B, -1, -1})});
-    return dreambooth_step_loss(p_.noise_process, latents, class_latents, request, gen, p_.device,
+    at::Tensor context = pet_context(pet.index);
+    if (p_.prior) context = at::cat({context, class_context().expand({B, -1, -1})});
+    return dreambooth_step_loss(p_.noise_process, pet.latents, class_latents, request, gen, p_.device,
                                 [&](const NoisedBatch& batch, std::int64_t first, std::int64_t rows) {
                                   return p_.model.unet->forward(batch.noisy.to(p_.frozen), batch.timesteps,
                                                                 context.slice(0, first, first + rows).to(p_.frozen));
@@ -76,9 +78,8 @@ class DreamBoothTask : public TrainingTask {
   double validation_loss() override {
     CudaAutocast autocast(autocast_on(), p_.precision);
     return training::validation_loss(
-        val_, p_.device, [&](const at::Tensor& noisy, const at::Tensor& t, const at::Tensor&) {
-          return p_.model.unet->forward(noisy.to(p_.frozen), t,
-                                        prompt_embeddings(false).expand({noisy.size(0), -1, -1}).to(p_.frozen));
+        val_, p_.device, [&](const at::Tensor& noisy, const at::Tensor& t, const at::Tensor& photos) {
+          return p_.model.unet->forward(noisy.to(p_.frozen), t, pet_context(photos).to(p_.frozen));
         });
   }
 
@@ -149,10 +150,28 @@ class DreamBoothTask : public TrainingTask {
  private:
   bool autocast_on() const { return !p_.device.is_cpu() && p_.precision != at::kFloat; }
 
-  // With a trained text encoder the prompts go through it at every step.
-  at::Tensor prompt_embeddings(bool for_class) {
-    if (!p_.request.train_text_encoder) return for_class ? p_.class_embeds : p_.instance_embeds;
-    return p_.model.text_encoder->forward(for_class ? p_.class_ids : p_.instance_ids).last_hidden_state.to(at::kFloat);
+  // The drawn photos' prompts, a row each; with a trained text encoder they go through it at
+  // every step.
+  at::Tensor pet_context(const at::Tensor& photos) {
+    const std::int64_t n = photos.size(0);
+    const PetPrompts& pet = p_.pet_prompts;
+    if (!p_.request.train_text_encoder) {
+      return pet.captioned() ? pet.rows("context", photos) : pet.encoded.front().at("context").expand({n, -1, -1});
+    }
+    auto encoded = [&](std::int64_t prompt) {
+      return p_.model.text_encoder->forward(p_.pet_ids.at(static_cast<std::size_t>(prompt))).last_hidden_state;
+    };
+    if (!pet.captioned()) return encoded(0).to(at::kFloat).expand({n, -1, -1});
+    std::vector<at::Tensor> rows;
+    for (std::int64_t i = 0; i < n; ++i) {
+      rows.push_back(encoded(pet.of_photo.at(static_cast<std::size_t>(photos[i].item<std::int64_t>()))));
+    }
+    return at::cat(rows).to(at::kFloat);
+  }
+
+  at::Tensor class_context() {
+    if (!p_.request.train_text_encoder) return p_.class_embeds;
+    return p_.model.text_encoder->forward(p_.class_ids).last_hidden_state.to(at::kFloat);
   }
 
   DreamBoothParts p_;
@@ -210,7 +229,7 @@ TrainResult train_sd_dreambooth(const TrainRequest& request, const TrainCallback
 
   // 3. Prompt embeddings, once; the text encoder is then released (it is not trained).
   const std::vector<std::string> preview_prompts = training::preview_prompts(request);
-  const TrainingPrompts prompts = encode_training_prompts(sampler, request, preview_prompts, log);
+  const TrainingPrompts prompts = encode_training_prompts(sampler, request, photos, preview_prompts, log);
   const bool train_te = request.train_text_encoder;
   if (!train_te) model.text_encoder = nullptr;
   if (request.cache_latents) release_vae_encoder(model.vae);
@@ -219,6 +238,9 @@ TrainResult train_sd_dreambooth(const TrainRequest& request, const TrainCallback
   auto token_ids = [&](const std::string& prompt) {
     return at::tensor(tokenizer(prompt), at::kLong).view({1, -1}).to(device);
   };
+
+  std::vector<at::Tensor> pet_ids;
+  for (const std::string& text : prompts.pet.texts) pet_ids.push_back(token_ids(text));
 
   // 4. What is trained: LoRA adapters (float32) or every UNet weight.
   models::UNet2DConditionModel& unet = model.unet;
@@ -248,9 +270,9 @@ TrainResult train_sd_dreambooth(const TrainRequest& request, const TrainCallback
                        .noise_process = diffusion.noise_process(),
                        .instance = instance,
                        .prior = prior,
-                       .instance_embeds = prompts.instance.at("context"),
+                       .pet_prompts = prompts.pet,
                        .class_embeds = prompts.class_prompt.at("context"),
-                       .instance_ids = token_ids(request.instance_prompt()),
+                       .pet_ids = pet_ids,
                        .class_ids = token_ids(request.class_prompt()),
                        .trained = trained,
                        .device = device,

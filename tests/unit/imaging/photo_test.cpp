@@ -1,6 +1,7 @@
 // Photos as people have them: orientation, transparency, bit depth, grey, broken files,
 // duplicates, too-small pictures.
 #include "imaging/photo.h"
+#include "imaging/caption_sidecar.h"
 #include "imaging/subject_box.h"
 
 #include "imaging/image_size.h"
@@ -195,6 +196,20 @@ TEST(SubjectBox, FindsAnAnimalThatStandsOutFromTheFloor) {
   // Nothing that stands out: the whole photo.
   const RgbImage grey{64, 64, std::vector<std::uint8_t>(64 * 64 * 3, 128)};
   EXPECT_EQ(suggest_subject_box(grey), (CropBox{0, 0, 64, 64}));
+}
+
+TEST_F(Photos, CaptionSidecarsRoundTrip) {
+  const auto photo = path("dog1.jpg");
+  EXPECT_EQ(caption_sidecar_path(photo), path("dog1.txt"));
+  EXPECT_EQ(read_caption_sidecar(photo), "");  // none yet
+  write_caption_sidecar(photo, "  lying on\nthe   grass \n");
+  EXPECT_EQ(read_caption_sidecar(photo), "lying on the grass");
+  write_bytes("dog1.txt", "by the sea\r\n");  // as another tool writes it
+  EXPECT_EQ(read_caption_sidecar(photo), "by the sea");
+  write_caption_sidecar(photo, " ");
+  EXPECT_FALSE(std::filesystem::exists(path("dog1.txt")));
+  write_bytes("dog1.txt", std::string(5000, 'a'));
+  EXPECT_THROW_MESSAGE(read_caption_sidecar(photo), "dog1.txt", "too long for a caption");
 }
 
 TEST_F(Photos, CropBoxAndFolders) {

@@ -12,6 +12,7 @@
 
 #include "bucket_photos.h"
 #include "common/error.h"
+#include "imaging/caption_sidecar.h"
 #include "imaging/png_text.h"
 #include "models/lora.h"
 #include "tensors/safetensors_reader.h"
@@ -201,6 +202,42 @@ TEST_F(DreamBoothTrainer, PhotosOfTwoShapesTrainInTheirBuckets) {
   log.clear();
   train_dreambooth(r, callbacks);
   EXPECT_NE(std::find(log.begin(), log.end(), "square crops: 64×64 (2 photos)"), log.end());
+}
+
+// A caption sidecar reaches training: logged, kept in config.json, and the photo's prompt (so
+// the validation loss, which uses each photo's prompt) differs from an uncaptioned run's.
+TEST_F(DreamBoothTrainer, ACaptionSidecarIsAppendedToThePhotosPrompt) {
+  auto first_validation = [&](const fs::path& run, std::vector<std::string>* log) {
+    TrainRequest r = tiny_request(run);
+    r.photos = {path("photos")};
+    r.steps = 1;
+    r.validate_every = 1;
+    double loss = -1;
+    TrainCallbacks callbacks;
+    callbacks.on_progress = [&](const TrainProgress& p) { loss = p.validation_loss; };
+    if (log != nullptr) callbacks.log = [&](LogLevel, const std::string& line) { log->push_back(line); };
+    train_dreambooth(r, callbacks);
+    return loss;
+  };
+  fs::create_directories(path("photos"));
+  fs::copy_file(testing::testdata() / "photos" / "chelsea.png", path("photos") / "cat.png");
+  const double plain = first_validation(path("plain"), nullptr);
+  imaging::write_caption_sidecar(path("photos") / "cat.png", "lying on the grass");
+  std::vector<std::string> log;
+  const double captioned = first_validation(path("captioned"), &log);
+  EXPECT_NE(std::find(log.begin(), log.end(),
+                      "1 photo(s) with a caption, e.g. \"a photo of sks dog, lying on the grass\"; the previews show "
+                      "the plain \"a photo of sks dog\""),
+            log.end());
+  EXPECT_NE(plain, captioned);
+  const auto config = nlohmann::json::parse(read_text(path("captioned") / "config.json"));
+  EXPECT_EQ(config.at("captions").at((path("photos") / "cat.png").string()), "lying on the grass");
+  // With the text encoder trained, the captioned prompt goes through it at every step.
+  TrainRequest r = tiny_request(path("encoder"));
+  r.photos = {path("photos")};
+  r.steps = 2;
+  r.train_text_encoder = true;
+  EXPECT_TRUE(std::isfinite(train_dreambooth(r).final_smoothed_loss));
 }
 
 // The pet's photo trains in its 80×48 bucket, the class images are 64×64 squares: one pass each.

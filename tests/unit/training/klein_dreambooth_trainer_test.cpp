@@ -10,6 +10,7 @@
 #include "bucket_photos.h"
 #include "common/error.h"
 #include "families/flux2/flux2_model.h"
+#include "imaging/caption_sidecar.h"
 #include "imaging/png_text.h"
 #include "pipeline/text_to_image.h"
 #include "test_support.h"
@@ -115,6 +116,20 @@ TEST_F(KleinPreviews, PhotosOfTwoShapesTrainInTheirBuckets) {
   r.validate_every = 1;
   const TrainedRun run = train(r);
   EXPECT_NE(std::find(run.log.begin(), run.log.end(), "aspect-ratio buckets: 80×48 (1 photo), 48×80 (1 photo)"),
+            run.log.end());
+  EXPECT_TRUE(std::isfinite(run.result.final_smoothed_loss));
+}
+
+TEST_F(KleinPreviews, ACaptionedPhotoTrainsWithItsOwnPrompt) {
+  const auto photos = testing_support::wide_and_tall_photos(path("photos"));
+  imaging::write_caption_sidecar(photos[0], "asleep on a sofa");
+  TrainRequest r = tiny_request(path("run"));
+  r.photos = {path("photos")};
+  r.preview_every = 0;
+  r.validate_every = 1;
+  const TrainedRun run = train(r);
+  EXPECT_NE(std::find_if(run.log.begin(), run.log.end(),
+                         [](const std::string& line) { return line.find("asleep on a sofa") != std::string::npos; }),
             run.log.end());
   EXPECT_TRUE(std::isfinite(run.result.final_smoothed_loss));
 }

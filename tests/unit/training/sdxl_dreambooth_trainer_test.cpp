@@ -9,6 +9,7 @@
 #include "bucket_photos.h"
 #include "common/error.h"
 #include "families/sdxl/sdxl_model.h"
+#include "imaging/caption_sidecar.h"
 #include "imaging/photo.h"
 #include "imaging/png_text.h"
 #include "models/lora.h"
@@ -101,6 +102,23 @@ TEST_F(SdxlDreamBoothTrainer, PhotosOfTwoShapesTrainInTheirBuckets) {
   EXPECT_NE(std::find(log.begin(), log.end(), "aspect-ratio buckets: 80×48 (1 photo), 48×80 (1 photo)"), log.end());
   ASSERT_EQ(validation.size(), 2u);
   for (const double v : validation) EXPECT_TRUE(std::isfinite(v));
+}
+
+// A captioned photo beside a plain one: each row gets its own context and pooled vector, with
+// the encoders frozen and trained.
+TEST_F(SdxlDreamBoothTrainer, CaptionedAndPlainPhotosTrainTogether) {
+  const auto photos = testing_support::wide_and_tall_photos(path("photos"));
+  imaging::write_caption_sidecar(photos[1], "looking up");
+  for (const bool train_te : {false, true}) {
+    TrainRequest r = tiny_request(path(train_te ? "encoders" : "frozen"));
+    r.photos = {path("photos")};
+    r.crop = "square";  // both photos in one batch
+    r.batch_size = 2;
+    r.steps = 2;
+    r.validate_every = 1;
+    r.train_text_encoder = train_te;
+    EXPECT_TRUE(std::isfinite(train_dreambooth(r).final_smoothed_loss)) << train_te;
+  }
 }
 
 TEST_F(SdxlDreamBoothTrainer, EachPhotosSizeIdsReachTheUnet) {

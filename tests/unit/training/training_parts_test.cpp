@@ -160,12 +160,16 @@ TEST(TrainRequestJson, RoundTripsAndNamesBadKeys) {
   r.seed = 1234;
   r.edits["a.jpg"].box = imaging::CropBox{10, 20, 300, 200};
   r.edits["b.jpg"].quarter_turns = 3;
+  r.captions["a.jpg"] = "lying on the grass";
   const TrainRequest back = TrainRequest::from_json(r.to_json(), "config.json");
   EXPECT_EQ(back.to_json(), r.to_json());
   EXPECT_EQ(back.instance_prompt(), "a photo of zwx cat");
   EXPECT_EQ(back.class_prompt(), "a photo of a cat");
   EXPECT_DOUBLE_EQ(back.effective_learning_rate(), 5e-6);
   EXPECT_EQ(back.edits, r.edits);
+  EXPECT_EQ(back.captions, r.captions);
+  EXPECT_EQ(back.instance_prompt("a.jpg"), "a photo of zwx cat, lying on the grass");
+  EXPECT_EQ(back.instance_prompt("b.jpg"), "a photo of zwx cat");
   EXPECT_EQ(back.crop, "buckets");
   // A config.json from before boxes had their own shape, and before buckets: [x, y, size] is a
   // square, and the run resumes on squares.
