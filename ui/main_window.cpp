@@ -328,6 +328,13 @@ QWidget* MainWindow::buildTrainBox() {
   m_device->setToolTip(tr("Where Stable Diffusion models train and draw; the built-in model always uses the CPU"));
   form->addRow(tr("Precision:"), m_precision);
   form->addRow(m_checkpointing);
+  m_maskedLoss = new QCheckBox(tr("Focus on my pet (masked loss)"));
+  m_maskedLoss->setObjectName(QStringLiteral("maskedLoss"));
+  m_maskedLoss->setToolTip(
+      tr("The loss counts the pet fully and the rest of each photo a tenth. Where the pet is: a NAME-masklabel.png "
+         "beside the photo (white = pet), else where Pawtrait guesses it is (Find my pet in the photo editor). "
+         "Helps when the floor or sofa keeps showing up in the pictures."));
+  form->addRow(m_maskedLoss);
   form->addRow(tr("Run on:"), m_device);
   layout->addWidget(m_advanced);
   connect(m_preset, &QComboBox::currentIndexChanged, this, &MainWindow::applyPreset);

@@ -166,6 +166,7 @@ class MainWindow : public QMainWindow {
   QSpinBox* m_priorCount = nullptr;
   QComboBox* m_precision = nullptr;
   QCheckBox* m_checkpointing = nullptr;
+  QCheckBox* m_maskedLoss = nullptr;
   QComboBox* m_device = nullptr;
   QLabel* m_runsOn = nullptr;
   QPushButton* m_trainButton = nullptr;

@@ -128,6 +128,7 @@ void MainWindow::applyModelKind() {
   m_priorCount->setEnabled(!builtin);
   m_precision->setEnabled(!builtin);
   m_checkpointing->setEnabled(!builtin);
+  m_maskedLoss->setEnabled(!builtin);
   m_device->setEnabled(!builtin);
   m_guidance->setEnabled(!builtin);
   m_loraStrength->setEnabled(!builtin);
@@ -315,6 +316,7 @@ void MainWindow::startTraining() {
     r.mixed_precision = m_precision->currentText().toStdString();
     r.device = m_device->currentData().toString().toStdString();
     r.gradient_checkpointing = m_checkpointing->isChecked();
+    r.masked_loss = m_maskedLoss->isChecked();
     r.preview_every = std::max(10, steps / 8);
     r.validate_every = std::max(5, steps / 40);
     r.checkpoint_every = std::max(50, steps / 4);

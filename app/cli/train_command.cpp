@@ -226,6 +226,15 @@ void add_train_command(CLI::App& app) {
       ->check(CLI::IsMember({"buckets", "square"}))
       ->capture_default_str()
       ->group(sd);
+  cmd->add_flag("--masked-loss", r.masked_loss,
+                "Weight the loss towards the pet: each photo's NAME-masklabel.png (white = pet) or its suggested "
+                "subject box")
+      ->group(sd);
+  cmd->add_option("--mask-background-weight", r.mask_background_weight,
+                  "With --masked-loss, how much the background counts (0 to 1)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str()
+      ->group(sd);
   cmd->add_flag("!--no-flip", r.flip, "Don't mirror the photos")->group(sd);
   cmd->add_flag("!--no-cache-latents", r.cache_latents, "Encode the photos at every step instead of once")->group(sd);
   cmd->add_option("--prior", r.prior_count, "Class images for prior preservation (0: off)")

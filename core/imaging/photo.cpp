@@ -262,7 +262,10 @@ std::vector<fs::path> find_photos(const std::vector<fs::path>& files_or_folders)
     if (fs::is_directory(item)) {
       std::vector<fs::path> in_folder;
       for (const auto& entry : fs::directory_iterator(item)) {
-        if (entry.is_regular_file() &&
+        // A photo's mask ("dog1-masklabel.png", photo_mask.h) sits beside it and is not a photo.
+        const std::string stem = entry.path().stem().string();
+        const bool mask = stem.size() > 10 && stem.ends_with("-masklabel");
+        if (entry.is_regular_file() && !mask &&
             std::find(extensions.begin(), extensions.end(), lower_extension(entry.path())) != extensions.end()) {
           in_folder.push_back(entry.path());
         }

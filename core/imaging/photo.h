@@ -72,7 +72,8 @@ struct PhotoCheck {
 // that looks blurred is used with a warning.
 std::vector<PhotoCheck> check_photos(const std::vector<std::filesystem::path>& files, std::int64_t resolution);
 
-// The photo files in a folder (by extension), sorted, or the files given.
+// The photo files in a folder (by extension; not the masks beside them, "*-masklabel.png"),
+// sorted, or the files given.
 std::vector<std::filesystem::path> find_photos(const std::vector<std::filesystem::path>& files_or_folders);
 
 }  // namespace pawtrait::imaging

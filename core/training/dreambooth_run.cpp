@@ -8,6 +8,7 @@
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "imaging/photo_mask.h"
 #include "models/lora_linear.h"
 #include "pipeline/text_to_image.h"
 #include "runtime/device_choice.h"
@@ -35,10 +36,19 @@ std::vector<fs::path> select_training_photos(const TrainRequest& request, std::i
 TrainingPhotos load_pet_photos(const TrainRequest& request, const std::vector<fs::path>& photos,
                                std::int64_t resolution, std::int64_t size_multiple, const LogSink& log) {
   const bool buckets = request.crop == "buckets";
-  TrainingPhotos pictures = load_training_photos(
-      photos, resolution, buckets ? imaging::bucket_step(resolution, size_multiple) : 0, request.edits);
+  TrainingPhotos pictures =
+      load_training_photos(photos, resolution, buckets ? imaging::bucket_step(resolution, size_multiple) : 0,
+                           request.edits, request.masked_loss);
   log_to(log, LogLevel::Info,
          std::string(buckets ? "aspect-ratio buckets: " : "square crops: ") + describe_groups(pictures));
+  if (request.masked_loss) {
+    std::int64_t sidecars = 0;
+    for (const fs::path& photo : photos) sidecars += fs::exists(imaging::mask_sidecar_path(photo)) ? 1 : 0;
+    log_to(log, LogLevel::Info,
+           "masked loss: the background counts " + c10::str(request.mask_background_weight) + "; " +
+               std::to_string(sidecars) + " of " + std::to_string(photos.size()) +
+               " photo(s) with a mask file, the others masked by their suggested subject box");
+  }
   return pictures;
 }
 
@@ -147,27 +157,36 @@ NoisedBatch noise_batch(const schedulers::NoiseProcess& noise_process, const at:
   return b;
 }
 
+at::Tensor weighted_mse(const at::Tensor& prediction, const at::Tensor& target, const at::Tensor& weights) {
+  if (!weights.defined()) return (prediction - target).pow(2).mean();
+  const at::Tensor w = weights.to(prediction.device(), prediction.scalar_type()).expand_as(prediction);
+  // An all-black mask with a background weight of 0 teaches nothing: 0, not 0 / 0.
+  return (w * (prediction - target).pow(2)).sum() / w.sum().clamp_min(1e-12);
+}
+
 at::Tensor dreambooth_loss(const at::Tensor& prediction, const at::Tensor& target, const TrainRequest& request,
-                           bool prior) {
+                           bool prior, const at::Tensor& pet_weights) {
   const std::int64_t b = request.batch_size;
-  at::Tensor loss = (prediction.slice(0, 0, b) - target.slice(0, 0, b)).pow(2).mean();
+  at::Tensor loss = weighted_mse(prediction.slice(0, 0, b), target.slice(0, 0, b), pet_weights);
   if (prior) loss = loss + request.prior_weight * (prediction.slice(0, b) - target.slice(0, b)).pow(2).mean();
   return loss;
 }
 
-at::Tensor dreambooth_step_loss(const schedulers::NoiseProcess& noise_process, const at::Tensor& pet_latents,
+at::Tensor dreambooth_step_loss(const schedulers::NoiseProcess& noise_process, const LatentDraw& pet_draw,
                                 const at::Tensor& class_latents, const TrainRequest& request, at::Generator& gen,
                                 c10::Device device, const DreamBoothForward& forward) {
+  const at::Tensor& pet_latents = pet_draw.latents;
   const bool prior = class_latents.defined();
   if (!prior || pet_latents.sizes() == class_latents.sizes()) {
     const at::Tensor latents = prior ? at::cat({pet_latents, class_latents}) : pet_latents;
     const NoisedBatch batch = noise_batch(noise_process, latents, request, gen, device);
-    return dreambooth_loss(forward(batch, 0, latents.size(0)).to(at::kFloat), batch.target, request, prior);
+    return dreambooth_loss(forward(batch, 0, latents.size(0)).to(at::kFloat), batch.target, request, prior,
+                           pet_draw.weights);
   }
   const std::int64_t b = pet_latents.size(0);
   const NoisedBatch pet = noise_batch(noise_process, pet_latents, request, gen, device);
   const NoisedBatch cls = noise_batch(noise_process, class_latents, request, gen, device);
-  const at::Tensor pet_loss = (forward(pet, 0, b).to(at::kFloat) - pet.target).pow(2).mean();
+  const at::Tensor pet_loss = weighted_mse(forward(pet, 0, b).to(at::kFloat), pet.target, pet_draw.weights);
   const at::Tensor class_loss = (forward(cls, b, class_latents.size(0)).to(at::kFloat) - cls.target).pow(2).mean();
   return pet_loss + request.prior_weight * class_loss;
 }

@@ -103,17 +103,23 @@ NoisedBatch noise_batch(const schedulers::NoiseProcess& noise_process, const at:
                         const TrainRequest& request, at::Generator& gen, c10::Device device);
 
 // DreamBooth's loss over `batch` pet rows followed, with prior preservation, by as many class
-// rows (their loss weighted by the request's prior_weight).
+// rows (their loss weighted by the request's prior_weight). With `pet_weights` (a masked loss),
+// the pet rows' squared errors are averaged with those weights.
 at::Tensor dreambooth_loss(const at::Tensor& prediction, const at::Tensor& target, const TrainRequest& request,
-                           bool prior);
+                           bool prior, const at::Tensor& pet_weights = {});
 
-// One step's DreamBooth loss: the pet's latents and, with prior preservation (`class_latents`
+// The mean squared error, each element weighted by `weights` (broadcast over the channels) and
+// divided by their sum, so that a mask does not change the loss's scale; plain without weights.
+at::Tensor weighted_mse(const at::Tensor& prediction, const at::Tensor& target, const at::Tensor& weights);
+
+// One step's DreamBooth loss: the pet's drawn latents (weighted by their masks with a masked
+// loss) and, with prior preservation (`class_latents`
 // defined), as many class latents, noised, through `forward(batch, first_row, rows)`, which runs
 // the model on the rows [first_row, first_row + rows) of [pet rows, class rows] (to pick their
 // prompts). One pass over all the rows when the pictures are the same size; else (a bucketed
 // photo beside a square class image) one pass each, the same loss.
 using DreamBoothForward = std::function<at::Tensor(const NoisedBatch&, std::int64_t, std::int64_t)>;
-at::Tensor dreambooth_step_loss(const schedulers::NoiseProcess& noise_process, const at::Tensor& pet_latents,
+at::Tensor dreambooth_step_loss(const schedulers::NoiseProcess& noise_process, const LatentDraw& pet,
                                 const at::Tensor& class_latents, const TrainRequest& request, at::Generator& gen,
                                 c10::Device device, const DreamBoothForward& forward);
 

@@ -43,7 +43,28 @@ LatentGroups encode_latent_groups(models::AutoencoderKL& vae, const TrainingPhot
   return groups;
 }
 
+void attach_loss_weights(LatentGroups& groups, const TrainingPhotos& photos, double background_weight) {
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    LatentCache& cache = groups[g];
+    const at::Tensor& masks = photos.groups.at(g).masks;
+    if (!masks.defined()) throw Error("a masked loss needs the photos' masks");
+    const at::Tensor pooled = at::adaptive_avg_pool2d(masks, {cache.mean.size(2), cache.mean.size(3)});
+    cache.weights = (background_weight + (1.0 - background_weight) * pooled).to(cache.mean.device());
+    if (cache.flipped_mean.defined()) cache.flipped_weights = cache.weights.flip({3});
+  }
+}
+
 namespace {
+
+// The loss weights of the drawn rows, mirrored with their photos; undefined without a mask.
+at::Tensor drawn_weights(const LatentCache& cache, const LatentDraw& draw) {
+  if (!cache.weights.defined()) return {};
+  const at::Tensor index = draw.index.to(cache.weights.device());
+  const at::Tensor plain = cache.weights.index_select(0, index);
+  if (!cache.flipped_weights.defined()) return plain;
+  const at::Tensor flip = draw.flipped.view({-1, 1, 1, 1}).to(plain.device());
+  return at::where(flip, cache.flipped_weights.index_select(0, index), plain);
+}
 
 // The rows `index` of the cache, each mirrored at random, a posterior sample each.
 LatentDraw draw_rows(const LatentCache& cache, at::Tensor rows, at::Generator& gen, double scaling_factor) {
@@ -62,6 +83,7 @@ LatentDraw draw_rows(const LatentCache& cache, at::Tensor rows, at::Generator& g
     const auto posterior = vae->encode(images.to(cache.options));
     const at::Tensor eps = at::randn(posterior.mean.sizes(), gen).to(posterior.mean.device());
     draw.latents = (posterior.mean.to(at::kFloat) + posterior.std.to(at::kFloat) * eps) * scaling_factor;
+    draw.weights = drawn_weights(cache, draw);
     return draw;
   }
   const at::Tensor index = draw.index.to(cache.mean.device());
@@ -75,6 +97,7 @@ LatentDraw draw_rows(const LatentCache& cache, at::Tensor rows, at::Generator& g
   }
   const at::Tensor eps = at::randn(mean.sizes(), gen).to(mean.device());
   draw.latents = (mean + std * eps) * scaling_factor;
+  draw.weights = drawn_weights(cache, draw);
   return draw;
 }
 

@@ -19,6 +19,8 @@ struct LatentCache {
   at::Tensor images;
   models::AutoencoderKL vae{nullptr};
   at::TensorOptions options;
+  // With a masked loss: each row's loss weight on the latent grid, (n, 1, h, w), and its mirror's.
+  at::Tensor weights, flipped_weights;
   // Which of the run's photos each row is (their order in the photo list); empty: row i is photo i.
   std::vector<std::int64_t> photos;
   std::int64_t size() const { return mean.size(0); }
@@ -40,11 +42,16 @@ struct TrainingPhotos;
 LatentGroups encode_latent_groups(models::AutoencoderKL& vae, const TrainingPhotos& photos, bool with_flips,
                                   const at::TensorOptions& options, bool cached);
 
+// The masked loss's weights of each group's rows: the masks averaged down to the latent grid,
+// background_weight + (1 − background_weight) · mask (1 on the pet).
+void attach_loss_weights(LatentGroups& groups, const TrainingPhotos& photos, double background_weight);
+
 // One draw of training latents: which photos, which of them mirrored.
 struct LatentDraw {
   at::Tensor latents;  // (count, C, h, w) float32, scaled by the VAE's scaling factor
   at::Tensor index;    // (count) long, on the CPU: the photos (LatentCache::photo)
   at::Tensor flipped;  // (count) bool, on the CPU; all false without flips
+  at::Tensor weights;  // with a masked loss: (count, 1, h, w) on the latents' device; else undefined
 };
 
 // `count` training latents drawn from the cache: random photo, random flip, posterior sample,

@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "imaging/photo.h"
+#include "imaging/photo_mask.h"
 
 namespace pawtrait::training {
 namespace {
@@ -98,6 +99,13 @@ at::Tensor to_pixels(const imaging::RgbImage& image) {
   return t.permute({2, 0, 1}).to(at::kFloat) / 127.5 - 1.0;
 }
 
+// A mask's first channel as (1, h, w) in [0, 1].
+at::Tensor mask_of(const imaging::RgbImage& mask) {
+  const at::Tensor t =
+      at::from_blob(const_cast<std::uint8_t*>(mask.rgb.data()), {mask.height, mask.width, 3}, at::kByte);
+  return t.select(2, 0).unsqueeze(0).to(at::kFloat) / 255.0;
+}
+
 // Where the bucket's picture lies in the photo, in SDXL's terms: the photo's size, the cut's
 // corner in the photo resized to cover the bucket (the chosen box's corner scaled with it),
 // and the same in the mirrored photo.
@@ -122,18 +130,27 @@ PhotoPlacement bucket_placement(const imaging::RgbImage& photo, const imaging::B
 }  // namespace
 
 TrainingPhotos load_training_photos(const std::vector<std::filesystem::path>& files, std::int64_t resolution,
-                                    std::int64_t bucket_step, const imaging::PhotoEdits& edits) {
+                                    std::int64_t bucket_step, const imaging::PhotoEdits& edits, bool with_masks) {
   TrainingPhotos out;
   if (bucket_step <= 0) {
     PhotoBatch batch = load_photo_batch(files, resolution, edits);
-    PhotoGroup all{{resolution, resolution}, {}, batch.pixels};
-    for (std::size_t i = 0; i < files.size(); ++i) all.photos.push_back(static_cast<std::int64_t>(i));
+    PhotoGroup all{{resolution, resolution}, {}, batch.pixels, {}};
+    std::vector<at::Tensor> masks;
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      all.photos.push_back(static_cast<std::int64_t>(i));
+      if (!with_masks) continue;
+      const imaging::PhotoEdit edit = edit_of(edits, files[i]);
+      const imaging::RgbImage photo = imaging::load_edited_photo(files[i], edit);
+      masks.push_back(mask_of(
+          imaging::square_crop(imaging::subject_mask(files[i], photo, edit.quarter_turns), resolution, edit.box)));
+    }
+    if (with_masks) all.masks = at::stack(masks);
     out.groups.push_back(std::move(all));
     out.placements = std::move(batch.placements);
     return out;
   }
   const std::vector<imaging::Bucket> buckets = imaging::aspect_buckets(resolution, bucket_step);
-  std::vector<std::vector<at::Tensor>> pixels;
+  std::vector<std::vector<at::Tensor>> pixels, masks;
   for (std::size_t i = 0; i < files.size(); ++i) {
     const imaging::PhotoEdit edit = edit_of(edits, files[i]);
     const std::optional<imaging::CropBox>& box = edit.box;
@@ -145,14 +162,23 @@ TrainingPhotos load_training_photos(const std::vector<std::filesystem::path>& fi
     auto group = std::find_if(out.groups.begin(), out.groups.end(),
                               [&](const PhotoGroup& g) { return g.bucket == crop.bucket; });
     if (group == out.groups.end()) {
-      out.groups.push_back({crop.bucket, {}, {}});
+      out.groups.push_back({crop.bucket, {}, {}, {}});
       pixels.emplace_back();
+      masks.emplace_back();
       group = std::prev(out.groups.end());
     }
     group->photos.push_back(static_cast<std::int64_t>(i));
-    pixels[static_cast<std::size_t>(group - out.groups.begin())].push_back(picture);
+    const auto g = static_cast<std::size_t>(group - out.groups.begin());
+    pixels[g].push_back(picture);
+    if (with_masks) {
+      masks[g].push_back(
+          mask_of(imaging::bucket_image(imaging::subject_mask(files[i], photo, edit.quarter_turns), crop, box)));
+    }
   }
-  for (std::size_t g = 0; g < out.groups.size(); ++g) out.groups[g].pixels = at::stack(pixels[g]);
+  for (std::size_t g = 0; g < out.groups.size(); ++g) {
+    out.groups[g].pixels = at::stack(pixels[g]);
+    if (with_masks) out.groups[g].masks = at::stack(masks[g]);
+  }
   return out;
 }
 

@@ -58,6 +58,7 @@ struct PhotoGroup {
   imaging::Bucket bucket;
   std::vector<std::int64_t> photos;  // which of the files, in order
   at::Tensor pixels;                 // (n, 3, height, width) float in [-1, 1]
+  at::Tensor masks;                  // with masks: (n, 1, height, width) in [0, 1], 1 on the pet
 };
 struct TrainingPhotos {
   std::vector<PhotoGroup> groups;          // in order of their first photo
@@ -67,8 +68,10 @@ struct TrainingPhotos {
 // The photos as training pictures. With `bucket_step` > 0 each goes to the aspect-ratio bucket
 // nearest its shape (its edited box's, when it has one) at resolution² pixels, resized to cover
 // it and cut around its centre; with 0 all are resolution-sized squares (load_photo_batch).
+// With `with_masks`, each picture's subject mask (imaging::subject_mask) cut the same way.
 TrainingPhotos load_training_photos(const std::vector<std::filesystem::path>& files, std::int64_t resolution,
-                                    std::int64_t bucket_step, const imaging::PhotoEdits& edits = {});
+                                    std::int64_t bucket_step, const imaging::PhotoEdits& edits = {},
+                                    bool with_masks = false);
 
 // "512×512 (3 photos), 448×576 (1 photo)": for the log.
 std::string describe_groups(const TrainingPhotos& photos);

@@ -44,6 +44,9 @@ void TrainRequest::validate() const {
   require(warmup_steps >= 0, "warm-up steps cannot be negative");
   require(resolution == 0 || (resolution >= 8 && resolution <= 4096 && resolution % 8 == 0),
           "the resolution must be a multiple of 8 up to 4096; got " + std::to_string(resolution));
+  require(mask_background_weight >= 0 && mask_background_weight <= 1,
+          "the background's weight in the masked loss must be between 0 and 1; got " +
+              std::to_string(mask_background_weight));
   require(crop == "buckets" || crop == "square", "the crop must be buckets or square; got \"" + crop + "\"");
   require(prior_count >= 0 && prior_weight >= 0, "the prior count and weight cannot be negative");
   require(prior_count <= 10000, "at most 10000 class images; got " + std::to_string(prior_count));
@@ -100,6 +103,8 @@ nlohmann::json TrainRequest::to_json() const {
           {"flip", flip},
           {"cache_latents", cache_latents},
           {"noise_offset", noise_offset},
+          {"masked_loss", masked_loss},
+          {"mask_background_weight", mask_background_weight},
           {"prior_count", prior_count},
           {"prior_weight", prior_weight},
           {"class_images_dir", class_images_dir.string()},
@@ -181,6 +186,8 @@ TrainRequest TrainRequest::from_json(const nlohmann::json& json, const std::stri
   r.flip = f.boolean("flip", r.flip);
   r.cache_latents = f.boolean("cache_latents", r.cache_latents);
   r.noise_offset = f.number("noise_offset", r.noise_offset);
+  r.masked_loss = f.boolean("masked_loss", r.masked_loss);
+  r.mask_background_weight = f.number("mask_background_weight", r.mask_background_weight);
   r.prior_count = f.integer("prior_count", r.prior_count);
   r.prior_weight = f.number("prior_weight", r.prior_weight);
   r.class_images_dir = f.text("class_images_dir", "");

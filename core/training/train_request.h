@@ -57,6 +57,11 @@ struct TrainRequest {
   // off, the VAE encodes the step's photos every step, as diffusers' DreamBooth script does.
   bool cache_latents = true;
   double noise_offset = 0;  // 0 = off; ~0.05 helps very dark or bright pictures
+  // A masked loss: each photo's pet region (its mask sidecar, "<name>-masklabel.png" as
+  // OneTrainer writes them, white = pet; else the suggested subject box) counts fully, the rest
+  // with `mask_background_weight` (not 0: the model still learns how the pet sits in a scene).
+  bool masked_loss = false;
+  double mask_background_weight = 0.1;
 
   std::int64_t prior_count = 0;  // class images for prior preservation; 0 = off
   double prior_weight = 1.0;

@@ -75,7 +75,7 @@ class KleinDreamBoothTask : public TrainingTask {
     CudaAutocast autocast(autocast_on(), p_.precision);
     at::Tensor context = pet_context(pet.index);
     if (p_.prior) context = at::cat({context, p_.class_prompt.at("context").expand({B, -1, -1})});
-    return dreambooth_step_loss(p_.diffusion.noise_process(), pet.latents, class_latents, p_.request, gen, p_.device,
+    return dreambooth_step_loss(p_.diffusion.noise_process(), pet, class_latents, p_.request, gen, p_.device,
                                 [&](const NoisedBatch& batch, std::int64_t first, std::int64_t rows) {
                                   return predict(batch.noisy, batch.timesteps, context.slice(0, first, first + rows));
                                 });
@@ -180,10 +180,10 @@ TrainResult train_flux2_dreambooth(const TrainRequest& request, const TrainCallb
       select_training_photos(request, resolution, device, precision, log, result);
   start_run_folder(request);
   pipeline::TextToImage sampler(diffusion);  // previews and class images
-  LatentGroups instance = encode_latent_groups(
-      model.vae, load_pet_photos(request, photos, resolution, diffusion.latent_format().size_multiple, log),
-      request.flip, vae_options, /*cached=*/true);
+  const TrainingPhotos pet = load_pet_photos(request, photos, resolution, diffusion.latent_format().size_multiple, log);
+  LatentGroups instance = encode_latent_groups(model.vae, pet, request.flip, vae_options, /*cached=*/true);
   for (LatentCache& group : instance) to_klein_space(group, model.vae);
+  if (request.masked_loss) attach_loss_weights(instance, pet, request.mask_background_weight);  // the packed grid
   if (cancelled()) return stopped_before_training(result, log);
   std::optional<LatentCache> prior;
   if (request.prior_count > 0) {

@@ -98,7 +98,7 @@ class SdxlDreamBoothTask : public TrainingTask {
       context = at::cat({context, cls.at("context").expand({B, -1, -1})});
       pooled = at::cat({pooled, cls.at("pooled").expand({B, -1})});
     }
-    return dreambooth_step_loss(p_.diffusion.noise_process(), pet.latents, class_latents, request, gen, p_.device,
+    return dreambooth_step_loss(p_.diffusion.noise_process(), pet, class_latents, request, gen, p_.device,
                                 [&](const NoisedBatch& batch, std::int64_t first, std::int64_t rows) {
                                   const auto part = [&](const at::Tensor& t) {
                                     return t.slice(0, first, first + rows).to(p_.frozen);
@@ -224,7 +224,8 @@ TrainResult train_sdxl_dreambooth(const TrainRequest& request, const TrainCallba
 
   pipeline::TextToImage sampler(diffusion);  // previews and class images
   const TrainingPhotos pet = load_pet_photos(request, photos, resolution, diffusion.latent_format().size_multiple, log);
-  const LatentGroups instance = encode_latent_groups(model.vae, pet, request.flip, vae_options, request.cache_latents);
+  LatentGroups instance = encode_latent_groups(model.vae, pet, request.flip, vae_options, request.cache_latents);
+  if (request.masked_loss) attach_loss_weights(instance, pet, request.mask_background_weight);
   if (cancelled()) return stopped_before_training(result, log);
   std::optional<LatentCache> prior;
   SizeIds class_ids;

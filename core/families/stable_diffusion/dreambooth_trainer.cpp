@@ -68,7 +68,7 @@ class DreamBoothTask : public TrainingTask {
     CudaAutocast autocast(autocast_on(), p_.precision);
     at::Tensor context = pet_context(pet.index);
     if (p_.prior) context = at::cat({context, class_context().expand({B, -1, -1})});
-    return dreambooth_step_loss(p_.noise_process, pet.latents, class_latents, request, gen, p_.device,
+    return dreambooth_step_loss(p_.noise_process, pet, class_latents, request, gen, p_.device,
                                 [&](const NoisedBatch& batch, std::int64_t first, std::int64_t rows) {
                                   return p_.model.unet->forward(batch.noisy.to(p_.frozen), batch.timesteps,
                                                                 context.slice(0, first, first + rows).to(p_.frozen));
@@ -215,9 +215,9 @@ TrainResult train_sd_dreambooth(const TrainRequest& request, const TrainCallback
 
   families::StableDiffusionModel diffusion(model, models::load_tokenizer(model));
   pipeline::TextToImage sampler(diffusion);  // previews and class images
-  const LatentGroups instance = encode_latent_groups(
-      model.vae, load_pet_photos(request, photos, resolution, diffusion.latent_format().size_multiple, log),
-      request.flip, frozen, request.cache_latents);
+  const TrainingPhotos pet = load_pet_photos(request, photos, resolution, diffusion.latent_format().size_multiple, log);
+  LatentGroups instance = encode_latent_groups(model.vae, pet, request.flip, frozen, request.cache_latents);
+  if (request.masked_loss) attach_loss_weights(instance, pet, request.mask_background_weight);
   if (cancelled()) return stopped_before_training(result, log);
   std::optional<LatentCache> prior;
   if (request.prior_count > 0) {

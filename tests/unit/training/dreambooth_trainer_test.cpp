@@ -240,6 +240,38 @@ TEST_F(DreamBoothTrainer, ACaptionSidecarIsAppendedToThePhotosPrompt) {
   EXPECT_TRUE(std::isfinite(train_dreambooth(r).final_smoothed_loss));
 }
 
+// A masked loss: the photo's mask file reaches the loss (the first step's loss differs from an
+// unmasked run's), the log says where the masks came from, and the mask is not taken for a photo.
+TEST_F(DreamBoothTrainer, AMaskedLossWeightsThePetsRegion) {
+  fs::create_directories(path("photos"));
+  fs::copy_file(testing::testdata() / "photos" / "chelsea.png", path("photos") / "cat.png");
+  std::vector<std::uint8_t> mask(451 * 300 * 3, 0);
+  for (int y = 50; y < 250; ++y) std::fill_n(mask.begin() + (y * 451 + 100) * 3, 250 * 3, std::uint8_t{255});
+  imaging::write_png(path("photos") / "cat-masklabel.png", mask, 451, 300);
+  auto first_loss = [&](const fs::path& run, bool masked, std::vector<std::string>* log) {
+    TrainRequest r = tiny_request(run);
+    r.photos = {path("photos")};
+    r.steps = 1;
+    r.masked_loss = masked;
+    double loss = -1;
+    TrainCallbacks callbacks;
+    callbacks.on_progress = [&](const TrainProgress& p) { loss = p.loss; };
+    if (log != nullptr) callbacks.log = [&](LogLevel, const std::string& line) { log->push_back(line); };
+    const TrainResult result = train_dreambooth(r, callbacks);
+    EXPECT_TRUE(result.skipped_photos.empty());  // the mask file is not a photo, not even a skipped one
+    return loss;
+  };
+  std::vector<std::string> log;
+  const double masked = first_loss(path("masked"), true, &log);
+  const double plain = first_loss(path("plain"), false, nullptr);
+  EXPECT_NE(masked, plain);
+  EXPECT_NE(std::find(log.begin(), log.end(),
+                      "masked loss: the background counts 0.1; 1 of 1 photo(s) with a mask file, the others masked by "
+                      "their suggested subject box"),
+            log.end());
+  EXPECT_NE(std::find(log.begin(), log.end(), "training on 1 photo(s) at 64×64 (lora, CPU, Float)"), log.end());
+}
+
 // The pet's photo trains in its 80×48 bucket, the class images are 64×64 squares: one pass each.
 TEST_F(DreamBoothTrainer, PriorPreservationMakesClassImagesOnceAndPreviewsComeOut) {
   TrainRequest r = tiny_request(path("run"));

@@ -120,6 +120,16 @@ TEST_F(KleinPreviews, PhotosOfTwoShapesTrainInTheirBuckets) {
   EXPECT_TRUE(std::isfinite(run.result.final_smoothed_loss));
 }
 
+// The masked loss on klein's packed latent grid (16 pixels a cell), from the subject boxes.
+TEST_F(KleinPreviews, AMaskedLossTrainsOnThePackedGrid) {
+  TrainRequest r = tiny_request(path("run"));
+  r.photos = testing_support::wide_and_tall_photos(path("photos"));
+  r.preview_every = 0;
+  r.masked_loss = true;
+  const TrainedRun run = train(r);
+  EXPECT_TRUE(std::isfinite(run.result.final_smoothed_loss));
+}
+
 TEST_F(KleinPreviews, ACaptionedPhotoTrainsWithItsOwnPrompt) {
   const auto photos = testing_support::wide_and_tall_photos(path("photos"));
   imaging::write_caption_sidecar(photos[0], "asleep on a sofa");

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "bucket_photos.h"
+#include "imaging/photo_mask.h"
 #include "schedulers/noise_process.h"
 #include "test_support.h"
 #include "training/dreambooth_run.h"
@@ -208,6 +209,65 @@ TEST(ValidationBatches, TheFirstFourPhotosInTheirBuckets) {
         return noisy;
       });
   EXPECT_NEAR(loss, 0.5, 1e-6);
+}
+
+TEST(MaskedLoss, AMaskedOutRegionDoesNotChangeTheGradientAtWeightZero) {
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(5);
+  const at::Tensor start = at::randn({2, 4, 6, 6}, gen);
+  at::Tensor weights = at::ones({2, 1, 6, 6});
+  weights.slice(3, 3) = 0.0;  // the right half is background, weight 0
+  auto gradient = [&](const at::Tensor& target) {
+    const at::Tensor prediction = start.clone().set_requires_grad(true);
+    weighted_mse(prediction, target, weights).backward();
+    return prediction.grad();
+  };
+  const at::Tensor target = at::randn({2, 4, 6, 6}, gen);
+  at::Tensor elsewhere = target.clone();
+  elsewhere.slice(3, 3) += 5.0;  // a different background
+  EXPECT_TRUE(at::equal(gradient(target), gradient(elsewhere)));
+  EXPECT_FALSE(at::equal(gradient(target), gradient(target + 1.0)));  // the pet's half counts
+  // Weights of 1 everywhere: the plain mean; a weight of 0 everywhere: 0, not NaN.
+  EXPECT_NEAR(weighted_mse(start, target, at::ones({2, 1, 6, 6})).item<double>(),
+              (start - target).pow(2).mean().item<double>(), 1e-6);
+  EXPECT_EQ(weighted_mse(start, target, at::zeros({2, 1, 6, 6})).item<double>(), 0.0);
+}
+
+TEST(MaskedLoss, TheMaskIsAveragedDownToTheLatentGrid) {
+  // An 8 × 8 picture whose left half is the pet, on a 4 × 4 latent grid, background 0.1.
+  TrainingPhotos photos;
+  PhotoGroup group{{8, 8}, {0}, at::zeros({1, 3, 8, 8}), at::zeros({1, 1, 8, 8})};
+  group.masks.slice(3, 0, 4) = 1.0;
+  group.masks.select(3, 4) = 0.5;  // a soft edge: column 4 half pet
+  photos.groups.push_back(group);
+  LatentGroups latents = {numbered({0}, 4, 4)};
+  latents[0].flipped_mean = latents[0].mean;
+  attach_loss_weights(latents, photos, 0.1);
+  const at::Tensor w = latents[0].weights[0][0];
+  EXPECT_NEAR(w[0][0].item<double>(), 1.0, 1e-6);
+  EXPECT_NEAR(w[0][2].item<double>(), 0.1 + 0.9 * 0.25, 1e-6);  // half of the soft column
+  EXPECT_NEAR(w[3][3].item<double>(), 0.1, 1e-6);
+  EXPECT_TRUE(at::equal(latents[0].flipped_weights, latents[0].weights.flip({3})));  // mirrored with the photo
+}
+
+TEST_F(TrainingPhotosTest, MasksComeFromTheSidecarOrTheSubjectBoxAndAreCutLikeThePhoto) {
+  // A sidecar: the left half of the 200 × 300 tall photo is the pet.
+  const fs::path tall = files_[1];
+  std::vector<std::uint8_t> rgb(200 * 300 * 3, 0);
+  for (int y = 0; y < 300; ++y) std::fill_n(rgb.begin() + y * 200 * 3, 100 * 3, std::uint8_t{255});
+  imaging::write_png(imaging::mask_sidecar_path(tall), rgb, 200, 300);
+  const TrainingPhotos photos = load_training_photos({tall, chelsea()}, 64, 8, {}, /*with_masks=*/true);
+  ASSERT_EQ(photos.groups.size(), 2u);
+  const at::Tensor mask = photos.groups[0].masks[0][0];  // 48 × 80, cut at left 3 of 53
+  ASSERT_EQ(mask.sizes(), (std::vector<std::int64_t>{80, 48}));
+  EXPECT_NEAR(mask[40][0].item<double>(), 1.0, 1e-6);
+  EXPECT_NEAR(mask[40][47].item<double>(), 0.0, 1e-6);
+  // chelsea.png has no sidecar: its suggested subject box, white inside.
+  const at::Tensor boxed = photos.groups[1].masks[0][0];
+  EXPECT_GT(boxed.mean().item<double>(), 0.2);
+  EXPECT_LT(boxed.mean().item<double>(), 1.0);
+  // A sidecar of another size is refused, saying so.
+  imaging::write_png(imaging::mask_sidecar_path(tall), std::vector<std::uint8_t>(10 * 10 * 3, 255), 10, 10);
+  EXPECT_THROW_MESSAGE(load_training_photos({tall}, 64, 8, {}, true), "tall-masklabel.png", "the photo's own size");
 }
 
 }  // namespace

@@ -121,6 +121,15 @@ TEST_F(SdxlDreamBoothTrainer, CaptionedAndPlainPhotosTrainTogether) {
   }
 }
 
+TEST_F(SdxlDreamBoothTrainer, AMaskedLossTrainsInBuckets) {
+  TrainRequest r = tiny_request(path("run"));
+  r.photos = testing_support::wide_and_tall_photos(path("photos"));
+  r.steps = 2;
+  r.masked_loss = true;
+  r.mask_background_weight = 0.0;
+  EXPECT_TRUE(std::isfinite(train_dreambooth(r).final_smoothed_loss));
+}
+
 TEST_F(SdxlDreamBoothTrainer, EachPhotosSizeIdsReachTheUnet) {
   // The training square of chelsea.png (451 × 300) as a 64 × 64 photo of its own: the same
   // pixels, so the same latents and draws; only the size ids differ ((300, 451) cropped at
