@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "imaging/image_size.h"
+#include "imaging/subject_box.h"
 
 namespace pawtrait::imaging {
 namespace {
@@ -238,12 +239,30 @@ std::vector<PhotoCheck> check_photos(const std::vector<fs::path>& files, std::in
         c.verdict = PhotoVerdict::Duplicate;
         c.reason = "the same picture as " + dup->second.filename().string();
       } else {
-        seen.emplace_back(hash, file);
+        std::vector<std::string> warnings;
         if (const double s = sharpness(image); s < kBlurredBelow) {
-          c.warning = "looks blurred (sharpness " + std::to_string(static_cast<int>(s)) + "; sharp photos score over " +
-                      std::to_string(static_cast<int>(kBlurredBelow)) +
-                      "): the model learns the blur too; use a sharper photo of your pet if you have one";
+          warnings.push_back("looks blurred (sharpness " + std::to_string(static_cast<int>(s)) +
+                             "; sharp photos score over " + std::to_string(static_cast<int>(kBlurredBelow)) +
+                             "): the model learns the blur too; use a sharper photo of your pet if you have one");
         }
+        const auto near = std::find_if(seen.begin(), seen.end(), [&](const auto& s) {
+          return std::popcount(s.first ^ hash) <= kNearIdenticalBits;
+        });
+        if (near != seen.end()) {
+          warnings.push_back("looks almost the same as " + near->second.filename().string() +
+                             " (the same pose and place): photos from other angles, places and days teach the model "
+                             "more than several of one moment; keep the better one, or add different ones");
+        }
+        const CropBox box = suggest_subject_box(image);
+        const double share =
+            static_cast<double>(box.width * box.height) / static_cast<double>(image.width * image.height);
+        if (share < kSmallSubjectBelow) {
+          warnings.push_back("shows your pet small (the box around it is " + std::to_string(std::lround(100 * share)) +
+                             "% of the photo): the model learns the floor as much as the pet; crop the photo to your "
+                             "pet (in the app, double-click it)");
+        }
+        for (const std::string& w : warnings) c.warning += (c.warning.empty() ? "" : "; it also ") + w;
+        seen.emplace_back(hash, file);
       }
     } catch (const Error& e) {
       c.verdict = PhotoVerdict::Unreadable;

@@ -55,6 +55,18 @@ double sharpness(const RgbImage& image);
 // taken (clock_motion) 12; Gaussian blurs of σ = 2 px at 512 px, 6 to 197.
 inline constexpr double kBlurredBelow = 60.0;
 
+// Two photos whose difference hashes differ by more than a duplicate's 6 bits but at most this
+// look like one moment taken twice. Measured on chelsea.png against itself moved: shifted by 4 %
+// of its width 7 bits, 6 % 13; zoomed 3 % 6, 6 % 13; turned 2° 8, 4° 11, 8° 14; against other
+// sample photos 30 to 35, and a stereo pair (the same scene from two viewpoints) 17.
+inline constexpr int kNearIdenticalBits = 12;
+
+// A photo whose suggested subject box covers less of it than this shows the pet small. The box
+// is padded by 15 % on each side, so 10 % is a pet about 6 % of the photo: in the subject box's
+// composites, an animal a quarter of the photo's width (its box 8 %) is below it, one at 45 %
+// (19 %) above.
+inline constexpr double kSmallSubjectBelow = 0.10;
+
 enum class PhotoVerdict { Ok, TooSmall, Unreadable, Duplicate };
 
 struct PhotoCheck {
@@ -69,7 +81,8 @@ struct PhotoCheck {
 
 // Checks each photo for training at `resolution`: unreadable, too small (shorter side under
 // half the resolution), or a duplicate of an earlier one (hash within 6 bits); a usable photo
-// that looks blurred is used with a warning.
+// is used with a warning when it looks blurred, almost the same as an earlier one
+// (kNearIdenticalBits), or shows the pet small (kSmallSubjectBelow).
 std::vector<PhotoCheck> check_photos(const std::vector<std::filesystem::path>& files, std::int64_t resolution);
 
 // The photo files in a folder (by extension; not the masks beside them, "*-masklabel.png"),

@@ -149,6 +149,30 @@ TEST_F(Photos, ABlurredPhotoIsUsedWithAWarning) {
   EXPECT_NEAR(at_2x / at_1x, 1.0, 0.25) << at_1x << " against " << at_2x;
 }
 
+TEST_F(Photos, AnAlmostIdenticalPhotoAndASmallPetAreUsedWithWarnings) {
+  const cv::Mat cat = cv::imread((testing::testdata() / "photos" / "chelsea.png").string());
+  // The same moment a step to the side: 4 % of the width cut off (7 bits of the hash apart).
+  const cv::Mat moved = cat(cv::Rect(18, 0, cat.cols - 18, cat.rows)).clone();
+  // Elsewhere: the cat turned 15° (25 bits apart).
+  cv::Mat turned_photo;
+  cv::warpAffine(cat, turned_photo, cv::getRotationMatrix2D({cat.cols / 2.f, cat.rows / 2.f}, 15, 1.08), cat.size());
+  // The cat small on a grey floor: 90 × 60 pixels of a 640 × 480 photo.
+  cv::Mat floor(480, 640, CV_8UC3);
+  cv::randu(floor, cv::Scalar::all(90), cv::Scalar::all(170));
+  cv::Mat small;
+  cv::resize(cat, small, cv::Size(90, 60), 0, 0, cv::INTER_AREA);
+  small.copyTo(floor(cv::Rect(400, 300, 90, 60)));
+  const auto checks = check_photos(
+      {save("cat.png", cat), save("moved.png", moved), save("turned.png", turned_photo), save("small.png", floor)}, 64);
+  ASSERT_EQ(checks.size(), 4u);
+  for (const auto& c : checks) EXPECT_EQ(c.verdict, PhotoVerdict::Ok) << c.path;
+  EXPECT_TRUE(checks[0].warning.empty()) << checks[0].warning;
+  EXPECT_NE(checks[1].warning.find("almost the same as cat.png"), std::string::npos) << checks[1].warning;
+  EXPECT_TRUE(checks[2].warning.empty()) << checks[2].warning;
+  EXPECT_NE(checks[3].warning.find("shows your pet small"), std::string::npos) << checks[3].warning;
+  EXPECT_NE(checks[3].warning.find("crop the photo to your pet"), std::string::npos) << checks[3].warning;
+}
+
 TEST(TurnedPhoto, AQuarterTurnIsClockwise) {
   // 3 × 2 pixels, each pixel's red its index: turned clockwise, the bottom-left pixel (3) is
   // the top-left one, the photo 2 × 3.
