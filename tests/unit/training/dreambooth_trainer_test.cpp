@@ -184,24 +184,15 @@ TEST_F(DreamBoothTrainer, PhotosOfTwoShapesTrainInTheirBuckets) {
   r.photos = testing_support::wide_and_tall_photos(path("photos"));
   r.steps = 3;
   r.validate_every = 1;
-  std::vector<std::string> log;
-  std::vector<double> validation;
-  TrainCallbacks callbacks;
-  callbacks.log = [&](LogLevel, const std::string& line) { log.push_back(line); };
-  callbacks.on_progress = [&](const TrainProgress& p) {
-    if (p.validation_loss >= 0) validation.push_back(p.validation_loss);
-  };
-  train_dreambooth(r, callbacks);
-  EXPECT_NE(std::find(log.begin(), log.end(), "aspect-ratio buckets: 80×48 (1 photo), 48×80 (1 photo)"), log.end());
-  ASSERT_FALSE(validation.empty());
-  for (const double v : validation) EXPECT_TRUE(std::isfinite(v));
+  const auto run = testing_support::train_logged(r);
+  EXPECT_TRUE(run.logged("aspect-ratio buckets: 80×48 (1 photo), 48×80 (1 photo)"));
+  ASSERT_FALSE(run.validation.empty());
+  for (const double v : run.validation) EXPECT_TRUE(std::isfinite(v));
   EXPECT_EQ(nlohmann::json::parse(read_text(path("run") / "config.json")).at("crop"), "buckets");
 
   r.run_dir = path("square");
   r.crop = "square";
-  log.clear();
-  train_dreambooth(r, callbacks);
-  EXPECT_NE(std::find(log.begin(), log.end(), "square crops: 64×64 (2 photos)"), log.end());
+  EXPECT_TRUE(testing_support::train_logged(r).logged("square crops: 64×64 (2 photos)"));
 }
 
 // A caption sidecar reaches training: logged, kept in config.json, and the photo's prompt (so

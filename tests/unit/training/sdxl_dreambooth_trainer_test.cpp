@@ -91,17 +91,10 @@ TEST_F(SdxlDreamBoothTrainer, PhotosOfTwoShapesTrainInTheirBuckets) {
   r.photos = testing_support::wide_and_tall_photos(path("photos"));
   r.steps = 2;
   r.validate_every = 1;
-  std::vector<std::string> log;
-  std::vector<double> validation;
-  TrainCallbacks callbacks;
-  callbacks.log = [&](LogLevel, const std::string& line) { log.push_back(line); };
-  callbacks.on_progress = [&](const TrainProgress& p) {
-    if (p.validation_loss >= 0) validation.push_back(p.validation_loss);
-  };
-  train_dreambooth(r, callbacks);
-  EXPECT_NE(std::find(log.begin(), log.end(), "aspect-ratio buckets: 80×48 (1 photo), 48×80 (1 photo)"), log.end());
-  ASSERT_EQ(validation.size(), 2u);
-  for (const double v : validation) EXPECT_TRUE(std::isfinite(v));
+  const auto run = testing_support::train_logged(r);
+  EXPECT_TRUE(run.logged("aspect-ratio buckets: 80×48 (1 photo), 48×80 (1 photo)"));
+  ASSERT_EQ(run.validation.size(), 2u);
+  for (const double v : run.validation) EXPECT_TRUE(std::isfinite(v));
 }
 
 // A captioned photo beside a plain one: each row gets its own context and pooled vector, with
